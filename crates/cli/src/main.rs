@@ -1,0 +1,281 @@
+//! `spirit`: the command-line tool. Every verb is a thin call into a library function.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use spirit_engine::evaluate::{EvaluateOptions, evaluate_files};
+use spirit_engine::pipeline::{self, Progress, ResolveRequest, RunSummary};
+use spirit_engine::settings::{ClusterMethod, LinkType, Settings};
+use spirit_matching::eval::Scope;
+
+mod demo;
+
+#[derive(Parser)]
+#[command(name = "spirit", version, about = "SPIRIT: identity resolution with the evidence for every link")]
+struct Cli {
+    /// Hide progress bars.
+    #[arg(long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Resolve records into entities: block, compare, score, cluster.
+    Resolve(ResolveArgs),
+    /// Compare clusters with ground truth: pairwise, B-cubed and exact-cluster precision, recall, F1.
+    Evaluate {
+        /// clusters.csv written by `spirit resolve`.
+        #[arg(long)]
+        clusters: PathBuf,
+        /// Ground truth: pairs (left,right) or clusters (record_id,cluster_id).
+        #[arg(long)]
+        truth: PathBuf,
+        /// candidates.csv written by `spirit resolve --keep-candidates`, for blocking recall.
+        #[arg(long)]
+        candidates: Option<PathBuf>,
+        /// `link` counts only pairs of records from different sources.
+        #[arg(long, default_value = "dedupe", value_parser = parse_link_type)]
+        link_type: LinkType,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Explain one pair: the waterfall of partial match weights.
+    Explain {
+        /// model.json written by `spirit resolve`.
+        #[arg(long)]
+        model: PathBuf,
+        /// Input files (as given to resolve).
+        #[arg(long = "input", required = true)]
+        inputs: Vec<PathBuf>,
+        #[arg(long)]
+        settings: Option<PathBuf>,
+        #[arg(long)]
+        id_column: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// First record: `source:record_id`, or a record id unique across inputs.
+        left: String,
+        /// Second record.
+        right: String,
+    },
+    /// Resolve the bundled demo data and compare the result with its ground truth.
+    Demo {
+        /// Where to write the outputs.
+        #[arg(long, default_value = "spirit-demo")]
+        out: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct ResolveArgs {
+    /// Input files: CSV, JSON Lines or Parquet (repeat for several sources).
+    #[arg(long = "input", required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// Settings file (TOML).
+    #[arg(long)]
+    settings: Option<PathBuf>,
+    /// dedupe, link or link_and_dedupe (overrides the settings file).
+    #[arg(long, value_parser = parse_link_type)]
+    link_type: Option<LinkType>,
+    /// Column holding record ids (overrides the settings file).
+    #[arg(long)]
+    id_column: Option<String>,
+    /// Columns never read (repeatable), e.g. a truth column.
+    #[arg(long = "exclude-column")]
+    exclude_columns: Vec<String>,
+    /// Score with this trained model instead of training.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Labelled pairs (left,right,label) to fit m and u.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Match probability at which edges join entities (overrides the settings file).
+    #[arg(long)]
+    threshold: Option<f64>,
+    /// Clustering method: robust or components.
+    #[arg(long, value_parser = parse_cluster)]
+    cluster: Option<ClusterMethod>,
+    /// Also write candidates.csv with every candidate pair.
+    #[arg(long)]
+    keep_candidates: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_link_type(s: &str) -> Result<LinkType, String> {
+    LinkType::parse(s).ok_or_else(|| format!("{s:?} is not one of dedupe, link, link_and_dedupe"))
+}
+
+fn parse_cluster(s: &str) -> Result<ClusterMethod, String> {
+    match s {
+        "robust" => Ok(ClusterMethod::Robust),
+        "components" | "connected_components" => Ok(ClusterMethod::Components),
+        _ => Err(format!("{s:?} is not one of robust, components")),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let bars = Bars::new(cli.quiet);
+    match cli.command {
+        Command::Resolve(args) => {
+            let summary = resolve(&args, &bars)?;
+            bars.clear();
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                print_summary(&summary);
+            }
+        }
+        Command::Evaluate { clusters, truth, candidates, link_type, json } => {
+            let scope = if link_type == LinkType::Link { Scope::CrossSource } else { Scope::AllPairs };
+            let result = evaluate_files(&clusters, &truth, candidates.as_deref(), &EvaluateOptions { scope })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                println!("{result}");
+            }
+        }
+        Command::Explain { model, inputs, settings, id_column, json, left, right } => {
+            let settings = load_settings(settings.as_deref())?;
+            let model = pipeline::load_model(&model)?;
+            let (l, r, e) = pipeline::explain(&inputs, &settings, id_column.as_deref(), model, &left, &right)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                println!("{l}  ↔  {r}");
+                print!("{}", spirit_engine::report::waterfall(&e));
+            }
+        }
+        Command::Demo { out } => {
+            demo::run(&out, &bars)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load_settings(path: Option<&Path>) -> Result<Settings> {
+    Ok(match path {
+        Some(p) => Settings::load(p)?,
+        None => Settings::default(),
+    })
+}
+
+fn resolve(args: &ResolveArgs, bars: &Bars) -> Result<RunSummary> {
+    let mut settings = load_settings(args.settings.as_deref())?;
+    if let Some(t) = args.link_type {
+        settings.resolve.link_type = t;
+    }
+    if let Some(t) = args.threshold {
+        if !(0.0..=1.0).contains(&t) {
+            bail!("--threshold must be a probability within 0..1, got {t}");
+        }
+        settings.resolve.threshold = t;
+        settings.resolve.edge_floor = settings.resolve.edge_floor.min(t);
+    }
+    if let Some(c) = args.cluster {
+        settings.resolve.cluster = c;
+    }
+    settings.input.exclude_columns.extend(args.exclude_columns.iter().cloned());
+    let model = match &args.model {
+        Some(p) => Some(pipeline::load_model(p)?),
+        None => None,
+    };
+    if model.is_some() && args.labels.is_some() {
+        bail!("--model and --labels cannot be used together: labels train a model, --model reuses one");
+    }
+    let request = ResolveRequest {
+        inputs: args.inputs.clone(),
+        settings,
+        id_column: args.id_column.clone(),
+        model,
+        labels: args.labels.clone(),
+        out: args.out.clone(),
+        keep_candidates: args.keep_candidates,
+    };
+    let output = pipeline::resolve(&request, bars).with_context(|| "resolve failed")?;
+    Ok(output.summary)
+}
+
+/// Prints the run summary as a short report.
+pub fn print_summary(s: &RunSummary) {
+    print!("{}", spirit_engine::report::summary(s));
+}
+
+/// Progress bars on stderr (hidden when `--quiet` or stderr is not a terminal).
+pub struct Bars {
+    bar: Mutex<Option<ProgressBar>>,
+    quiet: bool,
+}
+
+impl Bars {
+    fn new(quiet: bool) -> Bars {
+        Bars { bar: Mutex::new(None), quiet }
+    }
+
+    fn clear(&self) {
+        if let Some(b) = self.bar.lock().expect("progress lock").take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Bars {
+    fn phase(&self, name: &str, total: Option<u64>) {
+        let bar = match total {
+            Some(t) => ProgressBar::new(t).with_style(
+                ProgressStyle::with_template("{prefix:>10} [{bar:30}] {human_pos}/{human_len} {per_sec} {eta}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            ),
+            None => ProgressBar::new_spinner().with_style(
+                ProgressStyle::with_template("{prefix:>10} {spinner} {elapsed}").expect("valid template"),
+            ),
+        };
+        if self.quiet {
+            bar.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        bar.set_prefix(name.to_string());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        let mut slot = self.bar.lock().expect("progress lock");
+        if let Some(old) = slot.replace(bar) {
+            old.finish_and_clear();
+        }
+    }
+
+    fn set(&self, position: u64) {
+        if let Some(b) = self.bar.lock().expect("progress lock").as_ref() {
+            if b.length().is_some_and(|l| position > l) {
+                b.set_length(position);
+            }
+            b.set_position(position);
+        }
+    }
+
+    fn done(&self) {
+        self.clear();
+    }
+}

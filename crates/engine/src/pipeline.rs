@@ -1,0 +1,578 @@
+//! The batch pipeline: read → prepare → block → train → score → cluster → write.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+use spirit_matching::blocking::{BlockKeys, BlockingRule};
+use spirit_matching::cluster::{RobustParams, ScoredPair, connected_components, robust_clusters};
+use spirit_matching::model::{Explanation, Model};
+use spirit_matching::{Function, PrepareOptions, RecordTable, Scorer};
+use spirit_model::{RecordKey, probability_to_weight};
+use spirit_text::DateOrder;
+
+use crate::EngineError;
+use crate::input::{QuarantinedRow, RawRecord, read_source};
+use crate::plan::CandidatePlan;
+use crate::settings::{ClusterMethod, DateOrderSetting, LinkType, Settings};
+
+/// Receives progress of long phases. The CLI draws bars; tests pass [`NoProgress`].
+pub trait Progress: Sync + Send {
+    /// A new phase starts; `total` is known for some phases.
+    fn phase(&self, name: &str, total: Option<u64>);
+    /// Sets the position within the current phase.
+    fn set(&self, position: u64);
+    /// The current phase is done.
+    fn done(&self);
+}
+
+/// Progress that goes nowhere.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn phase(&self, _: &str, _: Option<u64>) {}
+    fn set(&self, _: u64) {}
+    fn done(&self) {}
+}
+
+/// What `spirit resolve` is asked to do.
+#[derive(Clone, Debug)]
+pub struct ResolveRequest {
+    pub inputs: Vec<PathBuf>,
+    pub settings: Settings,
+    /// Overrides the settings' id column for every input.
+    pub id_column: Option<String>,
+    /// A trained model to score with instead of training.
+    pub model: Option<Model>,
+    /// Labelled pairs (`left,right,label` with `source:record_id` or bare ids) to fit m and u.
+    pub labels: Option<PathBuf>,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Also write `candidates.csv` (every candidate pair).
+    pub keep_candidates: bool,
+}
+
+/// Per-source figures of a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceSummary {
+    pub source: String,
+    pub path: PathBuf,
+    pub records: u64,
+    pub quarantined: u64,
+    pub id_column: Option<String>,
+    pub mapping: Vec<(String, String)>,
+    pub ignored_columns: Vec<String>,
+}
+
+/// Per-rule figures of blocking.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleSummary {
+    pub rule: String,
+    /// Pairs inside the rule's blocks (before earlier rules and link-type filters).
+    pub block_pairs: u64,
+    pub capped_blocks: u64,
+    pub capped_records: u64,
+}
+
+/// The run summary written to `summary.json` and printed by the CLI.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSummary {
+    pub link_type: LinkType,
+    pub records: u64,
+    pub sources: Vec<SourceSummary>,
+    pub comparisons: Vec<String>,
+    pub blocking_rules: Vec<RuleSummary>,
+    pub candidate_pairs: u64,
+    /// Share of all possible pairs that blocking avoided comparing.
+    pub blocking_reduction: f64,
+    pub edges: u64,
+    pub entities: u64,
+    pub threshold: f64,
+    pub cluster_method: ClusterMethod,
+    pub model_trained: bool,
+    pub prior: f64,
+    pub em_iterations: usize,
+    pub phase_seconds: Vec<(String, f64)>,
+    pub out: PathBuf,
+}
+
+/// Everything a resolve run leaves in memory, for callers that go on using it
+/// (explain, tests).
+pub struct ResolveOutput {
+    pub summary: RunSummary,
+    pub table: Arc<RecordTable>,
+    pub keys: Vec<RecordKey>,
+    pub model: Model,
+    pub clusters: Vec<u32>,
+    pub edges: Vec<spirit_model::Edge>,
+}
+
+/// Records of all inputs, prepared.
+pub struct Loaded {
+    pub table: RecordTable,
+    pub keys: Vec<RecordKey>,
+    pub sources: Vec<SourceSummary>,
+    pub quarantined: Vec<(String, QuarantinedRow)>,
+}
+
+impl Loaded {
+    /// Index of a record given as `source:record_id`, or as a bare record id when it
+    /// is unique across sources.
+    pub fn find(&self, key: &str) -> Result<u32, EngineError> {
+        let hits: Vec<u32> = self
+            .keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| {
+                k.record_id == key
+                    || key.split_once(':').is_some_and(|(s, r)| k.source == s && k.record_id == r)
+            })
+            .map(|(i, _)| i as u32)
+            .collect();
+        match hits.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(EngineError::Invalid(format!("record {key:?} is in none of the inputs"))),
+            _ => Err(EngineError::Invalid(format!(
+                "record id {key:?} is in several inputs; write it as source:record_id"
+            ))),
+        }
+    }
+}
+
+fn date_order(s: DateOrderSetting) -> DateOrder {
+    match s {
+        DateOrderSetting::Dmy => DateOrder::Dmy,
+        DateOrderSetting::Mdy => DateOrder::Mdy,
+        DateOrderSetting::Ymd => DateOrder::Ymd,
+    }
+}
+
+/// Reads every input and prepares the record table.
+pub fn load(
+    inputs: &[PathBuf],
+    settings: &Settings,
+    id_column: Option<&str>,
+    progress: &dyn Progress,
+) -> Result<Loaded, EngineError> {
+    if inputs.is_empty() {
+        return Err(EngineError::Invalid("no input given (use --input FILE)".into()));
+    }
+    if inputs.len() > usize::from(u16::MAX) {
+        return Err(EngineError::Invalid("too many inputs".into()));
+    }
+    progress.phase("read", Some(inputs.len() as u64));
+    let mut raw: Vec<Vec<RawRecord>> = Vec::new();
+    let mut sources = Vec::new();
+    let mut quarantined = Vec::new();
+    for (i, path) in inputs.iter().enumerate() {
+        let t = read_source(path, &settings.input, id_column)?;
+        if let Some(other) = sources.iter().find(|s: &&SourceSummary| s.source == t.source) {
+            return Err(EngineError::Invalid(format!(
+                "inputs {} and {} have the same name {:?}; sources are named by file stem, rename one",
+                other.path.display(),
+                path.display(),
+                t.source
+            )));
+        }
+        sources.push(SourceSummary {
+            source: t.source.clone(),
+            path: path.clone(),
+            records: t.records.len() as u64,
+            quarantined: t.quarantined.len() as u64,
+            id_column: t.id_column.clone(),
+            mapping: t.mapping.iter().map(|(c, k)| (c.clone(), k.name().to_string())).collect(),
+            ignored_columns: t.ignored_columns.clone(),
+        });
+        quarantined.extend(t.quarantined.into_iter().map(|q| (t.source.clone(), q)));
+        raw.push(t.records);
+        progress.set(i as u64 + 1);
+    }
+    progress.done();
+    let total: usize = raw.iter().map(Vec::len).sum();
+    if total > u32::MAX as usize - 1 {
+        return Err(EngineError::Invalid(format!("{total} records is more than one run can hold")));
+    }
+    progress.phase("normalise", Some(total as u64));
+    let mut keys = Vec::with_capacity(total);
+    let mut src_idx = Vec::with_capacity(total);
+    let mut values: Vec<Vec<(spirit_model::AttrKind, String)>> = Vec::with_capacity(total);
+    for (s, records) in raw.into_iter().enumerate() {
+        for r in records {
+            keys.push(RecordKey { source: sources[s].source.clone(), record_id: r.id });
+            src_idx.push(s as u16);
+            values.push(r.values);
+        }
+    }
+    let options = PrepareOptions {
+        default_region: settings.normalise.default_region.clone(),
+        date_order: date_order(settings.normalise.date_order),
+    };
+    let table = RecordTable::build(&values, src_idx, &options);
+    progress.set(total as u64);
+    progress.done();
+    Ok(Loaded { table, keys, sources, quarantined })
+}
+
+/// The effective link type: dedupe over several inputs means dedupe their union.
+pub fn effective_link_type(requested: LinkType, inputs: usize) -> Result<LinkType, EngineError> {
+    match (requested, inputs) {
+        (LinkType::Link, n) if n < 2 => Err(EngineError::Invalid(
+            "link type `link` needs at least two inputs".into(),
+        )),
+        (LinkType::Dedupe, n) if n > 1 => Ok(LinkType::LinkAndDedupe),
+        (t, _) => Ok(t),
+    }
+}
+
+/// Runs the whole batch pipeline and writes its outputs into `request.out`.
+pub fn resolve(request: &ResolveRequest, progress: &dyn Progress) -> Result<ResolveOutput, EngineError> {
+    let settings = &request.settings;
+    let link_type = effective_link_type(settings.resolve.link_type, request.inputs.len())?;
+    let mut phases: Vec<(String, f64)> = Vec::new();
+    let clock = Instant::now();
+    let mut lap = |name: &str, phases: &mut Vec<(String, f64)>, start: &mut Instant| {
+        phases.push((name.to_string(), start.elapsed().as_secs_f64()));
+        *start = Instant::now();
+    };
+    let mut t0 = Instant::now();
+
+    std::fs::create_dir_all(&request.out).map_err(|e| EngineError::io(&request.out, e))?;
+    let loaded = load(&request.inputs, settings, request.id_column.as_deref(), progress)?;
+    lap("load", &mut phases, &mut t0);
+    let Loaded { table, keys: record_keys, sources, quarantined } = loaded;
+    let table = Arc::new(table);
+    let n = table.len as u64;
+
+    // Comparisons: the model's when one is given, else the defaults for the kinds present.
+    let functions = match &request.model {
+        Some(m) => m.functions(),
+        None => Function::defaults_for(&table.kinds()),
+    };
+    if functions.is_empty() {
+        return Err(EngineError::Invalid(
+            "no attribute that SPIRIT can compare was found in the inputs".into(),
+        ));
+    }
+
+    // Blocking.
+    progress.phase("block", None);
+    let rules = if settings.blocking.is_empty() {
+        BlockingRule::defaults_for(&table.kinds())
+    } else {
+        settings
+            .blocking
+            .iter()
+            .map(|r| BlockingRule::parse(&r.keys).map_err(EngineError::Invalid))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let block_keys = BlockKeys::compute(&table, rules, settings.resolve.max_block_size);
+    let rule_summaries: Vec<RuleSummary> = block_keys
+        .rules
+        .iter()
+        .zip(block_keys.pairs_per_rule())
+        .enumerate()
+        .map(|(i, (r, pairs))| RuleSummary {
+            rule: r.to_string(),
+            block_pairs: pairs,
+            capped_blocks: block_keys.capped_blocks[i],
+            capped_records: block_keys.capped_records[i],
+        })
+        .collect();
+    let plan = CandidatePlan::new(&table, &block_keys, link_type, settings.resolve.memory_limit_mb)?;
+    progress.done();
+    lap("block", &mut phases, &mut t0);
+
+    // Model: train unless one was given.
+    let link_only = link_type == LinkType::Link;
+    let mut model = match &request.model {
+        Some(m) => m.clone(),
+        None => Model::initial(
+            &table,
+            &functions,
+            settings.resolve.u_sample_pairs,
+            link_only,
+            settings.resolve.seed,
+        )
+        .map_err(|e| EngineError::Invalid(e.to_string()))?,
+    };
+    let estimate: u64 = rule_summaries.iter().map(|r| r.block_pairs).sum();
+    let counter = Arc::new(AtomicU64::new(0));
+    let mut candidate_pairs = 0u64;
+    if request.model.is_none() {
+        progress.phase("train", Some(estimate));
+        plan.register_model(table.clone(), Arc::new(model.clone()), counter.clone());
+        let histogram = with_progress(progress, &counter, || plan.pattern_histogram())?;
+        candidate_pairs = histogram.iter().map(|(_, c)| c).sum();
+        model.train_em(&histogram, settings.resolve.em_max_iterations);
+        if let Some(labels) = &request.labels {
+            let (matches, non_matches) = read_labels(labels, &record_keys)?;
+            model.fit_labels(&table, &matches, &non_matches);
+        }
+        progress.done();
+        lap("train", &mut phases, &mut t0);
+    }
+    model.tf_min_frequency = 0.0;
+
+    // Score: only edges at or above the floor leave the plan.
+    progress.phase("score", Some(estimate));
+    counter.store(0, std::sync::atomic::Ordering::Relaxed);
+    let model_arc = Arc::new(model.clone());
+    plan.register_model(table.clone(), model_arc, counter.clone());
+    let floor_weight = probability_to_weight(settings.resolve.edge_floor);
+    let scored = with_progress(progress, &counter, || plan.edges(floor_weight))?;
+    let scored_pairs = counter.load(std::sync::atomic::Ordering::Relaxed);
+    if candidate_pairs == 0 {
+        candidate_pairs = scored_pairs;
+    }
+    let scorer = Scorer::new(model.clone(), &table);
+    let edges: Vec<spirit_model::Edge> = scored
+        .par_iter()
+        .map(|&(a, b, _)| {
+            let (w, partials) = scorer.score(a, b);
+            spirit_model::Edge {
+                left: a,
+                right: b,
+                weight: w,
+                probability: spirit_model::weight_to_probability(w),
+                partials,
+            }
+        })
+        .collect();
+    progress.done();
+    lap("score", &mut phases, &mut t0);
+
+    // Cluster.
+    progress.phase("cluster", None);
+    let threshold_weight = probability_to_weight(settings.resolve.threshold);
+    let pairs: Vec<ScoredPair> =
+        edges.iter().map(|e| ScoredPair { left: e.left, right: e.right, weight: e.weight }).collect();
+    let clusters = match settings.resolve.cluster {
+        ClusterMethod::Components => connected_components(n as usize, &pairs, threshold_weight),
+        ClusterMethod::Robust => robust_clusters(
+            n as usize,
+            &pairs,
+            threshold_weight,
+            RobustParams::default(),
+            &[],
+        ),
+    };
+    let entities = clusters.iter().copied().max().map_or(0, |m| u64::from(m) + 1);
+    progress.done();
+    lap("cluster", &mut phases, &mut t0);
+
+    // Write.
+    progress.phase("write", None);
+    write_clusters(&request.out.join("clusters.csv"), &record_keys, &clusters)?;
+    write_edges(&request.out.join("edges.csv"), &record_keys, &model, &edges)?;
+    write_atomic(&request.out.join("model.json"), model.to_json().as_bytes())?;
+    if !quarantined.is_empty() {
+        write_quarantine(&request.out.join("quarantine.csv"), &quarantined)?;
+    }
+    if request.keep_candidates {
+        write_candidates(&request.out.join("candidates.csv"), &record_keys, &plan)?;
+    }
+    progress.done();
+    lap("write", &mut phases, &mut t0);
+    phases.push(("total".into(), clock.elapsed().as_secs_f64()));
+
+    let possible = match link_type {
+        LinkType::Link => {
+            let mut per: FxHashMap<u16, u64> = FxHashMap::default();
+            for s in &table.sources {
+                *per.entry(*s).or_default() += 1;
+            }
+            let same: u64 = per.values().map(|k| k * k.saturating_sub(1) / 2).sum();
+            n * n.saturating_sub(1) / 2 - same
+        }
+        _ => n * n.saturating_sub(1) / 2,
+    };
+    let summary = RunSummary {
+        link_type,
+        records: n,
+        sources,
+        comparisons: model.comparisons.iter().map(|c| c.name.clone()).collect(),
+        blocking_rules: rule_summaries,
+        candidate_pairs,
+        blocking_reduction: if possible == 0 { 0.0 } else { 1.0 - candidate_pairs as f64 / possible as f64 },
+        edges: edges.len() as u64,
+        entities,
+        threshold: settings.resolve.threshold,
+        cluster_method: settings.resolve.cluster,
+        model_trained: request.model.is_none(),
+        prior: model.prior,
+        em_iterations: model.training.em_iterations,
+        phase_seconds: phases,
+        out: request.out.clone(),
+    };
+    let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
+    write_atomic(&request.out.join("summary.json"), json.as_bytes())?;
+    Ok(ResolveOutput { summary, table, keys: record_keys, model, clusters, edges })
+}
+
+/// Explains one pair under a model: the waterfall of partial weights.
+pub fn explain(
+    inputs: &[PathBuf],
+    settings: &Settings,
+    id_column: Option<&str>,
+    model: Model,
+    left: &str,
+    right: &str,
+) -> Result<(RecordKey, RecordKey, Explanation), EngineError> {
+    let loaded = load(inputs, settings, id_column, &NoProgress)?;
+    let (a, b) = (loaded.find(left)?, loaded.find(right)?);
+    let scorer = Scorer::new(model, &loaded.table);
+    let e = scorer.explain(a, b);
+    Ok((loaded.keys[a as usize].clone(), loaded.keys[b as usize].clone(), e))
+}
+
+/// Reads a model file.
+pub fn load_model(path: &Path) -> Result<Model, EngineError> {
+    let text = std::fs::read_to_string(path).map_err(|e| EngineError::io(path, e))?;
+    Model::from_json(&text).map_err(|e| EngineError::Model { path: path.to_path_buf(), message: e.to_string() })
+}
+
+/// Runs `work` while a scoped thread copies the pair counter into the progress display.
+fn with_progress<T>(progress: &dyn Progress, counter: &AtomicU64, work: impl FnOnce() -> T) -> T {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                progress.set(counter.load(Ordering::Relaxed));
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        });
+        let out = work();
+        stop.store(true, Ordering::Relaxed);
+        out
+    })
+}
+
+/// Writes a file atomically: to a temporary sibling, then renamed into place, so an
+/// interrupted run never leaves a half-written output.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes).map_err(|e| EngineError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| EngineError::io(path, e))
+}
+
+fn csv_writer(path: &Path) -> Result<(csv::Writer<std::io::BufWriter<std::fs::File>>, PathBuf), EngineError> {
+    let tmp = path.with_extension("partial");
+    let f = std::fs::File::create(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
+    Ok((csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, f)), tmp))
+}
+
+fn finish_csv(
+    w: csv::Writer<std::io::BufWriter<std::fs::File>>,
+    tmp: PathBuf,
+    path: &Path,
+) -> Result<(), EngineError> {
+    let mut inner = w.into_inner().map_err(|e| EngineError::io(&tmp, e.into_error()))?;
+    inner.flush().map_err(|e| EngineError::io(&tmp, e))?;
+    drop(inner);
+    std::fs::rename(&tmp, path).map_err(|e| EngineError::io(path, e))
+}
+
+fn csv_err(path: &Path) -> impl Fn(csv::Error) -> EngineError + '_ {
+    move |e| EngineError::io(path, std::io::Error::other(e))
+}
+
+fn write_clusters(path: &Path, keys: &[RecordKey], clusters: &[u32]) -> Result<(), EngineError> {
+    let (mut w, tmp) = csv_writer(path)?;
+    w.write_record(["source", "record_id", "entity_id"]).map_err(csv_err(path))?;
+    for (k, c) in keys.iter().zip(clusters) {
+        w.write_record([k.source.as_str(), k.record_id.as_str(), &c.to_string()])
+            .map_err(csv_err(path))?;
+    }
+    finish_csv(w, tmp, path)
+}
+
+fn write_edges(
+    path: &Path,
+    keys: &[RecordKey],
+    model: &Model,
+    edges: &[spirit_model::Edge],
+) -> Result<(), EngineError> {
+    let (mut w, tmp) = csv_writer(path)?;
+    let mut header = vec!["left".to_string(), "right".into(), "match_weight".into(), "probability".into()];
+    header.extend(model.comparisons.iter().map(|c| format!("w_{}", c.name)));
+    w.write_record(&header).map_err(csv_err(path))?;
+    let mut row: Vec<String> = Vec::with_capacity(header.len());
+    for e in edges {
+        row.clear();
+        row.push(keys[e.left as usize].to_string());
+        row.push(keys[e.right as usize].to_string());
+        row.push(format!("{:.4}", e.weight));
+        row.push(format!("{:.6}", e.probability));
+        row.extend(e.partials.iter().map(|p| format!("{p:.4}")));
+        w.write_record(&row).map_err(csv_err(path))?;
+    }
+    finish_csv(w, tmp, path)
+}
+
+fn write_quarantine(path: &Path, rows: &[(String, QuarantinedRow)]) -> Result<(), EngineError> {
+    let (mut w, tmp) = csv_writer(path)?;
+    w.write_record(["source", "line", "reason", "raw"]).map_err(csv_err(path))?;
+    for (s, q) in rows {
+        w.write_record([s.as_str(), &q.line.to_string(), &q.reason, &q.raw]).map_err(csv_err(path))?;
+    }
+    finish_csv(w, tmp, path)
+}
+
+fn write_candidates(path: &Path, keys: &[RecordKey], plan: &CandidatePlan) -> Result<(), EngineError> {
+    let (mut w, tmp) = csv_writer(path)?;
+    w.write_record(["left", "right"]).map_err(csv_err(path))?;
+    plan.for_each_candidate(|a, b| {
+        w.write_record([keys[a as usize].to_string(), keys[b as usize].to_string()])
+            .map_err(csv_err(path))
+    })?;
+    finish_csv(w, tmp, path)
+}
+
+/// Reads labelled pairs: CSV `left,right,label` where label is 1/0, true/false,
+/// match/non-match or same/not-same; ids are `source:record_id` or bare record ids.
+fn read_labels(path: &Path, keys: &[RecordKey]) -> Result<(Vec<(u32, u32)>, Vec<(u32, u32)>), EngineError> {
+    let mut by_key: FxHashMap<String, Option<u32>> = FxHashMap::default();
+    for (i, k) in keys.iter().enumerate() {
+        by_key.insert(k.to_string(), Some(i as u32));
+        by_key
+            .entry(k.record_id.clone())
+            .and_modify(|v| *v = None)
+            .or_insert(Some(i as u32));
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .from_path(path)
+        .map_err(|e| EngineError::Input { path: path.into(), line: None, message: e.to_string() })?;
+    let (mut matches, mut non) = (Vec::new(), Vec::new());
+    for row in rdr.records() {
+        let row = row.map_err(|e| EngineError::Input {
+            path: path.into(),
+            line: e.position().map(|p| p.line()),
+            message: e.to_string(),
+        })?;
+        let line = row.position().map(|p| p.line());
+        let bad = |message: String| EngineError::Input { path: path.into(), line, message };
+        if row.len() < 3 {
+            return Err(bad("expected left,right,label".into()));
+        }
+        let id = |s: &str| -> Result<u32, EngineError> {
+            match by_key.get(s) {
+                Some(Some(i)) => Ok(*i),
+                Some(None) => Err(bad(format!("record id {s:?} is ambiguous; write source:record_id"))),
+                None => Err(bad(format!("record {s:?} is in none of the inputs"))),
+            }
+        };
+        let (a, b) = (id(&row[0])?, id(&row[1])?);
+        match row[2].trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "match" | "same" | "yes" => matches.push((a, b)),
+            "0" | "false" | "non-match" | "nonmatch" | "not-same" | "no" => non.push((a, b)),
+            other => return Err(bad(format!("label {other:?} is not 1/0, match/non-match or same/not-same"))),
+        }
+    }
+    Ok((matches, non))
+}

@@ -1,0 +1,304 @@
+//! Candidate generation and scoring as an Apache DataFusion plan.
+//!
+//! The block keys of every record form a table `keys(idx, src, k0, k1, …)`. Each
+//! blocking rule is a self hash-join on its key; a pair proposed by an earlier rule is
+//! filtered out of later rules, so every candidate pair appears exactly once without a
+//! global distinct. SPIRIT's comparison kernels are registered as scalar UDFs:
+//! `spirit_pattern(a, b)` returns the packed agreement pattern (for EM, aggregated by
+//! `GROUP BY` so training works on counts) and `spirit_weight(a, b)` the match weight
+//! (for scoring, filtered at the edge floor so only edges leave the plan). The session
+//! runs with a memory limit; operators that can spill do so.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use datafusion::arrow::array::{Array, ArrayRef, Float64Array, UInt16Array, UInt32Array, UInt64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::{DataFusionError, Result as DfResult};
+use datafusion::datasource::MemTable;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::StreamExt;
+use rayon::prelude::*;
+use spirit_matching::blocking::BlockKeys;
+use spirit_matching::{Model, RecordTable, Scorer};
+
+use crate::EngineError;
+use crate::settings::LinkType;
+
+/// Counts pairs as the plan processes them, for progress display.
+pub type PairCounter = Arc<AtomicU64>;
+
+fn plan_err(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Plan(e.to_string())
+}
+
+/// The DataFusion session and the registered key table of one run.
+pub struct CandidatePlan {
+    ctx: SessionContext,
+    rules: usize,
+    link_type: LinkType,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl CandidatePlan {
+    /// Registers the key table. `memory_limit_mb` bounds the plan's memory pool.
+    pub fn new(
+        table: &RecordTable,
+        keys: &BlockKeys,
+        link_type: LinkType,
+        memory_limit_mb: usize,
+    ) -> Result<CandidatePlan, EngineError> {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+            .map_err(plan_err)?;
+        let runtime_env = RuntimeEnvBuilder::new()
+            .with_memory_limit(memory_limit_mb.max(64) * 1024 * 1024, 1.0)
+            .build_arc()
+            .map_err(plan_err)?;
+        let config = SessionConfig::new()
+            .with_target_partitions(threads)
+            .with_batch_size(16 * 1024)
+            .with_information_schema(false);
+        let ctx = SessionContext::new_with_config_rt(config, runtime_env);
+
+        let mut fields = vec![
+            Field::new("idx", DataType::UInt32, false),
+            Field::new("src", DataType::UInt16, false),
+        ];
+        for r in 0..keys.rules.len() {
+            fields.push(Field::new(format!("k{r}"), DataType::UInt64, true));
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let n = table.len as usize;
+        let parts = threads.max(1);
+        let chunk = n.div_ceil(parts).max(1);
+        let mut partitions = Vec::new();
+        for start in (0..n).step_by(chunk) {
+            let end = (start + chunk).min(n);
+            // Records without any key never join: leave them out of the table.
+            let rows: Vec<usize> =
+                (start..end).filter(|&i| keys.keys.iter().any(|k| k[i].is_some())).collect();
+            let mut cols: Vec<ArrayRef> = vec![
+                Arc::new(UInt32Array::from_iter_values(rows.iter().map(|&i| i as u32))),
+                Arc::new(UInt16Array::from_iter_values(rows.iter().map(|&i| table.sources[i]))),
+            ];
+            for k in &keys.keys {
+                cols.push(Arc::new(UInt64Array::from_iter(rows.iter().map(|&i| k[i]))));
+            }
+            let batch = RecordBatch::try_new(schema.clone(), cols).map_err(plan_err)?;
+            partitions.push(vec![batch]);
+        }
+        if partitions.is_empty() {
+            partitions.push(vec![RecordBatch::new_empty(schema.clone())]);
+        }
+        let mem = MemTable::try_new(schema, partitions).map_err(plan_err)?;
+        ctx.register_table("keys", Arc::new(mem)).map_err(plan_err)?;
+        Ok(CandidatePlan { ctx, rules: keys.rules.len(), link_type, runtime })
+    }
+
+    /// SQL producing every candidate pair `(a, b)` once, `a < b`.
+    pub fn candidates_sql(&self) -> String {
+        if self.rules == 0 {
+            return "SELECT CAST(NULL AS INT UNSIGNED) AS a, CAST(NULL AS INT UNSIGNED) AS b WHERE FALSE"
+                .into();
+        }
+        let mut parts = Vec::new();
+        for r in 0..self.rules {
+            let mut cond = vec!["l.idx < r.idx".to_string()];
+            match self.link_type {
+                LinkType::Link => cond.push("l.src <> r.src".into()),
+                LinkType::Dedupe | LinkType::LinkAndDedupe => {}
+            }
+            for earlier in 0..r {
+                cond.push(format!("NOT COALESCE(l.k{earlier} = r.k{earlier}, FALSE)"));
+            }
+            parts.push(format!(
+                "SELECT l.idx AS a, r.idx AS b FROM keys l JOIN keys r ON l.k{r} = r.k{r} WHERE {}",
+                cond.join(" AND ")
+            ));
+        }
+        parts.join(" UNION ALL ")
+    }
+
+    /// Registers the scoring UDFs for a model over a table.
+    pub fn register_model(&self, table: Arc<RecordTable>, model: Arc<Model>, counter: PairCounter) {
+        let kernel = Kernel { table, model, counter };
+        self.ctx.register_udf(ScalarUDF::from(SpiritUdf::new("spirit_pattern", kernel.clone())));
+        self.ctx.register_udf(ScalarUDF::from(SpiritUdf::new("spirit_weight", kernel)));
+    }
+
+    /// The histogram of agreement patterns over all candidate pairs, computed by the
+    /// plan (`GROUP BY` over the pattern UDF).
+    pub fn pattern_histogram(&self) -> Result<Vec<(u64, u64)>, EngineError> {
+        let sql = format!(
+            "SELECT spirit_pattern(a, b) AS p, COUNT(*) AS n FROM ({}) GROUP BY spirit_pattern(a, b)",
+            self.candidates_sql()
+        );
+        let batches = self.collect(&sql)?;
+        let mut out = Vec::new();
+        for b in &batches {
+            let p = column::<UInt64Array>(b, 0)?;
+            let n = b.column(1);
+            let n = n
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>()
+                .ok_or_else(|| EngineError::Plan("count column has an unexpected type".into()))?;
+            for i in 0..b.num_rows() {
+                out.push((p.value(i), n.value(i) as u64));
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    /// Pairs whose match weight is at least `floor_weight`, with that weight.
+    pub fn edges(&self, floor_weight: f64) -> Result<Vec<(u32, u32, f64)>, EngineError> {
+        let sql = format!(
+            "SELECT a, b, w FROM (SELECT a, b, spirit_weight(a, b) AS w FROM ({})) WHERE w >= {floor_weight:.17}",
+            self.candidates_sql()
+        );
+        let batches = self.collect(&sql)?;
+        let mut out = Vec::new();
+        for b in &batches {
+            let (a, bb, w) = (
+                column::<UInt32Array>(b, 0)?,
+                column::<UInt32Array>(b, 1)?,
+                column::<Float64Array>(b, 2)?,
+            );
+            for i in 0..b.num_rows() {
+                out.push((a.value(i), bb.value(i), w.value(i)));
+            }
+        }
+        out.sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+        Ok(out)
+    }
+
+    /// Streams every candidate pair to `sink` (for `--keep-candidates`).
+    pub fn for_each_candidate(
+        &self,
+        mut sink: impl FnMut(u32, u32) -> Result<(), EngineError>,
+    ) -> Result<u64, EngineError> {
+        let sql = self.candidates_sql();
+        self.runtime.block_on(async {
+            let df = self.ctx.sql(&sql).await.map_err(plan_err)?;
+            let mut stream = df.execute_stream().await.map_err(plan_err)?;
+            let mut n = 0u64;
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(plan_err)?;
+                let (a, b) = (column::<UInt32Array>(&batch, 0)?, column::<UInt32Array>(&batch, 1)?);
+                for i in 0..batch.num_rows() {
+                    sink(a.value(i), b.value(i))?;
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+    }
+
+    fn collect(&self, sql: &str) -> Result<Vec<RecordBatch>, EngineError> {
+        self.runtime.block_on(async {
+            let df = self.ctx.sql(sql).await.map_err(plan_err)?;
+            df.collect().await.map_err(plan_err)
+        })
+    }
+}
+
+fn column<T: 'static>(batch: &RecordBatch, i: usize) -> Result<&T, EngineError> {
+    batch
+        .column(i)
+        .as_any()
+        .downcast_ref::<T>()
+        .ok_or_else(|| EngineError::Plan(format!("column {i} has an unexpected type")))
+}
+
+/// What the UDFs share: the prepared table, the model and a progress counter.
+#[derive(Clone)]
+struct Kernel {
+    table: Arc<RecordTable>,
+    model: Arc<Model>,
+    counter: PairCounter,
+}
+
+impl std::fmt::Debug for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kernel").field("records", &self.table.len).finish()
+    }
+}
+
+/// A SPIRIT kernel as a DataFusion scalar UDF over `(a UInt32, b UInt32)` record
+/// indices.
+#[derive(Debug)]
+struct SpiritUdf {
+    name: &'static str,
+    signature: Signature,
+    kernel: Kernel,
+}
+
+impl SpiritUdf {
+    fn new(name: &'static str, kernel: Kernel) -> SpiritUdf {
+        let signature = Signature::exact(vec![DataType::UInt32, DataType::UInt32], Volatility::Immutable);
+        SpiritUdf { name, signature, kernel }
+    }
+}
+
+impl PartialEq for SpiritUdf {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && Arc::ptr_eq(&self.kernel.table, &other.kernel.table)
+            && Arc::ptr_eq(&self.kernel.model, &other.kernel.model)
+    }
+}
+
+impl Eq for SpiritUdf {}
+
+impl Hash for SpiritUdf {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for SpiritUdf {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
+        Ok(if self.name == "spirit_pattern" { DataType::UInt64 } else { DataType::Float64 })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let as_u32 = |a: &ArrayRef| -> DfResult<UInt32Array> {
+            a.as_any()
+                .downcast_ref::<UInt32Array>()
+                .cloned()
+                .ok_or_else(|| DataFusionError::Internal(format!("{} expects UInt32 arguments", self.name)))
+        };
+        let (a, b) = (as_u32(&arrays[0])?, as_u32(&arrays[1])?);
+        let scorer = Scorer::new((*self.kernel.model).clone(), &self.kernel.table);
+        let n = a.len();
+        self.kernel.counter.fetch_add(n as u64, Ordering::Relaxed);
+        let (av, bv) = (a.values(), b.values());
+        let out: ArrayRef = if self.name == "spirit_pattern" {
+            let v: Vec<u64> = (0..n).into_par_iter().with_min_len(1024).map(|i| scorer.pattern(av[i], bv[i])).collect();
+            Arc::new(UInt64Array::from(v))
+        } else {
+            let v: Vec<f64> = (0..n).into_par_iter().with_min_len(1024).map(|i| scorer.weight(av[i], bv[i])).collect();
+            Arc::new(Float64Array::from(v))
+        };
+        Ok(ColumnarValue::Array(out))
+    }
+}

@@ -1,0 +1,238 @@
+//! The settings file (TOML): how columns map to attribute kinds, how values are
+//! normalised, which blocking rules propose pairs, and how pairs become entities.
+//! Every field has a default, so a run needs no settings file at all.
+
+use serde::{Deserialize, Serialize};
+use spirit_model::AttrKind;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::EngineError;
+
+/// How inputs relate: one source deduplicated, sources linked to each other only,
+/// or both at once.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkType {
+    #[default]
+    Dedupe,
+    Link,
+    LinkAndDedupe,
+}
+
+impl LinkType {
+    pub fn parse(s: &str) -> Option<LinkType> {
+        match s {
+            "dedupe" | "dedupe_only" => Some(LinkType::Dedupe),
+            "link" | "link_only" => Some(LinkType::Link),
+            "link_and_dedupe" | "link-and-dedupe" => Some(LinkType::LinkAndDedupe),
+            _ => None,
+        }
+    }
+}
+
+/// Date order used when a date such as `03/04/1980` is ambiguous.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateOrderSetting {
+    #[default]
+    Dmy,
+    Mdy,
+    Ymd,
+}
+
+/// Clustering method applied to the scored edges.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClusterMethod {
+    /// Connected components of edges at or above the threshold.
+    Components,
+    /// Agglomerative merging by descending weight that refuses merges whose support
+    /// between the two clusters is too thin (resists chaining).
+    #[default]
+    Robust,
+}
+
+/// Input settings: which columns are read and as what.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InputSettings {
+    /// Column holding the record id; recognised (`rec_id`, `id`, …) when absent.
+    pub id_column: Option<String>,
+    /// Explicit column → attribute-kind mapping. Columns not named here are recognised
+    /// by their header unless `recognise_columns` is false.
+    pub columns: BTreeMap<String, AttrKind>,
+    /// Columns never read (for example a truth column or an identifier withheld on purpose).
+    pub exclude_columns: Vec<String>,
+    /// Recognise common column names for columns not in `columns`.
+    pub recognise_columns: bool,
+    /// CSV delimiter (one byte).
+    pub delimiter: Option<char>,
+}
+
+/// Normalisation settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NormaliseSettings {
+    /// ISO 3166 region used for phone numbers written without a country code.
+    pub default_region: String,
+    /// Order assumed for ambiguous numeric dates.
+    pub date_order: DateOrderSetting,
+}
+
+impl Default for NormaliseSettings {
+    fn default() -> Self {
+        NormaliseSettings { default_region: "GB".into(), date_order: DateOrderSetting::Dmy }
+    }
+}
+
+/// Scoring and clustering settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResolveSettings {
+    pub link_type: LinkType,
+    /// Edges at or above this match probability join entities.
+    pub threshold: f64,
+    /// Scored pairs below this match probability are not kept as edges at all.
+    pub edge_floor: f64,
+    pub cluster: ClusterMethod,
+    /// Largest block a blocking key may form; larger blocks are split by sorted
+    /// neighbourhood windows instead of being joined in full.
+    pub max_block_size: usize,
+    /// EM iterations at most.
+    pub em_max_iterations: usize,
+    /// Random pairs sampled to estimate u for fuzzy levels.
+    pub u_sample_pairs: usize,
+    /// Seed for every random choice (sampling); runs are deterministic for a seed.
+    pub seed: u64,
+    /// Memory limit for the DataFusion plan, in MiB (operators spill beyond it).
+    pub memory_limit_mb: usize,
+}
+
+impl Default for ResolveSettings {
+    fn default() -> Self {
+        ResolveSettings {
+            link_type: LinkType::Dedupe,
+            threshold: 0.5,
+            edge_floor: 0.01,
+            cluster: ClusterMethod::Robust,
+            max_block_size: 2000,
+            em_max_iterations: 100,
+            u_sample_pairs: 1_000_000,
+            seed: 42,
+            memory_limit_mb: 2048,
+        }
+    }
+}
+
+/// One blocking rule: pairs agreeing on all of `keys` are candidates. Rules are OR-ed.
+/// A key is `kind:function`, e.g. `surname:metaphone`, `date_of_birth:exact`,
+/// `given_name:prefix3`, `email:exact`, `postcode:exact`, `date_of_birth:year`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockingRuleSetting {
+    pub keys: Vec<String>,
+}
+
+/// The whole settings file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub input: InputSettings,
+    pub normalise: NormaliseSettings,
+    pub resolve: ResolveSettings,
+    /// Blocking rules; empty means the defaults for the attribute kinds present.
+    pub blocking: Vec<BlockingRuleSetting>,
+}
+
+impl Settings {
+    /// Reads a settings file. Errors name the file and, for TOML errors, the line.
+    pub fn load(path: &Path) -> Result<Settings, EngineError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| EngineError::Io { path: path.to_path_buf(), source: e })?;
+        Settings::parse(&text).map_err(|message| EngineError::Settings {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses settings from TOML text; the error is a human-readable message.
+    pub fn parse(text: &str) -> Result<Settings, String> {
+        let settings: Settings = toml::from_str(text).map_err(|e| e.to_string())?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let r = &self.resolve;
+        if !(0.0..=1.0).contains(&r.threshold) {
+            return Err(format!("resolve.threshold must be within 0..1, got {}", r.threshold));
+        }
+        if !(0.0..=1.0).contains(&r.edge_floor) || r.edge_floor > r.threshold {
+            return Err(format!(
+                "resolve.edge_floor must be within 0..threshold, got {}",
+                r.edge_floor
+            ));
+        }
+        if r.max_block_size < 2 {
+            return Err("resolve.max_block_size must be at least 2".into());
+        }
+        if let Some(d) = self.input.delimiter
+            && !d.is_ascii()
+        {
+            return Err(format!("input.delimiter must be one ASCII character, got {d:?}"));
+        }
+        for (i, rule) in self.blocking.iter().enumerate() {
+            if rule.keys.is_empty() {
+                return Err(format!("blocking rule {} has no keys", i + 1));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_settings_are_the_defaults() {
+        assert_eq!(Settings::parse("").unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn parses_a_full_file() {
+        let s = Settings::parse(
+            r#"
+            [input]
+            id_column = "rec_id"
+            exclude_columns = ["soc_sec_id"]
+            [input.columns]
+            fname = "given_name"
+            [normalise]
+            default_region = "AU"
+            date_order = "mdy"
+            [resolve]
+            link_type = "link"
+            threshold = 0.9
+            [[blocking]]
+            keys = ["surname:metaphone", "date_of_birth:year"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(s.input.columns["fname"], AttrKind::GivenName);
+        assert_eq!(s.resolve.link_type, LinkType::Link);
+        assert_eq!(s.normalise.date_order, DateOrderSetting::Mdy);
+        assert_eq!(s.blocking[0].keys.len(), 2);
+    }
+
+    #[test]
+    fn rejects_unknown_fields_and_bad_values() {
+        let e = Settings::parse("[resolve]\nthreshhold = 0.5\n").unwrap_err();
+        assert!(e.contains("threshhold"), "{e}");
+        let e = Settings::parse("[input.columns]\nx = \"shoe_size\"\n").unwrap_err();
+        assert!(e.contains("shoe_size"), "{e}");
+        let e = Settings::parse("[resolve]\nthreshold = 1.5\n").unwrap_err();
+        assert!(e.contains("threshold"), "{e}");
+    }
+}

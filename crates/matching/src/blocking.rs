@@ -1,0 +1,354 @@
+//! Blocking rules and key functions.
+//!
+//! A blocking rule is a conjunction of keys (`surname:metaphone & date_of_birth:exact`);
+//! rules are OR-ed. Each key is computed once per distinct value, and each record gets
+//! one 64-bit key per rule (missing when any part is missing). Blocks larger than the
+//! cap are not joined in full: their key is dropped for that rule, and the other rules
+//! must propose those pairs — the run summary reports how many records that touched.
+
+use std::fmt;
+
+use rustc_hash::FxHashMap;
+use spirit_model::AttrKind;
+
+use crate::table::{Column, Derived, NULL_ID, RecordTable, hash_bytes, hash_str};
+
+/// How one attribute value becomes (part of) a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyFunction {
+    /// The normalised value itself.
+    Exact,
+    /// The Double Metaphone primary code (names).
+    Metaphone,
+    /// The first `n` characters.
+    Prefix(u8),
+    /// The year of a date.
+    Year,
+    /// The last nine digits (phones).
+    Digits,
+    /// The sorted pair of given-name and surname Double Metaphone codes: the same key
+    /// whichever way round the names were written. Only valid with kind `name`.
+    MetaphoneSet,
+}
+
+/// One part of a blocking rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct KeyPart {
+    /// `None` for the pseudo-attribute `name` (given name and surname together).
+    pub kind: Option<AttrKind>,
+    pub function: KeyFunction,
+}
+
+/// A conjunction of key parts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockingRule {
+    pub parts: Vec<KeyPart>,
+}
+
+impl fmt::Display for BlockingRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.parts.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" & ")?;
+            }
+            let kind = p.kind.map_or("name", AttrKind::name);
+            let func = match p.function {
+                KeyFunction::Exact => "exact".to_string(),
+                KeyFunction::Metaphone => "metaphone".into(),
+                KeyFunction::Prefix(n) => format!("prefix{n}"),
+                KeyFunction::Year => "year".into(),
+                KeyFunction::Digits => "digits".into(),
+                KeyFunction::MetaphoneSet => "metaphone_set".into(),
+            };
+            write!(f, "{kind}:{func}")?;
+        }
+        Ok(())
+    }
+}
+
+impl BlockingRule {
+    /// Parses a rule from its keys, each `kind:function` (`surname:metaphone`,
+    /// `given_name:prefix3`, `date_of_birth:year`, `name:metaphone_set`, …).
+    pub fn parse<S: AsRef<str>>(keys: &[S]) -> Result<BlockingRule, String> {
+        if keys.is_empty() {
+            return Err("a blocking rule needs at least one key".into());
+        }
+        let parts = keys.iter().map(|k| parse_key(k.as_ref())).collect::<Result<_, _>>()?;
+        Ok(BlockingRule { parts })
+    }
+
+    /// The attribute kinds this rule needs.
+    pub fn kinds(&self) -> Vec<AttrKind> {
+        let mut out = Vec::new();
+        for p in &self.parts {
+            match p.kind {
+                Some(k) => out.push(k),
+                None => out.extend([AttrKind::GivenName, AttrKind::Surname]),
+            }
+        }
+        out
+    }
+
+    /// The default rules for the attribute kinds present in a run: names by sound in
+    /// either order, name and date of birth, date of birth with location, and each
+    /// identifier on its own.
+    pub fn defaults_for(kinds: &[AttrKind]) -> Vec<BlockingRule> {
+        let candidates: &[&[&str]] = &[
+            &["name:metaphone_set"],
+            &["surname:metaphone", "date_of_birth:exact"],
+            &["given_name:metaphone", "date_of_birth:exact"],
+            &["email:exact"],
+            &["phone:digits"],
+            &["national_id:exact"],
+            &["username:exact"],
+            &["postcode:exact", "given_name:prefix1"],
+            &["address:exact", "given_name:prefix1"],
+            &["date_of_birth:exact", "postcode:exact"],
+            &["date_of_birth:exact", "city:exact"],
+            &["given_name:metaphone", "postcode:exact"],
+            &["surname:prefix3", "given_name:prefix3", "date_of_birth:year"],
+        ];
+        candidates
+            .iter()
+            .map(|keys| BlockingRule::parse(keys).expect("built-in rules parse"))
+            .filter(|rule| rule.kinds().iter().all(|k| kinds.contains(k)))
+            .collect()
+    }
+}
+
+fn parse_key(key: &str) -> Result<KeyPart, String> {
+    let (kind, func) = key
+        .split_once(':')
+        .ok_or_else(|| format!("blocking key {key:?} must be `attribute:function`"))?;
+    let kind = match kind.trim() {
+        "name" => None,
+        k => Some(AttrKind::from_name(k).ok_or_else(|| {
+            format!("blocking key {key:?}: unknown attribute {k:?} (known: name, {})", known_kinds())
+        })?),
+    };
+    let func = func.trim();
+    let function = match func {
+        "exact" => KeyFunction::Exact,
+        "metaphone" => KeyFunction::Metaphone,
+        "year" => KeyFunction::Year,
+        "digits" => KeyFunction::Digits,
+        "metaphone_set" => KeyFunction::MetaphoneSet,
+        f if f.starts_with("prefix") => {
+            let n: u8 = f["prefix".len()..]
+                .parse()
+                .ok()
+                .filter(|n| (1..=32).contains(n))
+                .ok_or_else(|| format!("blocking key {key:?}: prefix length must be 1..32"))?;
+            KeyFunction::Prefix(n)
+        }
+        f => {
+            return Err(format!(
+                "blocking key {key:?}: unknown function {f:?} \
+                 (known: exact, metaphone, prefixN, year, digits, metaphone_set)"
+            ));
+        }
+    };
+    if (kind.is_none()) != (function == KeyFunction::MetaphoneSet) {
+        return Err(format!("blocking key {key:?}: metaphone_set goes with `name` only"));
+    }
+    Ok(KeyPart { kind, function })
+}
+
+fn known_kinds() -> String {
+    AttrKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// Per-rule keys of every record, after the block-size cap.
+#[derive(Clone, Debug)]
+pub struct BlockKeys {
+    pub rules: Vec<BlockingRule>,
+    /// `keys[rule][record]`; `None` when the record has no key for the rule or its block
+    /// was over the cap.
+    pub keys: Vec<Vec<Option<u64>>>,
+    /// Per rule: how many records lost their key because their block was over the cap.
+    pub capped_records: Vec<u64>,
+    /// Per rule: number of blocks over the cap.
+    pub capped_blocks: Vec<u64>,
+}
+
+impl BlockKeys {
+    /// Computes every rule's key for every record, dropping keys of blocks with more
+    /// than `max_block_size` records. Rules needing attributes the table lacks give no
+    /// keys at all.
+    pub fn compute(table: &RecordTable, rules: Vec<BlockingRule>, max_block_size: usize) -> Self {
+        let n = table.len as usize;
+        let mut keys = Vec::with_capacity(rules.len());
+        let mut capped_records = Vec::with_capacity(rules.len());
+        let mut capped_blocks = Vec::with_capacity(rules.len());
+        for rule in &rules {
+            let mut rule_keys: Vec<Option<u64>> = vec![Some(0x9e37_79b9_7f4a_7c15); n];
+            for part in &rule.parts {
+                let part_keys = part_keys(table, *part);
+                for (k, pk) in rule_keys.iter_mut().zip(part_keys) {
+                    *k = match (*k, pk) {
+                        (Some(h), Some(p)) => Some(hash_bytes(h, &p.to_le_bytes())),
+                        _ => None,
+                    };
+                }
+            }
+            let mut sizes: FxHashMap<u64, u32> = FxHashMap::default();
+            for k in rule_keys.iter().flatten() {
+                *sizes.entry(*k).or_default() += 1;
+            }
+            let mut recs = 0u64;
+            for k in rule_keys.iter_mut() {
+                if let Some(h) = *k
+                    && sizes[&h] as usize > max_block_size
+                {
+                    *k = None;
+                    recs += 1;
+                }
+            }
+            capped_blocks.push(sizes.values().filter(|&&s| s as usize > max_block_size).count() as u64);
+            capped_records.push(recs);
+            keys.push(rule_keys);
+        }
+        BlockKeys { rules, keys, capped_records, capped_blocks }
+    }
+
+    /// Number of candidate pairs each rule proposes within its blocks (before removing
+    /// pairs already proposed by earlier rules and before any link-type filter).
+    pub fn pairs_per_rule(&self) -> Vec<u64> {
+        self.keys
+            .iter()
+            .map(|ks| {
+                let mut sizes: FxHashMap<u64, u64> = FxHashMap::default();
+                for k in ks.iter().flatten() {
+                    *sizes.entry(*k).or_default() += 1;
+                }
+                sizes.values().map(|s| s * (s - 1) / 2).sum()
+            })
+            .collect()
+    }
+}
+
+fn value_key(col: &Column, function: KeyFunction, id: u32) -> Option<u64> {
+    let v = &*col.values[id as usize];
+    let h = match function {
+        KeyFunction::Exact => hash_str(v),
+        KeyFunction::Metaphone => match &col.derived {
+            Derived::Names { metaphone } if !metaphone[id as usize].is_empty() => {
+                hash_str(&metaphone[id as usize])
+            }
+            _ => return None,
+        },
+        KeyFunction::Prefix(n) => {
+            let end = v.char_indices().nth(usize::from(n)).map_or(v.len(), |(i, _)| i);
+            hash_str(&v[..end])
+        }
+        KeyFunction::Year => match &col.derived {
+            Derived::Dates { dates } => hash_str(&dates[id as usize].year?.to_string()),
+            _ => hash_str(v.get(..4)?),
+        },
+        KeyFunction::Digits => match &col.derived {
+            Derived::Phones { tail } if tail[id as usize].len() >= 6 => hash_str(&tail[id as usize]),
+            _ => return None,
+        },
+        KeyFunction::MetaphoneSet => return None,
+    };
+    Some(h)
+}
+
+fn part_keys(table: &RecordTable, part: KeyPart) -> Vec<Option<u64>> {
+    let n = table.len as usize;
+    match part.kind {
+        Some(kind) => {
+            let Some(col) = table.column(kind) else { return vec![None; n] };
+            let per_value: Vec<Option<u64>> =
+                (0..col.values.len() as u32).map(|id| value_key(col, part.function, id)).collect();
+            col.ids
+                .iter()
+                .map(|&id| if id == NULL_ID { None } else { per_value[id as usize] })
+                .collect()
+        }
+        None => {
+            let (Some(g), Some(s)) =
+                (table.column(AttrKind::GivenName), table.column(AttrKind::Surname))
+            else {
+                return vec![None; n];
+            };
+            let code = |c: &Column, r: usize| -> Option<u64> {
+                let id = c.ids[r];
+                if id == NULL_ID {
+                    return None;
+                }
+                value_key(c, KeyFunction::Metaphone, id)
+            };
+            (0..n)
+                .map(|r| {
+                    let (a, b) = (code(g, r)?, code(s, r)?);
+                    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+                    Some(hash_bytes(lo, &hi.to_le_bytes()))
+                })
+                .collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::PrepareOptions;
+
+    fn table(rows: &[&[(AttrKind, &str)]]) -> RecordTable {
+        let records: Vec<Vec<(AttrKind, String)>> = rows
+            .iter()
+            .map(|r| r.iter().map(|(k, v)| (*k, v.to_string())).collect())
+            .collect();
+        let n = records.len();
+        RecordTable::build(&records, vec![0; n], &PrepareOptions::default())
+    }
+
+    #[test]
+    fn parses_and_prints_rules() {
+        let r = BlockingRule::parse(&["surname:metaphone", "given_name:prefix3"]).unwrap();
+        assert_eq!(r.to_string(), "surname:metaphone & given_name:prefix3");
+        assert!(BlockingRule::parse(&["shoe:exact"]).unwrap_err().contains("shoe"));
+        assert!(BlockingRule::parse(&["surname:soundex"]).unwrap_err().contains("soundex"));
+        assert!(BlockingRule::parse(&["surname"]).is_err());
+        assert!(BlockingRule::parse(&["surname:prefix0"]).is_err());
+        assert!(BlockingRule::parse(&["surname:metaphone_set"]).is_err());
+        assert!(BlockingRule::parse::<&str>(&[]).is_err());
+    }
+
+    #[test]
+    fn metaphone_set_ignores_name_order() {
+        use AttrKind::{GivenName as G, Surname as S};
+        let t = table(&[&[(G, "John"), (S, "Smith")], &[(G, "Smith"), (S, "Jon")], &[(G, "Mary")]]);
+        let rules = vec![BlockingRule::parse(&["name:metaphone_set"]).unwrap()];
+        let k = BlockKeys::compute(&t, rules, 100);
+        assert!(k.keys[0][0].is_some());
+        assert_eq!(k.keys[0][0], k.keys[0][1]);
+        assert_eq!(k.keys[0][2], None);
+        assert_eq!(k.pairs_per_rule(), vec![1]);
+    }
+
+    #[test]
+    fn oversized_blocks_are_capped() {
+        use AttrKind::Surname as S;
+        let mut rows: Vec<&[(AttrKind, &str)]> = vec![&[(S, "Smith")]; 5];
+        rows.push(&[(S, "Jones")]);
+        rows.push(&[(S, "Jones")]);
+        let t = table(&rows);
+        let rules = vec![BlockingRule::parse(&["surname:exact"]).unwrap()];
+        let k = BlockKeys::compute(&t, rules, 3);
+        assert_eq!(k.capped_records, vec![5]);
+        assert_eq!(k.capped_blocks, vec![1]);
+        assert!(k.keys[0][..5].iter().all(Option::is_none));
+        assert!(k.keys[0][5].is_some());
+        assert_eq!(k.pairs_per_rule(), vec![1]);
+    }
+
+    #[test]
+    fn defaults_only_use_present_kinds() {
+        let rules = BlockingRule::defaults_for(&[AttrKind::GivenName, AttrKind::Surname]);
+        assert_eq!(rules.len(), 1);
+        let all = BlockingRule::defaults_for(&AttrKind::ALL);
+        assert!(all.len() > 8);
+    }
+}

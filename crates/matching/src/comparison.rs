@@ -1,0 +1,597 @@
+//! Comparisons: named functions of a record pair that return one of their ordered levels.
+//!
+//! Level 0 is always *null* (a value is missing on either side; partial weight 0).
+//! Levels 1.. run from the strongest agreement to *else* (the last level). Each
+//! similarity is computed once per pair and bucketed into a level: a comparison never
+//! recomputes a similarity per level.
+
+use serde::{Deserialize, Serialize};
+use spirit_model::AttrKind;
+use spirit_text::PartialDate;
+
+use crate::table::{Column, Derived, RecordTable};
+
+/// The comparison functions SPIRIT knows. Each one fixes its levels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "function", content = "attribute")]
+pub enum Function {
+    /// Given names: exact, close spelling, nickname variant, swapped with the surname,
+    /// similar (phonetic or Jaro-Winkler), initial, else.
+    GivenName,
+    /// Surnames: exact, close spelling, swapped with the given name, similar, else.
+    Surname,
+    /// Dates of birth: exact, partial (only the known parts, all equal), day/month
+    /// transposed, one-character typo, near (same year and month, or same day and month
+    /// a year apart), else.
+    DateOfBirth,
+    /// E-mail: exact, same local part at another domain, close spelling, else.
+    Email,
+    /// Phone: exact (or same national digits), one digit off, else.
+    Phone,
+    /// Where a person lives, from address, postcode, city and region together (they are
+    /// strongly dependent, so they form one comparison): exact address, close address,
+    /// similar address, same postcode, same city, else.
+    Location,
+    /// An identifier attribute (national id, username, …): exact, one edit off, else.
+    Identifier(AttrKind),
+    /// A categorical attribute (gender, country, …): exact, else.
+    Category(AttrKind),
+}
+
+const NAME_GIVEN: &[&str] = &["exact", "close", "variant", "swapped", "similar", "initial", "else"];
+const NAME_SURNAME: &[&str] = &["exact", "close", "swapped", "similar", "else"];
+const DOB: &[&str] = &["exact", "partial", "transposed", "typo", "near", "else"];
+const EMAIL: &[&str] = &["exact", "same_user", "close", "else"];
+const PHONE: &[&str] = &["exact", "close", "else"];
+const LOCATION: &[&str] = &["exact", "close", "similar", "postcode", "city", "else"];
+const IDENT: &[&str] = &["exact", "close", "else"];
+const CATEGORY: &[&str] = &["exact", "else"];
+
+impl Function {
+    /// Level labels, strongest first, *else* last; level `i` (1-based) is `levels()[i-1]`.
+    pub fn levels(self) -> &'static [&'static str] {
+        match self {
+            Function::GivenName => NAME_GIVEN,
+            Function::Surname => NAME_SURNAME,
+            Function::DateOfBirth => DOB,
+            Function::Email => EMAIL,
+            Function::Phone => PHONE,
+            Function::Location => LOCATION,
+            Function::Identifier(_) => IDENT,
+            Function::Category(_) => CATEGORY,
+        }
+    }
+
+    /// The default name of a comparison using this function.
+    pub fn default_name(self) -> String {
+        match self {
+            Function::GivenName => "given_name".into(),
+            Function::Surname => "surname".into(),
+            Function::DateOfBirth => "date_of_birth".into(),
+            Function::Email => "email".into(),
+            Function::Phone => "phone".into(),
+            Function::Location => "location".into(),
+            Function::Identifier(k) | Function::Category(k) => k.name().into(),
+        }
+    }
+
+    /// The comparisons SPIRIT uses by default for the kinds present in a run.
+    pub fn defaults_for(kinds: &[AttrKind]) -> Vec<Function> {
+        let has = |k: AttrKind| kinds.contains(&k);
+        let mut out = Vec::new();
+        if has(AttrKind::GivenName) {
+            out.push(Function::GivenName);
+        }
+        if has(AttrKind::Surname) {
+            out.push(Function::Surname);
+        }
+        if has(AttrKind::DateOfBirth) {
+            out.push(Function::DateOfBirth);
+        }
+        if has(AttrKind::Email) {
+            out.push(Function::Email);
+        }
+        if has(AttrKind::Phone) {
+            out.push(Function::Phone);
+        }
+        if has(AttrKind::Address)
+            || has(AttrKind::Postcode)
+            || has(AttrKind::City)
+            || has(AttrKind::Region)
+        {
+            out.push(Function::Location);
+        }
+        for k in [AttrKind::NationalId, AttrKind::Username] {
+            if has(k) {
+                out.push(Function::Identifier(k));
+            }
+        }
+        for k in [AttrKind::Gender, AttrKind::Country] {
+            if has(k) {
+                out.push(Function::Category(k));
+            }
+        }
+        out
+    }
+}
+
+/// A comparison bound to the columns of one record table.
+#[derive(Clone, Copy, Debug)]
+pub struct Bound {
+    pub function: Function,
+    cols: [Option<usize>; 4],
+}
+
+impl Bound {
+    /// Binds a function to a table's columns.
+    pub fn new(function: Function, table: &RecordTable) -> Bound {
+        let c = |k| table.column_index(k);
+        let cols = match function {
+            Function::GivenName => [c(AttrKind::GivenName), c(AttrKind::Surname), None, None],
+            Function::Surname => [c(AttrKind::Surname), c(AttrKind::GivenName), None, None],
+            Function::DateOfBirth => [c(AttrKind::DateOfBirth), None, None, None],
+            Function::Email => [c(AttrKind::Email), None, None, None],
+            Function::Phone => [c(AttrKind::Phone), None, None, None],
+            Function::Location => [
+                c(AttrKind::Address),
+                c(AttrKind::Postcode),
+                c(AttrKind::City),
+                c(AttrKind::Region),
+            ],
+            Function::Identifier(k) | Function::Category(k) => [c(k), None, None, None],
+        };
+        Bound { function, cols }
+    }
+
+    /// The level of the pair (a, b): 0 for null, else 1-based into `levels()`.
+    pub fn level(&self, t: &RecordTable, a: u32, b: u32) -> u8 {
+        let col = |i: usize| self.cols[i].map(|c| &t.columns[c]);
+        match self.function {
+            Function::GivenName => given_name_level(col(0), col(1), a, b),
+            Function::Surname => surname_level(col(0), col(1), a, b),
+            Function::DateOfBirth => dob_level(col(0), a, b),
+            Function::Email => email_level(col(0), a, b),
+            Function::Phone => phone_level(col(0), a, b),
+            Function::Location => location_level(col(0), col(1), col(2), col(3), a, b),
+            Function::Identifier(_) => ident_level(col(0), a, b),
+            Function::Category(_) => category_level(col(0), a, b),
+        }
+    }
+
+    /// For an exact-level pair, the relative frequency of the shared value, used for
+    /// the term-frequency adjustment. `None` when the level is not exact.
+    pub fn exact_frequency(&self, t: &RecordTable, a: u32, level: u8) -> Option<f64> {
+        if level != 1 {
+            return None;
+        }
+        let col = &t.columns[self.cols[0]?];
+        col.id(a).map(|id| col.frequency(id))
+    }
+}
+
+fn pair_ids(col: Option<&Column>, a: u32, b: u32) -> Option<(u32, u32)> {
+    let col = col?;
+    Some((col.id(a)?, col.id(b)?))
+}
+
+fn metaphone(col: &Column, id: u32) -> &str {
+    match &col.derived {
+        Derived::Names { metaphone } => &metaphone[id as usize],
+        _ => "",
+    }
+}
+
+/// True when `a` and `b` are at most one insertion, deletion, substitution or adjacent
+/// transposition apart (optimal string alignment distance ≤ 1).
+pub fn within_one_edit(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (la, lb) = (a.len(), b.len());
+    if la.abs_diff(lb) > 1 {
+        return false;
+    }
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    if prefix == la && la == lb {
+        return true;
+    }
+    let (ra, rb) = (&a[prefix..], &b[prefix..]);
+    if la == lb {
+        // substitution or adjacent transposition
+        if ra[1..] == rb[1..] {
+            return true;
+        }
+        ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..]
+    } else if la > lb {
+        ra[1..] == *rb
+    } else {
+        *ra == rb[1..]
+    }
+}
+
+/// Jaro-Winkler similarity in [0, 1].
+#[inline]
+pub fn jaro_winkler(a: &str, b: &str) -> f64 {
+    strsim::jaro_winkler(a, b)
+}
+
+fn close_name(a: &str, b: &str) -> bool {
+    (a.len() >= 3 && b.len() >= 3 && within_one_edit(a, b)) || jaro_winkler(a, b) >= 0.94
+}
+
+fn given_name_level(g: Option<&Column>, s: Option<&Column>, a: u32, b: u32) -> u8 {
+    let Some(g) = g else { return 0 };
+    let (Some(ia), Some(ib)) = (g.id(a), g.id(b)) else {
+        return 0;
+    };
+    if ia == ib {
+        return 1;
+    }
+    let (va, vb) = (&*g.values[ia as usize], &*g.values[ib as usize]);
+    if swapped(g, s, a, b) {
+        return 4;
+    }
+    if close_name(va, vb) {
+        return 2;
+    }
+    if spirit_text::are_name_variants(va, vb) {
+        return 3;
+    }
+    let (ma, mb) = (metaphone(g, ia), metaphone(g, ib));
+    if (!ma.is_empty() && ma == mb) || jaro_winkler(va, vb) >= 0.85 {
+        return 5;
+    }
+    let initial = |x: &str, y: &str| x.len() == 1 && y.starts_with(x);
+    if initial(va, vb) || initial(vb, va) {
+        return 6;
+    }
+    7
+}
+
+fn surname_level(s: Option<&Column>, g: Option<&Column>, a: u32, b: u32) -> u8 {
+    let Some(s) = s else { return 0 };
+    let (Some(ia), Some(ib)) = (s.id(a), s.id(b)) else {
+        return 0;
+    };
+    if ia == ib {
+        return 1;
+    }
+    if swapped(g.unwrap_or(s), Some(s), a, b) && g.is_some() {
+        return 3;
+    }
+    let (va, vb) = (&*s.values[ia as usize], &*s.values[ib as usize]);
+    if close_name(va, vb) {
+        return 2;
+    }
+    let (ma, mb) = (metaphone(s, ia), metaphone(s, ib));
+    if (!ma.is_empty() && ma == mb) || jaro_winkler(va, vb) >= 0.85 {
+        return 4;
+    }
+    5
+}
+
+/// Given name of one record equals the surname of the other, both ways.
+fn swapped(g: &Column, s: Option<&Column>, a: u32, b: u32) -> bool {
+    let Some(s) = s else { return false };
+    let (Some(ga), Some(gb), Some(sa), Some(sb)) = (g.get(a), g.get(b), s.get(a), s.get(b))
+    else {
+        return false;
+    };
+    ga != gb && ga == sb && sa == gb
+}
+
+fn dob_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
+    let Some((ia, ib)) = pair_ids(col, a, b) else { return 0 };
+    let col = col.expect("checked above");
+    let Derived::Dates { dates } = &col.derived else { return 0 };
+    let (da, db): (PartialDate, PartialDate) = (dates[ia as usize], dates[ib as usize]);
+    if ia == ib && da.is_complete() {
+        return 1;
+    }
+    if !da.is_complete() || !db.is_complete() {
+        let agree = |x: Option<_>, y: Option<_>| x.is_none() || y.is_none() || x == y;
+        let known_equal =
+            agree(da.year, db.year) && agree(da.month, db.month) && agree(da.day, db.day);
+        return if known_equal && da.year.is_some() && db.year.is_some() { 2 } else { 6 };
+    }
+    if da.year == db.year && da.month == db.day && da.day == db.month {
+        return 3;
+    }
+    if within_one_edit(&col.values[ia as usize], &col.values[ib as usize]) {
+        return 4;
+    }
+    let years_apart = da.year.zip(db.year).map(|(x, y)| x.abs_diff(y)).unwrap_or(u16::MAX);
+    if (da.year == db.year && da.month == db.month)
+        || (years_apart <= 1 && da.month == db.month && da.day == db.day)
+    {
+        return 5;
+    }
+    6
+}
+
+fn email_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
+    let Some((ia, ib)) = pair_ids(col, a, b) else { return 0 };
+    if ia == ib {
+        return 1;
+    }
+    let col = col.expect("checked above");
+    let (va, vb) = (&*col.values[ia as usize], &*col.values[ib as usize]);
+    let local = |e: &str| e.split('@').next().unwrap_or("").to_owned();
+    let (la, lb) = (local(va), local(vb));
+    if la.len() >= 3 && la == lb {
+        return 2;
+    }
+    if within_one_edit(va, vb) || jaro_winkler(va, vb) >= 0.94 {
+        return 3;
+    }
+    4
+}
+
+fn phone_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
+    let Some((ia, ib)) = pair_ids(col, a, b) else { return 0 };
+    if ia == ib {
+        return 1;
+    }
+    let col = col.expect("checked above");
+    let Derived::Phones { tail } = &col.derived else { return 0 };
+    let (ta, tb) = (&*tail[ia as usize], &*tail[ib as usize]);
+    if ta.len() >= 7 && ta == tb {
+        return 1;
+    }
+    if within_one_edit(ta, tb) {
+        return 2;
+    }
+    3
+}
+
+/// Jaccard similarity of two sorted, deduplicated token sets.
+pub fn token_jaccard(x: &[u64], y: &[u64]) -> f64 {
+    if x.is_empty() && y.is_empty() {
+        return 1.0;
+    }
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < x.len() && j < y.len() {
+        match x[i].cmp(&y[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    common as f64 / (x.len() + y.len() - common) as f64
+}
+
+fn location_level(
+    addr: Option<&Column>,
+    post: Option<&Column>,
+    city: Option<&Column>,
+    region: Option<&Column>,
+    a: u32,
+    b: u32,
+) -> u8 {
+    let addr_ids = pair_ids(addr, a, b);
+    let post_ids = pair_ids(post, a, b);
+    let city_ids = pair_ids(city, a, b);
+    let region_ids = pair_ids(region, a, b);
+    if addr_ids.is_none() && post_ids.is_none() && city_ids.is_none() && region_ids.is_none() {
+        return 0;
+    }
+    let same = |p: Option<(u32, u32)>| p.map(|(x, y)| x == y);
+    let post_same = same(post_ids);
+    let post_close = match (post, post_ids) {
+        (Some(c), Some((x, y))) => {
+            x == y || within_one_edit(&c.values[x as usize], &c.values[y as usize])
+        }
+        _ => false,
+    };
+    let city_same = same(city_ids);
+    if let (Some(col), Some((x, y))) = (addr, addr_ids) {
+        if x == y && post_same != Some(false) {
+            return 1;
+        }
+        if let Derived::Addresses { tokens, numbers } = &col.derived {
+            let (x, y) = (x as usize, y as usize);
+            let jac = token_jaccard(&tokens[x], &tokens[y]);
+            let numbers_agree = numbers[x] == numbers[y];
+            let area_agrees = post_close || city_same == Some(true);
+            if x == y || (jac >= 0.6 && numbers_agree) || (jac >= 0.5 && area_agrees) {
+                return 2;
+            }
+            if jac >= 0.34
+                || jaro_winkler(&col.values[x], &col.values[y]) >= 0.88
+                || (numbers_agree && !numbers[x].is_empty() && area_agrees)
+            {
+                return 3;
+            }
+        }
+    }
+    if post_same == Some(true) || (post_close && city_same == Some(true)) {
+        return 4;
+    }
+    if city_same == Some(true) {
+        return 5;
+    }
+    if addr_ids.is_none() && post_ids.is_none() && city_ids.is_none() {
+        // only regions are known: equality is too weak to count as agreement
+        return if same(region_ids) == Some(true) { 0 } else { 6 };
+    }
+    6
+}
+
+fn ident_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
+    let Some((ia, ib)) = pair_ids(col, a, b) else { return 0 };
+    if ia == ib {
+        return 1;
+    }
+    let col = col.expect("checked above");
+    if within_one_edit(&col.values[ia as usize], &col.values[ib as usize]) {
+        return 2;
+    }
+    3
+}
+
+fn category_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
+    match pair_ids(col, a, b) {
+        None => 0,
+        Some((x, y)) if x == y => 1,
+        Some(_) => 2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::{PrepareOptions, RecordTable};
+    use proptest::prelude::*;
+
+    fn table(rows: &[&[(AttrKind, &str)]]) -> RecordTable {
+        let records: Vec<Vec<(AttrKind, String)>> = rows
+            .iter()
+            .map(|r| r.iter().map(|(k, v)| (*k, v.to_string())).collect())
+            .collect();
+        let n = records.len();
+        RecordTable::build(&records, vec![0; n], &PrepareOptions::default())
+    }
+
+    fn label(f: Function, t: &RecordTable, a: u32, b: u32) -> &'static str {
+        let l = Bound::new(f, t).level(t, a, b);
+        if l == 0 { "null" } else { f.levels()[l as usize - 1] }
+    }
+
+    #[test]
+    fn one_edit() {
+        assert!(within_one_edit("smith", "smith"));
+        assert!(within_one_edit("smith", "smyth"));
+        assert!(within_one_edit("smith", "smiht"));
+        assert!(within_one_edit("smith", "smit"));
+        assert!(within_one_edit("smit", "smith"));
+        assert!(!within_one_edit("smith", "simth2"));
+        assert!(!within_one_edit("smith", "jones"));
+        assert!(within_one_edit("", "a"));
+    }
+
+    #[test]
+    fn given_name_levels() {
+        use AttrKind::{GivenName as G, Surname as S};
+        let t = table(&[
+            &[(G, "William"), (S, "Smith")],
+            &[(G, "Bill"), (S, "Smith")],
+            &[(G, "Wiliam"), (S, "Smith")],
+            &[(G, "Smith"), (S, "William")],
+            &[(G, "W."), (S, "Smith")],
+            &[(G, "Zebedee"), (S, "Smith")],
+            &[(S, "Smith")],
+        ]);
+        assert_eq!(label(Function::GivenName, &t, 0, 0), "exact");
+        assert_eq!(label(Function::GivenName, &t, 0, 1), "variant");
+        assert_eq!(label(Function::GivenName, &t, 0, 2), "close");
+        assert_eq!(label(Function::GivenName, &t, 0, 3), "swapped");
+        assert_eq!(label(Function::Surname, &t, 0, 3), "swapped");
+        assert_eq!(label(Function::GivenName, &t, 0, 4), "initial");
+        assert_eq!(label(Function::GivenName, &t, 0, 5), "else");
+        assert_eq!(label(Function::GivenName, &t, 0, 6), "null");
+    }
+
+    #[test]
+    fn dob_levels() {
+        use AttrKind::DateOfBirth as D;
+        let t = table(&[
+            &[(D, "1980-03-05")],
+            &[(D, "05/03/1980")],
+            &[(D, "1980-05-03")],
+            &[(D, "1981-03-05")],
+            &[(D, "1980")],
+            &[(D, "1975-11-30")],
+            &[(D, "1980-03-27")],
+        ]);
+        assert_eq!(label(Function::DateOfBirth, &t, 0, 1), "exact");
+        assert_eq!(label(Function::DateOfBirth, &t, 0, 2), "transposed");
+        assert_eq!(label(Function::DateOfBirth, &t, 0, 3), "typo");
+        assert_eq!(label(Function::DateOfBirth, &t, 0, 4), "partial");
+        assert_eq!(label(Function::DateOfBirth, &t, 0, 5), "else");
+        assert_eq!(label(Function::DateOfBirth, &t, 0, 6), "near");
+        assert_eq!(label(Function::DateOfBirth, &t, 4, 5), "else");
+    }
+
+    #[test]
+    fn contact_levels() {
+        use AttrKind::{Email as E, Phone as P};
+        let t = table(&[
+            &[(E, "Jon.Smith+shop@Example.com"), (P, "+1 904 535 6889")],
+            &[(E, "jon.smith@example.com"), (P, "(904) 535-6889")],
+            &[(E, "jon.smith@other.org"), (P, "904 535 6888")],
+            &[(E, "someone@else.net"), (P, "+44 20 7946 0000")],
+        ]);
+        assert_eq!(label(Function::Email, &t, 0, 1), "exact");
+        assert_eq!(label(Function::Email, &t, 0, 2), "same_user");
+        assert_eq!(label(Function::Email, &t, 0, 3), "else");
+        assert_eq!(label(Function::Phone, &t, 0, 1), "exact");
+        assert_eq!(label(Function::Phone, &t, 1, 2), "close");
+        assert_eq!(label(Function::Phone, &t, 0, 3), "else");
+    }
+
+    #[test]
+    fn location_levels() {
+        use AttrKind::{Address as A, City as C, Postcode as P};
+        let t = table(&[
+            &[(A, "12 High Street"), (P, "SW1A 1AA"), (C, "London")],
+            &[(A, "12 high st"), (P, "sw1a1aa"), (C, "London")],
+            &[(A, "12 High Street Flat 2"), (P, "SW1A 1AA"), (C, "London")],
+            &[(A, "99 Other Road"), (P, "SW1A 1AA"), (C, "London")],
+            &[(A, "99 Other Road"), (P, "M1 1AE"), (C, "London")],
+            &[(A, "1 Elm Close"), (P, "EH1 1YZ"), (C, "Edinburgh")],
+            &[(C, "")],
+        ]);
+        assert_eq!(label(Function::Location, &t, 0, 1), "exact");
+        assert_eq!(label(Function::Location, &t, 0, 2), "close");
+        assert_eq!(label(Function::Location, &t, 0, 3), "postcode");
+        assert_eq!(label(Function::Location, &t, 0, 4), "city");
+        assert_eq!(label(Function::Location, &t, 0, 5), "else");
+        assert_eq!(label(Function::Location, &t, 0, 6), "null");
+    }
+
+    proptest! {
+        #[test]
+        fn one_edit_is_symmetric(a in "[a-c]{0,6}", b in "[a-c]{0,6}") {
+            prop_assert_eq!(within_one_edit(&a, &b), within_one_edit(&b, &a));
+            let osa = strsim::osa_distance(&a, &b);
+            prop_assert_eq!(within_one_edit(&a, &b), osa <= 1);
+        }
+
+        #[test]
+        fn levels_are_symmetric_and_in_range(
+            names in proptest::collection::vec(("[A-Za-zé ]{0,8}", "[A-Za-z]{0,8}", "[0-9/-]{0,10}", "[a-z0-9@.]{0,12}"), 2..6)
+        ) {
+            use AttrKind::*;
+            let rows: Vec<Vec<(AttrKind, String)>> = names
+                .iter()
+                .map(|(g, s, d, e)| vec![
+                    (GivenName, g.clone()), (Surname, s.clone()),
+                    (DateOfBirth, d.clone()), (Email, e.clone()),
+                    (Address, format!("{g} {s}")), (Phone, d.clone()),
+                ])
+                .collect();
+            let n = rows.len();
+            let t = RecordTable::build(&rows, vec![0; n], &PrepareOptions::default());
+            for f in Function::defaults_for(&t.kinds()) {
+                let bound = Bound::new(f, &t);
+                for a in 0..n as u32 {
+                    for b in 0..n as u32 {
+                        let l = bound.level(&t, a, b);
+                        prop_assert!(usize::from(l) <= f.levels().len());
+                        prop_assert_eq!(l, bound.level(&t, b, a), "{:?} {} {}", f, a, b);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn jaccard_in_range(x in proptest::collection::btree_set(0u64..20, 0..8), y in proptest::collection::btree_set(0u64..20, 0..8)) {
+            let (x, y): (Vec<u64>, Vec<u64>) = (x.into_iter().collect(), y.into_iter().collect());
+            let j = token_jaccard(&x, &y);
+            prop_assert!((0.0..=1.0).contains(&j));
+            prop_assert_eq!(j, token_jaccard(&y, &x));
+        }
+    }
+}

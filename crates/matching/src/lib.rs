@@ -1,0 +1,41 @@
+//! SPIRIT's matching core: comparisons with ordered levels, blocking keys, the
+//! Fellegi–Sunter model (EM training, term-frequency adjustment), scoring with
+//! explanations, clustering that honours judgements, and evaluation against truth.
+//!
+//! Module map:
+//! - [`table`]: the prepared record table (normalised, interned columns).
+//! - [`comparison`]: comparison functions and their levels.
+//! - [`blocking`]: blocking rules and per-record keys, with the block-size cap.
+//! - [`model`]: the Fellegi–Sunter model, its training, scoring and explanation.
+//! - [`cluster`]: connected components and chaining-resistant clustering.
+//! - [`eval`]: precision, recall and F1 against ground truth.
+//!
+//! No I/O, no async; deterministic for a seed.
+
+pub mod blocking;
+pub mod cluster;
+pub mod comparison;
+pub mod eval;
+pub mod model;
+pub mod table;
+
+use spirit_model::AttrKind;
+
+pub use comparison::Function;
+pub use model::{Model, Scorer};
+pub use table::{PrepareOptions, RecordTable};
+
+/// The attribute kinds whose values an explanation shows for a comparison function.
+pub fn explain_kinds(function: Function) -> Vec<AttrKind> {
+    match function {
+        Function::GivenName => vec![AttrKind::GivenName],
+        Function::Surname => vec![AttrKind::Surname],
+        Function::DateOfBirth => vec![AttrKind::DateOfBirth],
+        Function::Email => vec![AttrKind::Email],
+        Function::Phone => vec![AttrKind::Phone],
+        Function::Location => {
+            vec![AttrKind::Address, AttrKind::Postcode, AttrKind::City, AttrKind::Region]
+        }
+        Function::Identifier(k) | Function::Category(k) => vec![k],
+    }
+}

@@ -1,0 +1,644 @@
+//! The Fellegi–Sunter model: prior, m and u per comparison level, term-frequency
+//! adjustment of exact agreement, unsupervised training (u from value frequencies and
+//! random pairs, m and the prior by EM on the histogram of agreement patterns),
+//! supervised fitting from labelled pairs, scoring and explanation.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use spirit_model::{probability_to_weight, weight_to_probability};
+
+use crate::comparison::{Bound, Function};
+use crate::table::RecordTable;
+
+/// The format tag written into every `model.json`.
+pub const MODEL_FORMAT: &str = "spirit-model/1";
+
+/// Bits per comparison in a packed agreement pattern.
+const BITS: u32 = 4;
+/// At most this many comparisons fit in a packed pattern.
+pub const MAX_COMPARISONS: usize = 16;
+
+/// Errors of model handling.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("model format {found:?} is not supported (expected {MODEL_FORMAT:?})")]
+    Format { found: String },
+    #[error("comparison {name:?}: {message}")]
+    Comparison { name: String, message: String },
+    #[error("too many comparisons ({0}); at most {MAX_COMPARISONS} are supported")]
+    TooMany(usize),
+    #[error("model JSON: {0}")]
+    Json(String),
+}
+
+/// Parameters of one level of a comparison.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LevelParams {
+    pub label: String,
+    /// P(level | match).
+    pub m: f64,
+    /// P(level | non-match).
+    pub u: f64,
+    /// Whether exact agreement on this level is adjusted by the value's frequency.
+    #[serde(default)]
+    pub tf: bool,
+}
+
+/// One comparison of the model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ComparisonParams {
+    pub name: String,
+    #[serde(flatten)]
+    pub function: Function,
+    /// Levels strongest first, *else* last (the null level is implicit: weight 0).
+    pub levels: Vec<LevelParams>,
+}
+
+impl ComparisonParams {
+    /// Partial weight of a level (1-based; 0 is null and weighs nothing).
+    pub fn partial(&self, level: u8) -> f64 {
+        if level == 0 {
+            return 0.0;
+        }
+        let p = &self.levels[level as usize - 1];
+        (p.m / p.u).log2()
+    }
+}
+
+/// How a model was trained.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainingInfo {
+    pub method: String,
+    pub em_iterations: usize,
+    pub em_converged: bool,
+    pub pattern_pairs: u64,
+    pub distinct_patterns: u64,
+    pub u_sample_pairs: u64,
+    pub labelled_matches: u64,
+    pub labelled_non_matches: u64,
+}
+
+/// A trained Fellegi–Sunter model. Serialises to `model.json`. It holds no personal
+/// data: term frequencies are recomputed from the data being scored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    pub format: String,
+    /// Prior probability that a candidate pair is a match (λ).
+    pub prior: f64,
+    pub comparisons: Vec<ComparisonParams>,
+    /// Lower bound on a value's frequency in the term-frequency adjustment, so that a
+    /// value seen once cannot outweigh everything else.
+    pub tf_min_frequency: f64,
+    pub training: TrainingInfo,
+}
+
+impl Model {
+    /// A starting model: u from the table (value frequencies for exact levels and a
+    /// random sample for the others) and an initial guess for m and the prior.
+    pub fn initial(
+        table: &RecordTable,
+        functions: &[Function],
+        sample_pairs: usize,
+        link_only: bool,
+        seed: u64,
+    ) -> Result<Model, ModelError> {
+        if functions.len() > MAX_COMPARISONS {
+            return Err(ModelError::TooMany(functions.len()));
+        }
+        let bounds: Vec<Bound> = functions.iter().map(|f| Bound::new(*f, table)).collect();
+        let sampled = sample_levels(table, &bounds, sample_pairs, link_only, seed);
+        let comparisons = functions
+            .iter()
+            .zip(&bounds)
+            .zip(&sampled)
+            .map(|((f, _), counts)| {
+                let labels = f.levels();
+                let n = labels.len();
+                let total: f64 = counts.iter().sum();
+                let mut u: Vec<f64> = counts
+                    .iter()
+                    .map(|c| (c + 0.5) / (total + 0.5 * n as f64))
+                    .collect();
+                if let Some(exact_u) = exact_u_from_frequencies(table, *f) {
+                    let rest: f64 = u[1..].iter().sum();
+                    let scale = if rest > 0.0 { (1.0 - exact_u) / rest } else { 0.0 };
+                    u[0] = exact_u;
+                    for x in &mut u[1..] {
+                        *x *= scale;
+                    }
+                }
+                let m = initial_m(n);
+                let levels = labels
+                    .iter()
+                    .zip(u.iter().zip(&m))
+                    .enumerate()
+                    .map(|(i, (label, (u, m)))| LevelParams {
+                        label: (*label).to_string(),
+                        m: *m,
+                        u: u.max(1e-12),
+                        tf: i == 0 && tf_applies(*f),
+                    })
+                    .collect();
+                ComparisonParams { name: f.default_name(), function: *f, levels }
+            })
+            .collect();
+        Ok(Model {
+            format: MODEL_FORMAT.into(),
+            prior: 0.01,
+            comparisons,
+            tf_min_frequency: 0.0,
+            training: TrainingInfo {
+                method: "unsupervised".into(),
+                u_sample_pairs: sample_pairs as u64,
+                ..TrainingInfo::default()
+            },
+        })
+    }
+
+    /// Checks a loaded model: format, level counts matching the functions, and
+    /// probabilities within (0, 1].
+    pub fn validate(&self) -> Result<(), ModelError> {
+        if self.format != MODEL_FORMAT {
+            return Err(ModelError::Format { found: self.format.clone() });
+        }
+        if self.comparisons.len() > MAX_COMPARISONS {
+            return Err(ModelError::TooMany(self.comparisons.len()));
+        }
+        if !(self.prior > 0.0 && self.prior < 1.0) {
+            return Err(ModelError::Json(format!("prior must be within (0, 1), got {}", self.prior)));
+        }
+        for c in &self.comparisons {
+            let labels = c.function.levels();
+            let err = |message: String| ModelError::Comparison { name: c.name.clone(), message };
+            if c.levels.len() != labels.len() {
+                return Err(err(format!(
+                    "has {} levels, its function {:?} has {}",
+                    c.levels.len(),
+                    c.function,
+                    labels.len()
+                )));
+            }
+            for (l, want) in c.levels.iter().zip(labels) {
+                if l.label != *want {
+                    return Err(err(format!("level {:?} should be {:?}", l.label, want)));
+                }
+                for (what, p) in [("m", l.m), ("u", l.u)] {
+                    if !(p > 0.0 && p <= 1.0) {
+                        return Err(err(format!("level {:?}: {what} = {p} is not in (0, 1]", l.label)));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a model from JSON text and validates it.
+    pub fn from_json(text: &str) -> Result<Model, ModelError> {
+        let model: Model = serde_json::from_str(text).map_err(|e| ModelError::Json(e.to_string()))?;
+        model.validate()?;
+        Ok(model)
+    }
+
+    /// The model as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a model always serialises")
+    }
+
+    /// The comparison functions, in order.
+    pub fn functions(&self) -> Vec<Function> {
+        self.comparisons.iter().map(|c| c.function).collect()
+    }
+
+    /// log2 prior odds.
+    pub fn prior_weight(&self) -> f64 {
+        probability_to_weight(self.prior)
+    }
+
+    /// Estimates m and the prior by EM on a histogram of packed agreement patterns,
+    /// keeping u fixed. Returns the number of iterations run.
+    pub fn train_em(&mut self, histogram: &[(u64, u64)], max_iterations: usize) -> usize {
+        let nc = self.comparisons.len();
+        let total: f64 = histogram.iter().map(|(_, c)| *c as f64).sum();
+        self.training.pattern_pairs = total as u64;
+        self.training.distinct_patterns = histogram.len() as u64;
+        if total == 0.0 {
+            return 0;
+        }
+        let levels: Vec<Vec<u8>> = histogram.iter().map(|(p, _)| unpack(*p, nc)).collect();
+        let mut iterations = 0;
+        let mut converged = false;
+        for _ in 0..max_iterations {
+            iterations += 1;
+            let mut m_acc: Vec<Vec<f64>> =
+                self.comparisons.iter().map(|c| vec![0.0; c.levels.len()]).collect();
+            let mut matched = 0.0;
+            for ((_, count), lv) in histogram.iter().zip(&levels) {
+                let mut log_m = self.prior.ln();
+                let mut log_u = (1.0 - self.prior).ln();
+                for (c, &l) in self.comparisons.iter().zip(lv) {
+                    if l > 0 {
+                        let p = &c.levels[l as usize - 1];
+                        log_m += p.m.ln();
+                        log_u += p.u.ln();
+                    }
+                }
+                let w = 1.0 / (1.0 + (log_u - log_m).exp());
+                let cw = w * *count as f64;
+                matched += cw;
+                for (acc, &l) in m_acc.iter_mut().zip(lv) {
+                    if l > 0 {
+                        acc[l as usize - 1] += cw;
+                    }
+                }
+            }
+            let new_prior = (matched / total).clamp(1e-9, 1.0 - 1e-9);
+            let mut delta = (new_prior - self.prior).abs();
+            self.prior = new_prior;
+            for (c, acc) in self.comparisons.iter_mut().zip(&m_acc) {
+                let sum: f64 = acc.iter().sum();
+                if sum <= 0.0 {
+                    continue;
+                }
+                let k = acc.len() as f64;
+                for (p, a) in c.levels.iter_mut().zip(acc) {
+                    let m = (a + 1e-6) / (sum + 1e-6 * k);
+                    delta = delta.max((m - p.m).abs());
+                    p.m = m;
+                }
+            }
+            if delta < 1e-6 {
+                converged = true;
+                break;
+            }
+        }
+        self.training.em_iterations = iterations;
+        self.training.em_converged = converged;
+        iterations
+    }
+
+    /// Fits m (and u, where enough non-matches are given) from labelled pairs, and sets
+    /// the prior from the labels when both kinds are present.
+    pub fn fit_labels(&mut self, table: &RecordTable, matches: &[(u32, u32)], non_matches: &[(u32, u32)]) {
+        let bounds: Vec<Bound> = self.functions().iter().map(|f| Bound::new(*f, table)).collect();
+        let count = |pairs: &[(u32, u32)]| -> Vec<Vec<f64>> {
+            let mut acc: Vec<Vec<f64>> =
+                self.comparisons.iter().map(|c| vec![0.0; c.levels.len()]).collect();
+            for &(a, b) in pairs {
+                for (acc, bound) in acc.iter_mut().zip(&bounds) {
+                    let l = bound.level(table, a, b);
+                    if l > 0 {
+                        acc[l as usize - 1] += 1.0;
+                    }
+                }
+            }
+            acc
+        };
+        let smooth = |acc: &[f64]| -> Vec<f64> {
+            let sum: f64 = acc.iter().sum();
+            let k = acc.len() as f64;
+            acc.iter().map(|a| (a + 0.5) / (sum + 0.5 * k)).collect()
+        };
+        if !matches.is_empty() {
+            for (c, acc) in self.comparisons.iter_mut().zip(count(matches)) {
+                for (p, m) in c.levels.iter_mut().zip(smooth(&acc)) {
+                    p.m = m;
+                }
+            }
+        }
+        if non_matches.len() >= 100 {
+            for (c, acc) in self.comparisons.iter_mut().zip(count(non_matches)) {
+                for (p, u) in c.levels.iter_mut().zip(smooth(&acc)) {
+                    p.u = u;
+                }
+            }
+        }
+        self.training.method = "labelled".into();
+        self.training.labelled_matches = matches.len() as u64;
+        self.training.labelled_non_matches = non_matches.len() as u64;
+    }
+}
+
+fn tf_applies(f: Function) -> bool {
+    !matches!(f, Function::Category(_))
+}
+
+fn exact_u_from_frequencies(table: &RecordTable, f: Function) -> Option<f64> {
+    let kind = match f {
+        Function::GivenName => spirit_model::AttrKind::GivenName,
+        Function::Surname => spirit_model::AttrKind::Surname,
+        Function::DateOfBirth => spirit_model::AttrKind::DateOfBirth,
+        Function::Email => spirit_model::AttrKind::Email,
+        Function::Identifier(k) | Function::Category(k) => k,
+        Function::Phone | Function::Location => return None,
+    };
+    let col = table.column(kind)?;
+    (col.non_null > 1).then(|| col.agreement_probability().max(1e-12))
+}
+
+/// A geometric starting guess: most matches agree exactly, few fall to *else*.
+fn initial_m(levels: usize) -> Vec<f64> {
+    let mut m: Vec<f64> = (0..levels).map(|i| 0.5f64.powi(i as i32 + 1)).collect();
+    if let Some(last) = m.last_mut() {
+        *last = 0.02;
+    }
+    let s: f64 = m.iter().sum();
+    m.iter().map(|x| x / s).collect()
+}
+
+/// Counts of each level among random pairs, per comparison (null pairs not counted).
+fn sample_levels(
+    table: &RecordTable,
+    bounds: &[Bound],
+    pairs: usize,
+    link_only: bool,
+    seed: u64,
+) -> Vec<Vec<f64>> {
+    let mut counts: Vec<Vec<f64>> =
+        bounds.iter().map(|b| vec![0.0; b.function.levels().len()]).collect();
+    let n = u64::from(table.len);
+    if n < 2 {
+        return counts;
+    }
+    let mut rng = SplitMix64(seed ^ 0x5851_f42d_4c95_7f2d);
+    let mut drawn = 0usize;
+    let mut attempts = 0usize;
+    while drawn < pairs && attempts < pairs.saturating_mul(20) {
+        attempts += 1;
+        let a = (rng.next() % n) as u32;
+        let b = (rng.next() % n) as u32;
+        if a == b || (link_only && table.sources[a as usize] == table.sources[b as usize]) {
+            continue;
+        }
+        drawn += 1;
+        for (acc, bound) in counts.iter_mut().zip(bounds) {
+            let l = bound.level(table, a, b);
+            if l > 0 {
+                acc[l as usize - 1] += 1.0;
+            }
+        }
+    }
+    counts
+}
+
+/// A small, fast, seedable generator (SplitMix64) for deterministic sampling.
+#[derive(Clone, Debug)]
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// Packs per-comparison levels into one pattern.
+pub fn pack(levels: &[u8]) -> u64 {
+    levels.iter().enumerate().fold(0u64, |acc, (i, &l)| acc | (u64::from(l) << (BITS * i as u32)))
+}
+
+/// Unpacks a pattern into `n` levels.
+pub fn unpack(pattern: u64, n: usize) -> Vec<u8> {
+    (0..n).map(|i| ((pattern >> (BITS * i as u32)) & ((1 << BITS) - 1)) as u8).collect()
+}
+
+/// One line of an explanation: a comparison, the level the pair reached, the values
+/// compared and the partial weight it contributed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExplanationItem {
+    pub comparison: String,
+    pub level: String,
+    pub left: Option<String>,
+    pub right: Option<String>,
+    pub partial_weight: f64,
+    /// Part of the partial weight that comes from the value's frequency (exact levels).
+    pub tf_adjustment: f64,
+}
+
+/// The waterfall of a pair: prior weight plus partial weights gives the match weight.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Explanation {
+    pub prior_weight: f64,
+    pub items: Vec<ExplanationItem>,
+    pub match_weight: f64,
+    pub probability: f64,
+}
+
+/// A model bound to a record table, ready to score pairs. Partial weights per level
+/// are precomputed; exact levels with term-frequency adjustment use the value's
+/// frequency in this table.
+#[derive(Clone, Debug)]
+pub struct Scorer<'t> {
+    pub table: &'t RecordTable,
+    pub model: Model,
+    bounds: Vec<Bound>,
+    partials: Vec<Vec<f64>>,
+    prior_weight: f64,
+}
+
+impl<'t> Scorer<'t> {
+    pub fn new(model: Model, table: &'t RecordTable) -> Scorer<'t> {
+        let bounds = model.functions().iter().map(|f| Bound::new(*f, table)).collect();
+        let partials = model
+            .comparisons
+            .iter()
+            .map(|c| (0..=c.levels.len() as u8).map(|l| c.partial(l)).collect())
+            .collect();
+        let prior_weight = model.prior_weight();
+        Scorer { table, model, bounds, partials, prior_weight }
+    }
+
+    /// Levels of every comparison for the pair.
+    pub fn levels(&self, a: u32, b: u32) -> Vec<u8> {
+        self.bounds.iter().map(|bd| bd.level(self.table, a, b)).collect()
+    }
+
+    /// The packed agreement pattern of the pair.
+    pub fn pattern(&self, a: u32, b: u32) -> u64 {
+        self.bounds
+            .iter()
+            .enumerate()
+            .fold(0u64, |acc, (i, bd)| acc | (u64::from(bd.level(self.table, a, b)) << (BITS * i as u32)))
+    }
+
+    /// Partial weight of comparison `i` at `level` for the pair, including the
+    /// term-frequency adjustment.
+    #[inline]
+    fn partial(&self, i: usize, level: u8, a: u32) -> (f64, f64) {
+        let base = self.partials[i][level as usize];
+        if level == 1 && self.model.comparisons[i].levels[0].tf {
+            if let Some(freq) = self.bounds[i].exact_frequency(self.table, a, level) {
+                let p = &self.model.comparisons[i].levels[0];
+                let freq = freq.max(self.model.tf_min_frequency).max(1e-12);
+                let adjusted = (p.m / freq).log2();
+                // Frequencies only sharpen evidence: a common value may weigh less than
+                // average, but never turn agreement into disagreement.
+                let adjusted = adjusted.max(0.0_f64.min(base));
+                return (adjusted, adjusted - base);
+            }
+        }
+        (base, 0.0)
+    }
+
+    /// Match weight of the pair (prior included).
+    pub fn weight(&self, a: u32, b: u32) -> f64 {
+        let mut w = self.prior_weight;
+        for (i, bd) in self.bounds.iter().enumerate() {
+            let l = bd.level(self.table, a, b);
+            w += self.partial(i, l, a).0;
+        }
+        w
+    }
+
+    /// Match weight and partial weights of the pair.
+    pub fn score(&self, a: u32, b: u32) -> (f64, Vec<f32>) {
+        let mut w = self.prior_weight;
+        let mut parts = Vec::with_capacity(self.bounds.len());
+        for (i, bd) in self.bounds.iter().enumerate() {
+            let l = bd.level(self.table, a, b);
+            let p = self.partial(i, l, a).0;
+            w += p;
+            parts.push(p as f32);
+        }
+        (w, parts)
+    }
+
+    /// The waterfall explanation of the pair.
+    pub fn explain(&self, a: u32, b: u32) -> Explanation {
+        let mut w = self.prior_weight;
+        let mut items = Vec::new();
+        for (i, (bd, c)) in self.bounds.iter().zip(&self.model.comparisons).enumerate() {
+            let l = bd.level(self.table, a, b);
+            let (p, tf) = self.partial(i, l, a);
+            w += p;
+            let kinds = crate::explain_kinds(c.function);
+            let value = |r: u32| -> Option<String> {
+                let vals: Vec<&str> =
+                    kinds.iter().filter_map(|k| self.table.column(*k)?.get(r)).collect();
+                (!vals.is_empty()).then(|| vals.join(" | "))
+            };
+            items.push(ExplanationItem {
+                comparison: c.name.clone(),
+                level: if l == 0 { "null".into() } else { c.levels[l as usize - 1].label.clone() },
+                left: value(a),
+                right: value(b),
+                partial_weight: p,
+                tf_adjustment: tf,
+            });
+        }
+        Explanation {
+            prior_weight: self.prior_weight,
+            items,
+            match_weight: w,
+            probability: weight_to_probability(w),
+        }
+    }
+}
+
+/// Builds the histogram of patterns from an iterator of patterns.
+pub fn histogram(patterns: impl IntoIterator<Item = u64>) -> Vec<(u64, u64)> {
+    let mut h: FxHashMap<u64, u64> = FxHashMap::default();
+    for p in patterns {
+        *h.entry(p).or_default() += 1;
+    }
+    let mut v: Vec<(u64, u64)> = h.into_iter().collect();
+    v.sort_unstable();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spirit_model::AttrKind;
+
+    fn model_with(levels: &[usize], m: &[Vec<f64>], u: &[Vec<f64>], prior: f64) -> Model {
+        let comparisons = levels
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| ComparisonParams {
+                name: format!("c{i}"),
+                function: Function::Identifier(AttrKind::NationalId),
+                levels: (0..n)
+                    .map(|l| LevelParams { label: format!("l{l}"), m: m[i][l], u: u[i][l], tf: false })
+                    .collect(),
+            })
+            .collect();
+        Model {
+            format: MODEL_FORMAT.into(),
+            prior,
+            comparisons,
+            tf_min_frequency: 0.0,
+            training: TrainingInfo::default(),
+        }
+    }
+
+    /// EM on the exact expected histogram of a known two-class mixture recovers its
+    /// prior and m-probabilities (u fixed at the truth).
+    #[test]
+    fn em_recovers_a_known_mixture() {
+        let true_m = vec![vec![0.9, 0.07, 0.03], vec![0.8, 0.15, 0.05], vec![0.85, 0.15]];
+        let true_u = vec![vec![0.01, 0.04, 0.95], vec![0.02, 0.08, 0.90], vec![0.1, 0.9]];
+        let prior = 0.2;
+        let total = 1_000_000.0;
+        let mut hist = Vec::new();
+        for a in 0..3u8 {
+            for b in 0..3u8 {
+                for c in 0..2u8 {
+                    let lv = [a, b, c];
+                    let pm: f64 = lv.iter().enumerate().map(|(i, &l)| true_m[i][l as usize]).product();
+                    let pu: f64 = lv.iter().enumerate().map(|(i, &l)| true_u[i][l as usize]).product();
+                    let count = (total * (prior * pm + (1.0 - prior) * pu)).round() as u64;
+                    hist.push((pack(&[a + 1, b + 1, c + 1]), count));
+                }
+            }
+        }
+        let flat = vec![vec![0.5, 0.3, 0.2], vec![0.5, 0.3, 0.2], vec![0.6, 0.4]];
+        let mut model = model_with(&[3, 3, 2], &flat, &true_u, 0.05);
+        model.train_em(&hist, 500);
+        assert!((model.prior - prior).abs() < 0.005, "prior {}", model.prior);
+        for (c, want) in model.comparisons.iter().zip(&true_m) {
+            for (p, w) in c.levels.iter().zip(want) {
+                assert!((p.m - w).abs() < 0.01, "{} {}: m {} want {}", c.name, p.label, p.m, w);
+            }
+        }
+        assert!(model.training.em_converged);
+    }
+
+    #[test]
+    fn patterns_round_trip() {
+        let lv = [0u8, 3, 7, 1, 15, 2];
+        assert_eq!(unpack(pack(&lv), lv.len()), lv);
+    }
+
+    #[test]
+    fn model_json_round_trip_and_validation() {
+        let m = model_with(&[2], &[vec![0.9, 0.1]], &[vec![0.01, 0.99]], 0.1);
+        let text = m.to_json();
+        assert!(Model::from_json(&text).is_err(), "level labels must match the function");
+        let mut good = m.clone();
+        good.comparisons[0].levels = ["exact", "close", "else"]
+            .iter()
+            .zip([0.9, 0.05, 0.05])
+            .map(|(l, p)| LevelParams { label: l.to_string(), m: p, u: 1.0 - p, tf: false })
+            .collect();
+        let back = Model::from_json(&good.to_json()).unwrap();
+        assert_eq!(back, good);
+        let mut bad = good.clone();
+        bad.comparisons[0].levels[0].m = 0.0;
+        assert!(Model::from_json(&bad.to_json()).unwrap_err().to_string().contains("m = 0"));
+        assert!(Model::from_json("{").is_err());
+        let mut old = good;
+        old.format = "spirit-model/0".into();
+        assert!(matches!(Model::from_json(&old.to_json()), Err(ModelError::Format { .. })));
+    }
+
+    #[test]
+    fn sampler_is_deterministic() {
+        let mut a = SplitMix64(7);
+        let mut b = SplitMix64(7);
+        assert_eq!((0..5).map(|_| a.next()).collect::<Vec<_>>(), (0..5).map(|_| b.next()).collect::<Vec<_>>());
+    }
+}

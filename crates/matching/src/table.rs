@@ -1,0 +1,362 @@
+//! The prepared record table: one interned, normalised column per attribute kind.
+//!
+//! Values are normalised once, interned per column (so equality is an integer compare
+//! and term frequencies are counts), and derived data that comparisons need — phonetic
+//! codes, parsed dates, address tokens — is computed once per *distinct* value.
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use spirit_model::AttrKind;
+use spirit_text::{DateOrder, PartialDate, PhoneNormaliser};
+
+/// Marks a missing value in [`Column::ids`].
+pub const NULL_ID: u32 = u32::MAX;
+
+/// Options for normalisation.
+#[derive(Clone, Debug)]
+pub struct PrepareOptions {
+    pub default_region: String,
+    pub date_order: DateOrder,
+}
+
+impl Default for PrepareOptions {
+    fn default() -> Self {
+        PrepareOptions { default_region: "GB".into(), date_order: DateOrder::Dmy }
+    }
+}
+
+/// Data derived once per distinct value of a column.
+#[derive(Clone, Debug)]
+pub enum Derived {
+    None,
+    /// Double Metaphone primary code of each name value.
+    Names { metaphone: Vec<Box<str>> },
+    /// Parsed date of each value.
+    Dates { dates: Vec<PartialDate> },
+    /// Sorted, deduplicated token hashes and the house/unit numbers of each address.
+    Addresses { tokens: Vec<Vec<u64>>, numbers: Vec<Vec<Box<str>>> },
+    /// The trailing national digits of each phone (last nine digits at most).
+    Phones { tail: Vec<Box<str>> },
+}
+
+/// One interned column of normalised values.
+#[derive(Clone, Debug)]
+pub struct Column {
+    pub kind: AttrKind,
+    /// Value id per record, [`NULL_ID`] where missing.
+    pub ids: Vec<u32>,
+    /// Distinct normalised values, indexed by value id.
+    pub values: Vec<Box<str>>,
+    /// Number of records holding each value id.
+    pub counts: Vec<u32>,
+    /// Number of records with a value.
+    pub non_null: u32,
+    pub derived: Derived,
+}
+
+impl Column {
+    /// Value of record `r`, if present.
+    #[inline]
+    pub fn get(&self, r: u32) -> Option<&str> {
+        let id = self.ids[r as usize];
+        (id != NULL_ID).then(|| &*self.values[id as usize])
+    }
+
+    /// Value id of record `r`, if present.
+    #[inline]
+    pub fn id(&self, r: u32) -> Option<u32> {
+        let id = self.ids[r as usize];
+        (id != NULL_ID).then_some(id)
+    }
+
+    /// Relative frequency of a value among records that have one.
+    #[inline]
+    pub fn frequency(&self, id: u32) -> f64 {
+        f64::from(self.counts[id as usize]) / f64::from(self.non_null.max(1))
+    }
+
+    /// Σ p² over values: the probability that two random records with values agree.
+    pub fn agreement_probability(&self) -> f64 {
+        let n = f64::from(self.non_null.max(1));
+        self.counts.iter().map(|&c| (f64::from(c) / n).powi(2)).sum()
+    }
+}
+
+/// All prepared columns of one run, plus each record's source index.
+#[derive(Clone, Debug, Default)]
+pub struct RecordTable {
+    pub len: u32,
+    /// Source index of every record (position of its input in the run).
+    pub sources: Vec<u16>,
+    pub columns: Vec<Column>,
+}
+
+impl RecordTable {
+    /// The column of a kind, if the run has one.
+    pub fn column(&self, kind: AttrKind) -> Option<&Column> {
+        self.columns.iter().find(|c| c.kind == kind)
+    }
+
+    /// Index of the column of a kind.
+    pub fn column_index(&self, kind: AttrKind) -> Option<usize> {
+        self.columns.iter().position(|c| c.kind == kind)
+    }
+
+    /// Kinds present in the table.
+    pub fn kinds(&self) -> Vec<AttrKind> {
+        self.columns.iter().map(|c| c.kind).collect()
+    }
+
+    /// Builds the table from raw attribute values: `records[i]` holds record i's
+    /// (kind, raw value) pairs and `sources[i]` its source index. Full names fill given
+    /// name and surname where those are absent. Normalisation runs in parallel and is
+    /// deterministic.
+    pub fn build<R>(records: &[R], sources: Vec<u16>, options: &PrepareOptions) -> RecordTable
+    where
+        R: AsRef<[(AttrKind, String)]> + Sync,
+    {
+        assert_eq!(records.len(), sources.len(), "one source per record");
+        let n = records.len();
+        let phones = PhoneNormaliser::new(&options.default_region);
+        let mut present = [false; AttrKind::ALL.len()];
+        for r in records {
+            for (k, _) in r.as_ref() {
+                present[*k as usize] = true;
+            }
+        }
+        let split_full = present[AttrKind::FullName as usize];
+        if split_full {
+            present[AttrKind::GivenName as usize] = true;
+            present[AttrKind::Surname as usize] = true;
+        }
+        let kinds: Vec<AttrKind> = AttrKind::ALL
+            .into_iter()
+            .filter(|k| present[*k as usize] && *k != AttrKind::FullName)
+            .collect();
+
+        // Normalise every record's values, in parallel, into one row of options per kind.
+        let rows: Vec<Vec<Option<String>>> = records
+            .par_iter()
+            .map(|r| {
+                let mut row: Vec<Option<String>> = vec![None; kinds.len()];
+                let mut full: Option<&str> = None;
+                for (kind, raw) in r.as_ref() {
+                    if *kind == AttrKind::FullName {
+                        full = Some(raw);
+                        continue;
+                    }
+                    if let Some(slot) = kinds.iter().position(|k| k == kind) {
+                        let v = normalise(*kind, raw, options, &phones);
+                        if v.is_some() {
+                            row[slot] = v;
+                        }
+                    }
+                }
+                if let Some(full) = full {
+                    let (g, s) = spirit_text::split_full_name(full);
+                    if let Some(gi) = kinds.iter().position(|k| *k == AttrKind::GivenName)
+                        && row[gi].is_none()
+                    {
+                        row[gi] = g;
+                    }
+                    if let Some(si) = kinds.iter().position(|k| *k == AttrKind::Surname)
+                        && row[si].is_none()
+                    {
+                        row[si] = s;
+                    }
+                }
+                row
+            })
+            .collect();
+
+        let columns: Vec<Column> = kinds
+            .par_iter()
+            .enumerate()
+            .map(|(slot, &kind)| {
+                let mut index: FxHashMap<&str, u32> = FxHashMap::default();
+                let mut values: Vec<Box<str>> = Vec::new();
+                let mut counts: Vec<u32> = Vec::new();
+                let mut ids = Vec::with_capacity(n);
+                let mut non_null = 0u32;
+                for row in &rows {
+                    match row[slot].as_deref() {
+                        None => ids.push(NULL_ID),
+                        Some(v) => {
+                            non_null += 1;
+                            let id = *index.entry(v).or_insert_with(|| {
+                                values.push(v.into());
+                                counts.push(0);
+                                (values.len() - 1) as u32
+                            });
+                            counts[id as usize] += 1;
+                            ids.push(id);
+                        }
+                    }
+                }
+                drop(index);
+                let derived = derive(kind, &values, options);
+                Column { kind, ids, values, counts, non_null, derived }
+            })
+            .collect();
+
+        RecordTable { len: n as u32, sources, columns }
+    }
+}
+
+/// Normalises one raw value of a kind; `None` when nothing usable remains.
+pub fn normalise(
+    kind: AttrKind,
+    raw: &str,
+    options: &PrepareOptions,
+    phones: &PhoneNormaliser,
+) -> Option<String> {
+    match kind {
+        AttrKind::GivenName | AttrKind::MiddleName | AttrKind::Surname | AttrKind::FullName => {
+            spirit_text::normalise_name(raw)
+        }
+        AttrKind::DateOfBirth => spirit_text::parse_date(raw, options.date_order).map(|d| d.key()),
+        AttrKind::Email => spirit_text::normalise_email(raw),
+        AttrKind::Phone => phones.normalise(raw),
+        AttrKind::Address => spirit_text::normalise_address(raw),
+        AttrKind::Postcode => spirit_text::normalise_postcode(raw),
+        AttrKind::Gender => {
+            let f = spirit_text::fold(raw);
+            match f.as_str() {
+                "m" | "male" | "man" | "mr" => Some("m".into()),
+                "f" | "female" | "woman" | "w" => Some("f".into()),
+                "" | "u" | "unknown" => None,
+                other => Some(other.into()),
+            }
+        }
+        AttrKind::NationalId | AttrKind::Username => {
+            let f: String = spirit_text::fold(raw).chars().filter(|c| *c != ' ').collect();
+            (!f.is_empty()).then_some(f)
+        }
+        AttrKind::City | AttrKind::Region | AttrKind::Country => {
+            let f = spirit_text::fold(raw);
+            (!f.is_empty()).then_some(f)
+        }
+    }
+}
+
+fn derive(kind: AttrKind, values: &[Box<str>], options: &PrepareOptions) -> Derived {
+    match kind {
+        AttrKind::GivenName | AttrKind::Surname | AttrKind::MiddleName => Derived::Names {
+            metaphone: values
+                .iter()
+                .map(|v| spirit_text::double_metaphone(v).0.into_boxed_str())
+                .collect(),
+        },
+        AttrKind::DateOfBirth => Derived::Dates {
+            dates: values.iter().map(|v| date_from_key(v, options)).collect(),
+        },
+        AttrKind::Address => Derived::Addresses {
+            tokens: values.iter().map(|v| token_hashes(v)).collect(),
+            numbers: values
+                .iter()
+                .map(|v| spirit_text::address_numbers(v).into_iter().map(Into::into).collect())
+                .collect(),
+        },
+        AttrKind::Phone => Derived::Phones { tail: values.iter().map(|v| phone_tail(v)).collect() },
+        _ => Derived::None,
+    }
+}
+
+/// The last nine digits of a phone number: equal tails mean the same line written with
+/// or without country code or trunk prefix.
+pub fn phone_tail(v: &str) -> Box<str> {
+    let digits: Vec<u8> = v.bytes().filter(u8::is_ascii_digit).collect();
+    let start = digits.len().saturating_sub(9);
+    String::from_utf8_lossy(&digits[start..]).into()
+}
+
+fn date_from_key(key: &str, _options: &PrepareOptions) -> PartialDate {
+    let num = |s: &str| s.parse::<u16>().ok().filter(|v| *v != 0);
+    PartialDate {
+        year: key.get(0..4).and_then(num),
+        month: key.get(4..6).and_then(num).map(|v| v as u8),
+        day: key.get(6..8).and_then(num).map(|v| v as u8),
+    }
+}
+
+/// Sorted, deduplicated 64-bit hashes of the whitespace tokens of a value.
+pub fn token_hashes(v: &str) -> Vec<u64> {
+    let mut t: Vec<u64> = v.split_whitespace().map(hash_str).collect();
+    t.sort_unstable();
+    t.dedup();
+    t
+}
+
+/// A fixed, platform-independent 64-bit hash (FNV-1a) used for keys and tokens.
+pub fn hash_str(s: &str) -> u64 {
+    hash_bytes(0xcbf2_9ce4_8422_2325, s.as_bytes())
+}
+
+/// Continues an FNV-1a hash over more bytes.
+pub fn hash_bytes(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(pairs: &[(AttrKind, &str)]) -> Vec<(AttrKind, String)> {
+        pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
+    }
+
+    #[test]
+    fn interns_and_counts_values() {
+        let records = vec![
+            rec(&[(AttrKind::Surname, "Smith"), (AttrKind::GivenName, "John")]),
+            rec(&[(AttrKind::Surname, "SMITH "), (AttrKind::GivenName, "")]),
+            rec(&[(AttrKind::Surname, "Jones")]),
+        ];
+        let t = RecordTable::build(&records, vec![0, 0, 1], &PrepareOptions::default());
+        let s = t.column(AttrKind::Surname).unwrap();
+        assert_eq!(s.ids[0], s.ids[1]);
+        assert_ne!(s.ids[0], s.ids[2]);
+        assert_eq!(s.counts[s.ids[0] as usize], 2);
+        assert_eq!(s.non_null, 3);
+        let g = t.column(AttrKind::GivenName).unwrap();
+        assert_eq!(g.get(1), None);
+        assert_eq!(g.non_null, 1);
+        assert!((s.agreement_probability() - (4.0 / 9.0 + 1.0 / 9.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn full_name_fills_given_and_surname() {
+        let records = vec![rec(&[(AttrKind::FullName, "Smith, John")])];
+        let t = RecordTable::build(&records, vec![0], &PrepareOptions::default());
+        assert_eq!(t.column(AttrKind::GivenName).unwrap().get(0), Some("john"));
+        assert_eq!(t.column(AttrKind::Surname).unwrap().get(0), Some("smith"));
+        assert!(t.column(AttrKind::FullName).is_none());
+    }
+
+    #[test]
+    fn dates_are_parsed_once_per_value() {
+        let records = vec![
+            rec(&[(AttrKind::DateOfBirth, "1980-03-05")]),
+            rec(&[(AttrKind::DateOfBirth, "05/03/1980")]),
+            rec(&[(AttrKind::DateOfBirth, "1980")]),
+        ];
+        let t = RecordTable::build(&records, vec![0; 3], &PrepareOptions::default());
+        let c = t.column(AttrKind::DateOfBirth).unwrap();
+        assert_eq!(c.ids[0], c.ids[1]);
+        let Derived::Dates { dates } = &c.derived else { panic!("dates expected") };
+        assert_eq!(dates.len(), 2);
+        let year_only = dates[c.ids[2] as usize];
+        assert_eq!(year_only.year, Some(1980));
+        assert_eq!(year_only.month, None);
+    }
+
+    #[test]
+    fn phone_tails_ignore_country_code() {
+        assert_eq!(phone_tail("+19045356889"), phone_tail("9045356889"));
+        assert_eq!(&*phone_tail("123"), "123");
+    }
+}

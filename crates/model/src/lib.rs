@@ -1,0 +1,229 @@
+//! SPIRIT's vocabulary as types: attribute kinds, records, pairs, edges and entities.
+//!
+//! This crate does no I/O and has no behaviour beyond naming things; every other crate
+//! speaks in these types. See `DESIGN.md`'s vocabulary table for the words used here.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The kind of a typed attribute. The kind decides how a value is normalised, which
+/// comparison applies to it, and which blocking keys it feeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttrKind {
+    GivenName,
+    MiddleName,
+    Surname,
+    FullName,
+    DateOfBirth,
+    Gender,
+    Email,
+    Phone,
+    Address,
+    Postcode,
+    City,
+    Region,
+    Country,
+    NationalId,
+    Username,
+}
+
+impl AttrKind {
+    /// Every kind, in canonical order.
+    pub const ALL: [AttrKind; 15] = [
+        AttrKind::GivenName,
+        AttrKind::MiddleName,
+        AttrKind::Surname,
+        AttrKind::FullName,
+        AttrKind::DateOfBirth,
+        AttrKind::Gender,
+        AttrKind::Email,
+        AttrKind::Phone,
+        AttrKind::Address,
+        AttrKind::Postcode,
+        AttrKind::City,
+        AttrKind::Region,
+        AttrKind::Country,
+        AttrKind::NationalId,
+        AttrKind::Username,
+    ];
+
+    /// The snake_case name used in settings files, `model.json` and output headers.
+    pub fn name(self) -> &'static str {
+        match self {
+            AttrKind::GivenName => "given_name",
+            AttrKind::MiddleName => "middle_name",
+            AttrKind::Surname => "surname",
+            AttrKind::FullName => "full_name",
+            AttrKind::DateOfBirth => "date_of_birth",
+            AttrKind::Gender => "gender",
+            AttrKind::Email => "email",
+            AttrKind::Phone => "phone",
+            AttrKind::Address => "address",
+            AttrKind::Postcode => "postcode",
+            AttrKind::City => "city",
+            AttrKind::Region => "region",
+            AttrKind::Country => "country",
+            AttrKind::NationalId => "national_id",
+            AttrKind::Username => "username",
+        }
+    }
+
+    /// Parses a kind from its snake_case name.
+    pub fn from_name(name: &str) -> Option<AttrKind> {
+        AttrKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// True for identifiers: attributes strong enough to link on their own when equal.
+    pub fn is_identifier(self) -> bool {
+        matches!(
+            self,
+            AttrKind::Email | AttrKind::Phone | AttrKind::NationalId | AttrKind::Username
+        )
+    }
+
+    /// Recognises a column header as an attribute kind by common spellings
+    /// ("first_name", "given name", "DOB", "e-mail", "zip", …). Case, spaces, dashes and
+    /// underscores are ignored. Returns `None` for columns SPIRIT does not recognise.
+    pub fn recognise_column(header: &str) -> Option<AttrKind> {
+        let key: String = header
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        let kind = match key.as_str() {
+            "givenname" | "firstname" | "forename" | "fname" | "first" | "given" | "vorname"
+            | "prenom" | "nombre" => AttrKind::GivenName,
+            "middlename" | "middle" | "middlenames" | "secondname" => AttrKind::MiddleName,
+            "surname" | "lastname" | "familyname" | "lname" | "last" | "nachname" | "apellido" => {
+                AttrKind::Surname
+            }
+            "name" | "fullname" | "personname" | "completename" => AttrKind::FullName,
+            "dob" | "dateofbirth" | "birthdate" | "birthday" | "born" | "dateborn"
+            | "geburtsdatum" => AttrKind::DateOfBirth,
+            "gender" | "sex" => AttrKind::Gender,
+            "email" | "emailaddress" | "mail" | "emailaddr" => AttrKind::Email,
+            "phone" | "phonenumber" | "telephone" | "tel" | "mobile" | "cell" | "mobilephone"
+            | "phoneno" | "telephonenumber" | "msisdn" => AttrKind::Phone,
+            "address" | "streetaddress" | "street" | "addressline" | "addressline1"
+            | "address1" | "address2" | "addressline2" | "addr" | "streetnumber"
+            | "housenumber" | "houseno" | "streetno" => AttrKind::Address,
+            "postcode" | "postalcode" | "zip" | "zipcode" | "plz" => AttrKind::Postcode,
+            "city" | "town" | "suburb" | "locality" | "municipality" => AttrKind::City,
+            "state" | "region" | "province" | "county" | "bundesland" => AttrKind::Region,
+            "country" | "countrycode" | "nationality" => AttrKind::Country,
+            "nationalid" | "ssn" | "socsecid" | "socialsecuritynumber" | "nino" | "passport"
+            | "passportnumber" | "idnumber" | "nationalidnumber" => AttrKind::NationalId,
+            "username" | "user" | "handle" | "login" | "screenname" | "nickname" | "alias" => {
+                AttrKind::Username
+            }
+            _ => return None,
+        };
+        Some(kind)
+    }
+}
+
+impl fmt::Display for AttrKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Recognises a column header as a record-id column (`rec_id`, `id`, `record_id`, …).
+pub fn is_id_column(header: &str) -> bool {
+    let key: String = header
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    matches!(
+        key.as_str(),
+        "recid" | "id" | "recordid" | "uid" | "rowid" | "personid" | "key" | "pk"
+    )
+}
+
+/// The stable key of a record: the source it came from and its id within that source.
+/// Displayed as `source:record_id`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RecordKey {
+    pub source: String,
+    pub record_id: String,
+}
+
+impl fmt::Display for RecordKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.source, self.record_id)
+    }
+}
+
+/// Dense index of a record inside one run (position in the run's record table).
+pub type RecordIdx = u32;
+
+/// A scored pair above the edge floor, with the partial match weight of every comparison.
+/// The match weight *is* the sum of the prior weight and the partials: that sum is the
+/// explanation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Edge {
+    pub left: RecordIdx,
+    pub right: RecordIdx,
+    /// log2 Bayes factor of the pair, prior included.
+    pub weight: f64,
+    /// Match probability, `2^w / (1 + 2^w)`.
+    pub probability: f64,
+    /// Partial weight per comparison, in the model's comparison order.
+    pub partials: Vec<f32>,
+}
+
+/// Converts a match weight (log2 odds) into a probability without overflow.
+pub fn weight_to_probability(weight: f64) -> f64 {
+    if weight >= 0.0 {
+        1.0 / (1.0 + (-weight).exp2())
+    } else {
+        let odds = weight.exp2();
+        odds / (1.0 + odds)
+    }
+}
+
+/// Converts a probability into a match weight (log2 odds); clamps at the ends.
+pub fn probability_to_weight(probability: f64) -> f64 {
+    let p = probability.clamp(1e-300, 1.0 - 1e-16);
+    (p / (1.0 - p)).log2()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_by_name() {
+        for kind in AttrKind::ALL {
+            assert_eq!(AttrKind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(AttrKind::from_name("shoe_size"), None);
+    }
+
+    #[test]
+    fn recognises_common_headers() {
+        assert_eq!(AttrKind::recognise_column("First Name"), Some(AttrKind::GivenName));
+        assert_eq!(AttrKind::recognise_column("given_name"), Some(AttrKind::GivenName));
+        assert_eq!(AttrKind::recognise_column("DOB"), Some(AttrKind::DateOfBirth));
+        assert_eq!(AttrKind::recognise_column("date_of_birth"), Some(AttrKind::DateOfBirth));
+        assert_eq!(AttrKind::recognise_column("e-mail"), Some(AttrKind::Email));
+        assert_eq!(AttrKind::recognise_column("soc_sec_id"), Some(AttrKind::NationalId));
+        assert_eq!(AttrKind::recognise_column("cluster_id"), None);
+        assert!(is_id_column("rec_id"));
+        assert!(is_id_column("ID"));
+        assert!(!is_id_column("cluster_id"));
+    }
+
+    #[test]
+    fn weight_probability_inverse() {
+        for w in [-40.0, -3.5, 0.0, 2.0, 17.25] {
+            let p = weight_to_probability(w);
+            assert!((probability_to_weight(p) - w).abs() < 1e-6, "{w} -> {p}");
+        }
+        assert_eq!(weight_to_probability(0.0), 0.5);
+        assert!(weight_to_probability(2000.0) <= 1.0);
+        assert!(weight_to_probability(-2000.0) >= 0.0);
+    }
+}
