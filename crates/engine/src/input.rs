@@ -453,6 +453,17 @@ fn csv_error(path: &Path, e: csv::Error) -> EngineError {
 
 /// The row as CSV text (for the quarantine file).
 fn csv_raw(record: &csv::ByteRecord, delimiter: u8) -> String {
+    let trimmed;
+    let record = match record.iter().last() {
+        Some(last) if last.ends_with(b"\r") => {
+            let n = record.len();
+            let mut copy: csv::ByteRecord = record.iter().take(n - 1).collect();
+            copy.push_field(&last[..last.len() - 1]);
+            trimmed = copy;
+            &trimmed
+        }
+        _ => record,
+    };
     let mut writer = csv::WriterBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
@@ -474,47 +485,95 @@ fn csv_raw(record: &csv::ByteRecord, delimiter: u8) -> String {
     }
 }
 
+/// A record that is a blank line: one field of nothing but whitespace (a `\r\n` blank
+/// line reads as one field holding `\r`, since only `\n` ends a record).
+fn is_blank_record(record: &csv::ByteRecord) -> bool {
+    record.len() == 1 && record.get(0).is_some_and(|f| f.trim_ascii().is_empty())
+}
+
+/// The size of the file and whether its last byte is `\n`.
+fn file_end(file: &mut File) -> std::io::Result<(u64, bool)> {
+    use std::io::Read;
+    let len = file.metadata()?.len();
+    let mut last = [0u8];
+    if len > 0 {
+        file.seek(SeekFrom::End(-1))?;
+        file.read_exact(&mut last)?;
+        file.seek(SeekFrom::Start(0))?;
+    }
+    Ok((len, last[0] == b'\n'))
+}
+
+/// The file line a record starts on. The csv crate reports the position where parsing
+/// started, which lies before any blank lines it skipped; instead count back from where
+/// the record ended: its terminating `\n` (absent only at the end of a file without a
+/// final newline) and the newlines inside its quoted fields.
+fn record_start_line(
+    end: &csv::Position,
+    record: &csv::ByteRecord,
+    file_len: u64,
+    ends_with_newline: bool,
+) -> u64 {
+    let inside = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+    let terminated = end.byte() < file_len || ends_with_newline;
+    end.line().saturating_sub(inside + u64::from(terminated)).max(1)
+}
+
 fn read_csv(
     path: &Path,
-    file: File,
+    mut file: File,
     settings: &InputSettings,
     id_arg: Option<&str>,
 ) -> Result<(ColumnPlan, Collected), EngineError> {
+    let io = |e| EngineError::io(path, e);
+    let (file_len, ends_with_newline) = file_end(&mut file).map_err(io)?;
     let mut input = BufReader::with_capacity(READ_BUFFER, file);
     let delimiter = match settings.delimiter {
-        Some(c) if c.is_ascii() => c as u8,
+        Some(c) if c.is_ascii() && c != '\n' && c != '"' => c as u8,
         Some(c) => {
             return Err(input_error(
                 path,
                 None,
-                format!("the delimiter must be one ASCII character, got {c:?}"),
+                format!("the delimiter must be one ASCII character other than a quote or a newline, got {c:?}"),
             ));
         }
         None => {
             let tsv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
             let default = if tsv { b'\t' } else { b',' };
-            sniff_delimiter(input.fill_buf().map_err(|e| EngineError::io(path, e))?, default)
+            sniff_delimiter(input.fill_buf().map_err(io)?, default)
         }
     };
+    // Only `\n` ends a record, so that line numbers can be counted exactly; the `\r` of a
+    // CRLF line ending is trimmed with the rest of the surrounding whitespace.
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
+        .terminator(csv::Terminator::Any(b'\n'))
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(1 << 16)
         .from_reader(input);
-
     let mut record = csv::ByteRecord::new();
-    if !reader.read_byte_record(&mut record).map_err(|e| csv_error(path, e))? || record.is_empty()
-    {
+    let mut next_record = |record: &mut csv::ByteRecord| -> Result<Option<u64>, EngineError> {
+        loop {
+            if !reader.read_byte_record(record).map_err(|e| csv_error(path, e))? {
+                return Ok(None);
+            }
+            if !is_blank_record(record) {
+                let end = reader.position();
+                return Ok(Some(record_start_line(end, record, file_len, ends_with_newline)));
+            }
+        }
+    };
+
+    let Some(header_line) = next_record(&mut record)? else {
         return Err(input_error(path, None, "empty file: no header row"));
-    }
-    let header_line = record.position().map(|p| p.line());
+    };
     let mut headers = Vec::with_capacity(record.len());
     for (i, field) in record.iter().enumerate() {
         let Ok(text) = std::str::from_utf8(field) else {
             return Err(input_error(
                 path,
-                header_line,
+                Some(header_line),
                 format!("header of column {} is not valid UTF-8", i + 1),
             ));
         };
@@ -526,11 +585,7 @@ fn read_csv(
 
     let mut collected = Collected::new(plan.id_col.is_none());
     let mut row = RowBuilder::new(&plan.kinds);
-    loop {
-        if !reader.read_byte_record(&mut record).map_err(|e| csv_error(path, e))? {
-            break;
-        }
-        let line = record.position().map_or(0, |p| p.line());
+    while let Some(line) = next_record(&mut record)? {
         collected.next_row();
         if record.len() != width {
             let reason = format!("expected {width} fields, found {}", record.len());
@@ -1274,6 +1329,25 @@ mod tests {
     }
 
     #[test]
+    fn crlf_blank_lines_and_no_final_newline_keep_file_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_file(
+            &dir,
+            "crlf.csv",
+            b"\r\nid,surname\r\n1,Lee\r\n\r\n  \r\n2,\"Ng\r\nNg\"\r\n3\r\n\r\n4,\"Do\"\r\n5,Ek,x",
+        );
+        let t = read(&path);
+        assert_eq!(t.mapping, vec![("surname".to_owned(), AttrKind::Surname)]);
+        let ok: Vec<_> = t.records.iter().map(|r| (r.id.as_str(), r.line)).collect();
+        assert_eq!(ok, vec![("1", 3), ("2", 6), ("4", 10)]);
+        assert_eq!(value(&t.records[0], AttrKind::Surname), Some("Lee"));
+        assert_eq!(value(&t.records[1], AttrKind::Surname), Some("Ng\r\nNg"));
+        assert_eq!(value(&t.records[2], AttrKind::Surname), Some("Do"));
+        let q: Vec<_> = t.quarantined.iter().map(|q| (q.line, q.raw.as_str())).collect();
+        assert_eq!(q, vec![(8, "3"), (11, "5,Ek,x")]);
+    }
+
+    #[test]
     fn bom_tsv_and_sniffed_delimiters() {
         let dir = tempfile::tempdir().unwrap();
         let path = write_file(&dir, "bom.csv", b"\xEF\xBB\xBFid,surname\r\n7,Lee\r\n");
@@ -1449,7 +1523,7 @@ mod tests {
         }
     }
 
-    mod prop {
+    mod fuzz {
         use super::*;
         use proptest::prelude::*;
 

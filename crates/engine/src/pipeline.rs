@@ -235,7 +235,7 @@ pub fn resolve(request: &ResolveRequest, progress: &dyn Progress) -> Result<Reso
     let link_type = effective_link_type(settings.resolve.link_type, request.inputs.len())?;
     let mut phases: Vec<(String, f64)> = Vec::new();
     let clock = Instant::now();
-    let mut lap = |name: &str, phases: &mut Vec<(String, f64)>, start: &mut Instant| {
+    let lap = |name: &str, phases: &mut Vec<(String, f64)>, start: &mut Instant| {
         phases.push((name.to_string(), start.elapsed().as_secs_f64()));
         *start = Instant::now();
     };

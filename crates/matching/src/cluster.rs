@@ -107,9 +107,10 @@ pub fn connected_components(n: usize, edges: &[ScoredPair], threshold_weight: f6
 /// `edges` or `cannot_link` are programming errors (debug assertion; skipped in release).
 ///
 /// Cost: adjacency lists of the support edges plus union-find with member lists, merging
-/// the smaller cluster into the larger. Counting `cross` walks the adjacency of the side
-/// with fewer support entries and stops as soon as the density is reached; a refused pair
-/// of clusters is not re-examined until one of them grows.
+/// the smaller cluster into the larger. Each cluster keeps the number of support edges
+/// leaving it, an upper bound on `cross` that refuses most sparse merges at once; otherwise
+/// counting `cross` walks the adjacency of the side with fewer support entries. A refused
+/// pair of clusters is not re-examined until one of them grows.
 pub fn robust_clusters(
     n: usize,
     edges: &[ScoredPair],
@@ -164,8 +165,8 @@ pub fn robust_clusters(
         if refused.contains(&key) {
             continue;
         }
-        if clusters.may_merge(r1, r2, params.min_density) {
-            clusters.merge(r1, r2);
+        if let Some(cross) = clusters.may_merge(r1, r2, params.min_density) {
+            clusters.merge(r1, r2, cross);
         } else {
             refused.insert(key);
         }
@@ -260,13 +261,15 @@ impl Adjacency {
 }
 
 /// Clusters with explicit membership: every record knows its root (`owner`), members of a
-/// cluster form a circular list through `next`, and per-root totals of adjacency entries
-/// decide which side of a candidate merge is cheaper to walk.
+/// cluster form a circular list through `next`, per-root totals of adjacency entries
+/// decide which side of a candidate merge is cheaper to walk, and `external` counts the
+/// support edges leaving each cluster.
 struct Clusters<'a> {
     owner: Vec<u32>,
     next: Vec<u32>,
     size: Vec<u32>,
     support_entries: Vec<u64>,
+    external: Vec<u64>,
     forbid_entries: Vec<u64>,
     support: &'a Adjacency,
     forbid: &'a Adjacency,
@@ -280,6 +283,7 @@ impl<'a> Clusters<'a> {
             next: ids.clone().collect(),
             size: vec![1; n],
             support_entries: ids.clone().map(|i| support.degree(i)).collect(),
+            external: ids.clone().map(|i| support.degree(i)).collect(),
             forbid_entries: ids.map(|i| forbid.degree(i)).collect(),
             support,
             forbid,
@@ -302,8 +306,9 @@ impl<'a> Clusters<'a> {
     }
 
     /// Whether clusters `a` and `b` (both roots, distinct) may merge under the rule
-    /// documented on [`robust_clusters`].
-    fn may_merge(&self, a: u32, b: u32, min_density: f64) -> bool {
+    /// documented on [`robust_clusters`]; if so, the number of support edges between them
+    /// (0 when the density needed is 0, where it is never consulted).
+    fn may_merge(&self, a: u32, b: u32, min_density: f64) -> Option<u64> {
         if !self.forbid.is_empty() {
             let (walk, other) =
                 if self.forbid_entries[a as usize] <= self.forbid_entries[b as usize] {
@@ -319,17 +324,19 @@ impl<'a> Clusters<'a> {
                         .any(|&x| self.owner[x as usize] == other)
                 });
                 if conflict {
-                    return false;
+                    return None;
                 }
             }
         }
         let (size_a, size_b) = (u64::from(self.size(a)), u64::from(self.size(b)));
-        if size_a + size_b <= 2 {
-            return true;
-        }
         let needed = min_density * (size_a * size_b) as f64;
         if needed <= 0.0 {
-            return true;
+            return Some(0);
+        }
+        let pair_of_singletons = size_a + size_b <= 2;
+        let bound = self.external[a as usize].min(self.external[b as usize]);
+        if !pair_of_singletons && (bound as f64) < needed {
+            return None;
         }
         let (walk, other) = if self.support_entries[a as usize] <= self.support_entries[b as usize]
         {
@@ -342,17 +349,15 @@ impl<'a> Clusters<'a> {
             for &x in self.support.neighbours(m) {
                 if self.owner[x as usize] == other {
                     cross += 1;
-                    if cross as f64 >= needed {
-                        return true;
-                    }
                 }
             }
         }
-        false
+        (pair_of_singletons || cross as f64 >= needed).then_some(cross)
     }
 
-    /// Merges the clusters rooted at `a` and `b`; the larger root survives.
-    fn merge(&mut self, a: u32, b: u32) {
+    /// Merges the clusters rooted at `a` and `b`, joined by `cross` support edges; the
+    /// larger root survives.
+    fn merge(&mut self, a: u32, b: u32, cross: u64) {
         let (big, small) = if self.size(a) >= self.size(b) {
             (a, b)
         } else {
@@ -369,6 +374,8 @@ impl<'a> Clusters<'a> {
         // Splice the two circular member lists into one.
         self.next.swap(big as usize, small as usize);
         self.size[big as usize] += self.size[small as usize];
+        self.external[big as usize] =
+            (self.external[big as usize] + self.external[small as usize]).saturating_sub(2 * cross);
         self.support_entries[big as usize] += self.support_entries[small as usize];
         self.forbid_entries[big as usize] += self.forbid_entries[small as usize];
     }

@@ -287,7 +287,9 @@ fn dob_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
         return 1;
     }
     if !da.is_complete() || !db.is_complete() {
-        let agree = |x: Option<_>, y: Option<_>| x.is_none() || y.is_none() || x == y;
+        fn agree<T: PartialEq>(x: Option<T>, y: Option<T>) -> bool {
+            x.is_none() || y.is_none() || x == y
+        }
         let known_equal =
             agree(da.year, db.year) && agree(da.month, db.month) && agree(da.day, db.day);
         return if known_equal && da.year.is_some() && db.year.is_some() { 2 } else { 6 };

@@ -280,9 +280,9 @@ impl Model {
     /// the prior from the labels when both kinds are present.
     pub fn fit_labels(&mut self, table: &RecordTable, matches: &[(u32, u32)], non_matches: &[(u32, u32)]) {
         let bounds: Vec<Bound> = self.functions().iter().map(|f| Bound::new(*f, table)).collect();
+        let sizes: Vec<usize> = self.comparisons.iter().map(|c| c.levels.len()).collect();
         let count = |pairs: &[(u32, u32)]| -> Vec<Vec<f64>> {
-            let mut acc: Vec<Vec<f64>> =
-                self.comparisons.iter().map(|c| vec![0.0; c.levels.len()]).collect();
+            let mut acc: Vec<Vec<f64>> = sizes.iter().map(|&n| vec![0.0; n]).collect();
             for &(a, b) in pairs {
                 for (acc, bound) in acc.iter_mut().zip(&bounds) {
                     let l = bound.level(table, a, b);
