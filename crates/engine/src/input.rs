@@ -118,7 +118,9 @@ pub fn read_source(
         input_error(
             path,
             None,
-            format!("unknown input format {found}; supported extensions are {SUPPORTED_EXTENSIONS}"),
+            format!(
+                "unknown input format {found}; supported extensions are {SUPPORTED_EXTENSIONS}"
+            ),
         )
     })?;
     let file = File::open(path).map_err(|e| EngineError::io(path, e))?;
@@ -127,8 +129,17 @@ pub fn read_source(
         Format::JsonLines => read_json_lines(path, file, settings, id_column)?,
         Format::Parquet => read_parquet(path, file, settings, id_column)?,
     };
-    let source = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let ColumnPlan { headers, id_col, mapping, ignored, .. } = plan;
+    let source = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ColumnPlan {
+        headers,
+        id_col,
+        mapping,
+        ignored,
+        ..
+    } = plan;
     Ok(SourceTable {
         source,
         path: path.to_path_buf(),
@@ -142,7 +153,11 @@ pub fn read_source(
 }
 
 fn input_error(path: &Path, line: Option<u64>, message: impl Into<String>) -> EngineError {
-    EngineError::Input { path: path.to_path_buf(), line, message: message.into() }
+    EngineError::Input {
+        path: path.to_path_buf(),
+        line,
+        message: message.into(),
+    }
 }
 
 /// True for values that mean "no value": empty, `null`, `NA`, `N/A`, `NaN`, `none`, `\N`.
@@ -181,14 +196,20 @@ fn find_columns(headers: &[String], name: &str) -> Vec<usize> {
     if !exact.is_empty() {
         return exact;
     }
-    (0..headers.len()).filter(|&i| headers[i].eq_ignore_ascii_case(name)).collect()
+    (0..headers.len())
+        .filter(|&i| headers[i].eq_ignore_ascii_case(name))
+        .collect()
 }
 
 fn column_list(headers: &[String]) -> String {
     if headers.is_empty() {
         return "(none)".into();
     }
-    headers.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ")
+    headers
+        .iter()
+        .map(|h| format!("\"{h}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Decides the id column and the attribute columns. `nested[i]` marks a column whose
@@ -206,7 +227,10 @@ fn plan_columns(
         input_error(
             path,
             None,
-            format!("{role} \"{name}\" not found; available columns: {}", column_list(&headers)),
+            format!(
+                "{role} \"{name}\" not found; available columns: {}",
+                column_list(&headers)
+            ),
         )
     };
 
@@ -226,14 +250,20 @@ fn plan_columns(
                 return Err(input_error(
                     path,
                     None,
-                    format!("id column \"{}\" is also listed in exclude_columns", headers[i]),
+                    format!(
+                        "id column \"{}\" is also listed in exclude_columns",
+                        headers[i]
+                    ),
                 ));
             }
             if is_nested(i) {
                 return Err(input_error(
                     path,
                     None,
-                    format!("id column \"{}\" holds nested values, not scalars", headers[i]),
+                    format!(
+                        "id column \"{}\" holds nested values, not scalars",
+                        headers[i]
+                    ),
                 ));
             }
             Some(i)
@@ -306,7 +336,14 @@ fn plan_columns(
             ),
         ));
     }
-    Ok(ColumnPlan { headers, id_col, reads, kinds, mapping, ignored })
+    Ok(ColumnPlan {
+        headers,
+        id_col,
+        reads,
+        kinds,
+        mapping,
+        ignored,
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -321,7 +358,10 @@ struct RowBuilder {
 
 impl RowBuilder {
     fn new(kinds: &[AttrKind]) -> RowBuilder {
-        RowBuilder { kinds: kinds.to_vec(), bufs: vec![String::new(); kinds.len()] }
+        RowBuilder {
+            kinds: kinds.to_vec(),
+            bufs: vec![String::new(); kinds.len()],
+        }
     }
 
     fn clear(&mut self) {
@@ -383,7 +423,11 @@ impl Collected {
     }
 
     fn quarantine(&mut self, line: u64, reason: impl Into<String>, raw: String) {
-        self.quarantined.push(QuarantinedRow { line, reason: reason.into(), raw });
+        self.quarantined.push(QuarantinedRow {
+            line,
+            reason: reason.into(),
+            raw,
+        });
     }
 
     /// Accepts a row with the given id text (ignored when ids are row numbers), or
@@ -411,7 +455,11 @@ impl Collected {
             self.seen.insert(id.clone(), line);
             id
         };
-        self.records.push(RawRecord { id, line, values: row.take() });
+        self.records.push(RawRecord {
+            id,
+            line,
+            values: row.take(),
+        });
     }
 
     fn finish(mut self) -> Collected {
@@ -454,7 +502,7 @@ fn csv_error(path: &Path, e: csv::Error) -> EngineError {
 /// The row as CSV text (for the quarantine file).
 fn csv_raw(record: &csv::ByteRecord, delimiter: u8) -> String {
     let trimmed;
-    let record = match record.iter().last() {
+    let record = match record.iter().next_back() {
         Some(last) if last.ends_with(b"\r") => {
             let n = record.len();
             let mut copy: csv::ByteRecord = record.iter().take(n - 1).collect();
@@ -516,7 +564,9 @@ fn record_start_line(
 ) -> u64 {
     let inside = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
     let terminated = end.byte() < file_len || ends_with_newline;
-    end.line().saturating_sub(inside + u64::from(terminated)).max(1)
+    end.line()
+        .saturating_sub(inside + u64::from(terminated))
+        .max(1)
 }
 
 fn read_csv(
@@ -534,11 +584,15 @@ fn read_csv(
             return Err(input_error(
                 path,
                 None,
-                format!("the delimiter must be one ASCII character other than a quote or a newline, got {c:?}"),
+                format!(
+                    "the delimiter must be one ASCII character other than a quote or a newline, got {c:?}"
+                ),
             ));
         }
         None => {
-            let tsv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
+            let tsv = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
             let default = if tsv { b'\t' } else { b',' };
             sniff_delimiter(input.fill_buf().map_err(io)?, default)
         }
@@ -555,12 +609,20 @@ fn read_csv(
     let mut record = csv::ByteRecord::new();
     let mut next_record = |record: &mut csv::ByteRecord| -> Result<Option<u64>, EngineError> {
         loop {
-            if !reader.read_byte_record(record).map_err(|e| csv_error(path, e))? {
+            if !reader
+                .read_byte_record(record)
+                .map_err(|e| csv_error(path, e))?
+            {
                 return Ok(None);
             }
             if !is_blank_record(record) {
                 let end = reader.position();
-                return Ok(Some(record_start_line(end, record, file_len, ends_with_newline)));
+                return Ok(Some(record_start_line(
+                    end,
+                    record,
+                    file_len,
+                    ends_with_newline,
+                )));
             }
         }
     };
@@ -577,7 +639,11 @@ fn read_csv(
                 format!("header of column {} is not valid UTF-8", i + 1),
             ));
         };
-        let text = if i == 0 { text.trim_start_matches('\u{feff}') } else { text };
+        let text = if i == 0 {
+            text.trim_start_matches('\u{feff}')
+        } else {
+            text
+        };
         headers.push(text.trim().to_owned());
     }
     let plan = plan_columns(path, headers, &[], settings, id_arg)?;
@@ -693,7 +759,11 @@ impl<'de> de::Deserialize<'de> for JsonScalar<'de> {
                 f.write_str("a JSON value")
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(JsonScalar::Text(Cow::Borrowed(if v { "true" } else { "false" })))
+                Ok(JsonScalar::Text(Cow::Borrowed(if v {
+                    "true"
+                } else {
+                    "false"
+                })))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
                 Ok(JsonScalar::Text(Cow::Owned(v.to_string())))
@@ -872,7 +942,11 @@ fn read_json_lines(
         }
         new_keys.clear();
         let mut de = serde_json::Deserializer::from_slice(&buf);
-        let parsed = NewKeys { known: &columns, new: &mut new_keys }.deserialize(&mut de);
+        let parsed = NewKeys {
+            known: &columns,
+            new: &mut new_keys,
+        }
+        .deserialize(&mut de);
         if parsed.is_ok() && de.end().is_ok() {
             for key in new_keys.drain(..) {
                 columns.insert(key.clone(), headers.len());
@@ -903,7 +977,11 @@ fn read_json_lines(
     let mut reader = BufReader::with_capacity(READ_BUFFER, file);
     let mut collected = Collected::new(plan.id_col.is_none());
     let mut row = RowBuilder::new(&plan.kinds);
-    let id_name = plan.id_col.and_then(|c| plan.headers.get(c)).cloned().unwrap_or_default();
+    let id_name = plan
+        .id_col
+        .and_then(|c| plan.headers.get(c))
+        .cloned()
+        .unwrap_or_default();
     line = 0;
     while next_line(&mut reader, &mut buf).map_err(io)? {
         line += 1;
@@ -917,9 +995,14 @@ fn read_json_lines(
         row.clear();
         let mut id = IdField::Absent;
         let mut de = serde_json::Deserializer::from_slice(&buf);
-        let parsed = RowFields { columns: &columns, roles: &roles, row: &mut row, id: &mut id }
-            .deserialize(&mut de)
-            .and_then(|()| de.end());
+        let parsed = RowFields {
+            columns: &columns,
+            roles: &roles,
+            row: &mut row,
+            id: &mut id,
+        }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
         let raw = || String::from_utf8_lossy(&buf).into_owned();
         if let Err(e) = parsed {
             collected.quarantine(line, e.to_string(), raw());
@@ -985,9 +1068,14 @@ impl<'a> TextColumn<'a> {
             TextValues::BinaryView(a)
         } else {
             let options = FormatOptions::new().with_display_error(false);
-            TextValues::Other(ArrayFormatter::try_new(array.as_ref(), &options).map_err(|e| {
-                format!("values of type {} cannot be read as text: {e}", array.data_type())
-            })?)
+            TextValues::Other(
+                ArrayFormatter::try_new(array.as_ref(), &options).map_err(|e| {
+                    format!(
+                        "values of type {} cannot be read as text: {e}",
+                        array.data_type()
+                    )
+                })?,
+            )
         };
         Ok(TextColumn { nulls, values })
     }
@@ -1038,11 +1126,24 @@ fn read_parquet(
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| input_error(path, None, format!("cannot read Parquet file: {e}")))?;
     let schema = builder.schema().clone();
-    let headers: Vec<String> = schema.fields().iter().map(|f| f.name().trim().to_owned()).collect();
-    let nested: Vec<bool> = schema.fields().iter().map(|f| f.data_type().is_nested()).collect();
+    let headers: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| f.name().trim().to_owned())
+        .collect();
+    let nested: Vec<bool> = schema
+        .fields()
+        .iter()
+        .map(|f| f.data_type().is_nested())
+        .collect();
     let plan = plan_columns(path, headers, &nested, settings, id_arg)?;
 
-    let mut needed: Vec<usize> = plan.reads.iter().map(|&(c, _)| c).chain(plan.id_col).collect();
+    let mut needed: Vec<usize> = plan
+        .reads
+        .iter()
+        .map(|&(c, _)| c)
+        .chain(plan.id_col)
+        .collect();
     needed.sort_unstable();
     needed.dedup();
     let position = |column: usize| needed.binary_search(&column).ok();
@@ -1066,7 +1167,11 @@ fn read_parquet(
     let name_of = |c: usize| plan.headers.get(c).map_or("", String::as_str);
     for batch in reader {
         let batch = batch.map_err(|e| {
-            input_error(path, Some(row_number + 1), format!("cannot decode Parquet data: {e}"))
+            input_error(
+                path,
+                Some(row_number + 1),
+                format!("cannot decode Parquet data: {e}"),
+            )
         })?;
         if batch.num_columns() != needed.len() {
             return Err(input_error(
@@ -1147,7 +1252,11 @@ mod tests {
     }
 
     fn value(record: &RawRecord, kind: AttrKind) -> Option<&str> {
-        record.values.iter().find(|(k, _)| *k == kind).map(|(_, v)| v.as_str())
+        record
+            .values
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, v)| v.as_str())
     }
 
     fn read(path: &Path) -> SourceTable {
@@ -1158,7 +1267,10 @@ mod tests {
     fn format_from_path() {
         assert_eq!(Format::from_path(Path::new("a/b.CSV")), Some(Format::Csv));
         assert_eq!(Format::from_path(Path::new("b.tsv")), Some(Format::Csv));
-        assert_eq!(Format::from_path(Path::new("b.NDJSON")), Some(Format::JsonLines));
+        assert_eq!(
+            Format::from_path(Path::new("b.NDJSON")),
+            Some(Format::JsonLines)
+        );
         assert_eq!(Format::from_path(Path::new("b.pq")), Some(Format::Parquet));
         assert_eq!(Format::from_path(Path::new("b.xlsx")), None);
         assert_eq!(Format::from_path(Path::new("csv")), None);
@@ -1180,7 +1292,10 @@ mod tests {
         assert_eq!(t.id_column.as_deref(), Some("rec_id"));
         assert_eq!(t.ignored_columns, vec!["cluster".to_owned()]);
         assert_eq!(
-            t.mapping.iter().map(|(h, k)| (h.as_str(), *k)).collect::<Vec<_>>(),
+            t.mapping
+                .iter()
+                .map(|(h, k)| (h.as_str(), *k))
+                .collect::<Vec<_>>(),
             vec![
                 ("given_name", AttrKind::GivenName),
                 ("surname", AttrKind::Surname),
@@ -1215,8 +1330,11 @@ mod tests {
     #[test]
     fn explicit_mapping_and_exclusion() {
         let dir = tempfile::tempdir().unwrap();
-        let path =
-            write_file(&dir, "p.csv", b"key,fn,sn,email,truth\n1,Ann,Lee,a@x.org,7\n2,Bo,,,8\n");
+        let path = write_file(
+            &dir,
+            "p.csv",
+            b"key,fn,sn,email,truth\n1,Ann,Lee,a@x.org,7\n2,Bo,,,8\n",
+        );
         let mut settings = InputSettings::default();
         settings.columns.insert("fn".into(), AttrKind::GivenName);
         settings.columns.insert("SN".into(), AttrKind::Surname); // case-insensitive match
@@ -1226,10 +1344,19 @@ mod tests {
         assert_eq!(t.id_column.as_deref(), Some("key"));
         assert_eq!(
             t.mapping,
-            vec![("fn".to_owned(), AttrKind::GivenName), ("sn".to_owned(), AttrKind::Surname)]
+            vec![
+                ("fn".to_owned(), AttrKind::GivenName),
+                ("sn".to_owned(), AttrKind::Surname)
+            ]
         );
-        assert_eq!(t.ignored_columns, vec!["email".to_owned(), "truth".to_owned()]);
-        assert_eq!(t.records[1].values, vec![(AttrKind::GivenName, "Bo".to_owned())]);
+        assert_eq!(
+            t.ignored_columns,
+            vec!["email".to_owned(), "truth".to_owned()]
+        );
+        assert_eq!(
+            t.records[1].values,
+            vec![(AttrKind::GivenName, "Bo".to_owned())]
+        );
 
         // With recognition on, `email` is read too; `truth` stays excluded.
         settings.recognise_columns = true;
@@ -1238,7 +1365,11 @@ mod tests {
         assert_eq!(value(&t.records[0], AttrKind::Email), Some("a@x.org"));
 
         // An excluded column is never read, even when recognisable, and never the id.
-        let path = write_file(&dir, "q.csv", b"key,surname,email\n1,Lee,a@x.org\n2,Ng,b@x.org\n");
+        let path = write_file(
+            &dir,
+            "q.csv",
+            b"key,surname,email\n1,Lee,a@x.org\n2,Ng,b@x.org\n",
+        );
         let settings = InputSettings {
             exclude_columns: vec!["email".into(), "key".into()],
             ..Default::default()
@@ -1246,11 +1377,19 @@ mod tests {
         let t = read_source(&path, &settings, None).unwrap();
         assert_eq!(t.id_column, None);
         assert_eq!(t.mapping, vec![("surname".to_owned(), AttrKind::Surname)]);
-        assert_eq!(t.ignored_columns, vec!["key".to_owned(), "email".to_owned()]);
+        assert_eq!(
+            t.ignored_columns,
+            vec!["key".to_owned(), "email".to_owned()]
+        );
         assert_eq!(t.records[1].id, "2");
-        assert_eq!(t.records[1].values, vec![(AttrKind::Surname, "Ng".to_owned())]);
+        assert_eq!(
+            t.records[1].values,
+            vec![(AttrKind::Surname, "Ng".to_owned())]
+        );
         // Naming an excluded column as the id is a contradiction, reported as such.
-        let msg = read_source(&path, &settings, Some("key")).unwrap_err().to_string();
+        let msg = read_source(&path, &settings, Some("key"))
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("exclude_columns"), "{msg}");
     }
 
@@ -1261,10 +1400,16 @@ mod tests {
         let e = read_source(&path, &InputSettings::default(), Some("rec_id")).unwrap_err();
         let msg = e.to_string();
         assert!(matches!(e, EngineError::Input { .. }), "{msg}");
-        assert!(msg.contains("rec_id") && msg.contains("people.csv"), "{msg}");
+        assert!(
+            msg.contains("rec_id") && msg.contains("people.csv"),
+            "{msg}"
+        );
         assert!(msg.contains("\"id\", \"name\""), "{msg}");
 
-        let settings = InputSettings { id_column: Some("pid".into()), ..Default::default() };
+        let settings = InputSettings {
+            id_column: Some("pid".into()),
+            ..Default::default()
+        };
         let msg = read_source(&path, &settings, None).unwrap_err().to_string();
         assert!(msg.contains("pid"), "{msg}");
         // The CLI argument overrides the settings.
@@ -1274,19 +1419,30 @@ mod tests {
         let mut settings = InputSettings::default();
         settings.columns.insert("surname".into(), AttrKind::Surname);
         let msg = read_source(&path, &settings, None).unwrap_err().to_string();
-        assert!(msg.contains("surname") && msg.contains("people.csv"), "{msg}");
+        assert!(
+            msg.contains("surname") && msg.contains("people.csv"),
+            "{msg}"
+        );
 
         let path = write_file(&dir, "odd.csv", b"id,colour,size\n1,red,4\n");
-        let msg = read_source(&path, &InputSettings::default(), None).unwrap_err().to_string();
+        let msg = read_source(&path, &InputSettings::default(), None)
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("no column could be mapped"), "{msg}");
-        assert!(msg.contains("colour") && msg.contains("[input.columns]"), "{msg}");
+        assert!(
+            msg.contains("colour") && msg.contains("[input.columns]"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn no_id_column_uses_row_numbers() {
         let dir = tempfile::tempdir().unwrap();
-        let path =
-            write_file(&dir, "n.csv", b"first_name,last_name\nAnn,Lee\nAnn,Lee\n\nBo,Ng,extra\nCy,Do\n");
+        let path = write_file(
+            &dir,
+            "n.csv",
+            b"first_name,last_name\nAnn,Lee\nAnn,Lee\n\nBo,Ng,extra\nCy,Do\n",
+        );
         let t = read(&path);
         assert_eq!(t.id_column, None);
         let ids: Vec<_> = t.records.iter().map(|r| (r.id.as_str(), r.line)).collect();
@@ -1311,9 +1467,16 @@ mod tests {
         let t = read(&path);
         let ok: Vec<_> = t.records.iter().map(|r| (r.id.as_str(), r.line)).collect();
         assert_eq!(ok, vec![("1", 2), ("5", 9)]);
-        assert_eq!(value(&t.records[0], AttrKind::Address), Some("12 High St\nLondon"));
+        assert_eq!(
+            value(&t.records[0], AttrKind::Address),
+            Some("12 High St\nLondon")
+        );
         assert_eq!(value(&t.records[1], AttrKind::Address), Some("z"));
-        let q: Vec<_> = t.quarantined.iter().map(|q| (q.line, q.reason.as_str())).collect();
+        let q: Vec<_> = t
+            .quarantined
+            .iter()
+            .map(|q| (q.line, q.reason.as_str()))
+            .collect();
         assert_eq!(
             q,
             vec![
@@ -1343,7 +1506,11 @@ mod tests {
         assert_eq!(value(&t.records[0], AttrKind::Surname), Some("Lee"));
         assert_eq!(value(&t.records[1], AttrKind::Surname), Some("Ng\r\nNg"));
         assert_eq!(value(&t.records[2], AttrKind::Surname), Some("Do"));
-        let q: Vec<_> = t.quarantined.iter().map(|q| (q.line, q.raw.as_str())).collect();
+        let q: Vec<_> = t
+            .quarantined
+            .iter()
+            .map(|q| (q.line, q.raw.as_str()))
+            .collect();
         assert_eq!(q, vec![(8, "3"), (11, "5,Ek,x")]);
     }
 
@@ -1355,17 +1522,27 @@ mod tests {
         assert_eq!(t.id_column.as_deref(), Some("id"));
         assert_eq!(t.records[0].id, "7");
 
-        let path = write_file(&dir, "t.TSV", b"id\tname\taddress\n1\tAnn Lee\t1, High St\n");
+        let path = write_file(
+            &dir,
+            "t.TSV",
+            b"id\tname\taddress\n1\tAnn Lee\t1, High St\n",
+        );
         let t = read(&path);
         assert_eq!(value(&t.records[0], AttrKind::FullName), Some("Ann Lee"));
         assert_eq!(value(&t.records[0], AttrKind::Address), Some("1, High St"));
 
         let path = write_file(&dir, "semi.csv", b"id;name\n1;Ann\n");
-        assert_eq!(value(&read(&path).records[0], AttrKind::FullName), Some("Ann"));
+        assert_eq!(
+            value(&read(&path).records[0], AttrKind::FullName),
+            Some("Ann")
+        );
 
         // An explicit delimiter wins.
         let path = write_file(&dir, "pipe.txt", b"id|name\n1|Ann\n");
-        let settings = InputSettings { delimiter: Some('|'), ..Default::default() };
+        let settings = InputSettings {
+            delimiter: Some('|'),
+            ..Default::default()
+        };
         let t = read_source(&path, &settings, None).unwrap();
         assert_eq!(value(&t.records[0], AttrKind::FullName), Some("Ann"));
     }
@@ -1375,7 +1552,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for bytes in [&b""[..], b"\n\n", b"\xEF\xBB\xBF"] {
             let path = write_file(&dir, "empty.csv", bytes);
-            let msg = read_source(&path, &InputSettings::default(), None).unwrap_err().to_string();
+            let msg = read_source(&path, &InputSettings::default(), None)
+                .unwrap_err()
+                .to_string();
             assert!(msg.contains("empty file: no header row"), "{msg}");
         }
     }
@@ -1408,18 +1587,32 @@ mod tests {
                 ("email".to_owned(), AttrKind::Email),
             ]
         );
-        assert_eq!(t.ignored_columns, vec!["tags".to_owned(), "extra".to_owned()]);
+        assert_eq!(
+            t.ignored_columns,
+            vec!["tags".to_owned(), "extra".to_owned()]
+        );
         let ok: Vec<_> = t.records.iter().map(|r| (r.id.as_str(), r.line)).collect();
         assert_eq!(ok, vec![("1", 1), ("2", 3), ("4", 8)]);
-        assert_eq!(t.records[0].values, vec![(AttrKind::GivenName, "Ann".to_owned())]);
+        assert_eq!(
+            t.records[0].values,
+            vec![(AttrKind::GivenName, "Ann".to_owned())]
+        );
         assert_eq!(value(&t.records[1], AttrKind::GivenName), Some("Bö"));
         assert_eq!(value(&t.records[1], AttrKind::Phone), Some("447700900123"));
         assert_eq!(value(&t.records[2], AttrKind::GivenName), Some("true"));
         let q: Vec<_> = t.quarantined.iter().map(|q| q.line).collect();
         assert_eq!(q, vec![4, 5, 6, 7, 9]);
-        assert!(t.quarantined[0].reason.contains("expected"), "{}", t.quarantined[0].reason);
+        assert!(
+            t.quarantined[0].reason.contains("expected"),
+            "{}",
+            t.quarantined[0].reason
+        );
         assert_eq!(t.quarantined[0].raw, "not json");
-        assert!(t.quarantined[1].reason.contains("JSON object"), "{}", t.quarantined[1].reason);
+        assert!(
+            t.quarantined[1].reason.contains("JSON object"),
+            "{}",
+            t.quarantined[1].reason
+        );
         assert!(t.quarantined[2].reason.contains("array or object"));
         assert!(t.quarantined[3].reason.contains("missing"));
         assert!(t.quarantined[4].reason.contains("duplicate record id 1"));
@@ -1429,10 +1622,14 @@ mod tests {
     fn json_array_and_empty_json_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         let path = write_file(&dir, "a.json", b"[\n{\"id\": 1}\n]\n");
-        let msg = read_source(&path, &InputSettings::default(), None).unwrap_err().to_string();
+        let msg = read_source(&path, &InputSettings::default(), None)
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("JSON array"), "{msg}");
         let path = write_file(&dir, "e.jsonl", b"\n  \n");
-        let msg = read_source(&path, &InputSettings::default(), None).unwrap_err().to_string();
+        let msg = read_source(&path, &InputSettings::default(), None)
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("no field found"), "{msg}");
     }
 
@@ -1485,11 +1682,22 @@ mod tests {
             ]
         );
         assert_eq!(t.records[1].id, "11");
-        assert_eq!(t.records[1].values, vec![(AttrKind::Postcode, "3000".to_owned())]);
+        assert_eq!(
+            t.records[1].values,
+            vec![(AttrKind::Postcode, "3000".to_owned())]
+        );
         assert_eq!(t.quarantined.len(), 1);
         assert_eq!(t.quarantined[0].line, 3);
-        assert!(t.quarantined[0].reason.contains("duplicate record id 10, first seen at line 1"));
-        assert!(t.quarantined[0].raw.contains("Dup"), "{}", t.quarantined[0].raw);
+        assert!(
+            t.quarantined[0]
+                .reason
+                .contains("duplicate record id 10, first seen at line 1")
+        );
+        assert!(
+            t.quarantined[0].raw.contains("Dup"),
+            "{}",
+            t.quarantined[0].raw
+        );
 
         // Not a Parquet file at all.
         let bad = write_file(&dir, "bad.parquet", b"id,name\n1,Ann\n");

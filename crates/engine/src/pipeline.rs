@@ -270,7 +270,7 @@ pub fn resolve(request: &ResolveRequest, progress: &dyn Progress) -> Result<Reso
             .map(|r| BlockingRule::parse(&r.keys).map_err(EngineError::Invalid))
             .collect::<Result<Vec<_>, _>>()?
     };
-    let block_keys = BlockKeys::compute(&table, rules, settings.resolve.max_block_size);
+    let block_keys = Arc::new(BlockKeys::compute(&table, rules, settings.resolve.max_block_size));
     let rule_summaries: Vec<RuleSummary> = block_keys
         .rules
         .iter()
@@ -287,6 +287,17 @@ pub fn resolve(request: &ResolveRequest, progress: &dyn Progress) -> Result<Reso
     progress.done();
     lap("block", &mut phases, &mut t0);
 
+    let possible = match link_type {
+        LinkType::Link => {
+            let mut per: FxHashMap<u16, u64> = FxHashMap::default();
+            for s in &table.sources {
+                *per.entry(*s).or_default() += 1;
+            }
+            let same: u64 = per.values().map(|k| k * k.saturating_sub(1) / 2).sum();
+            n * n.saturating_sub(1) / 2 - same
+        }
+        _ => n * n.saturating_sub(1) / 2,
+    };
     // Model: train unless one was given.
     let link_only = link_type == LinkType::Link;
     let mut model = match &request.model {
@@ -302,13 +313,32 @@ pub fn resolve(request: &ResolveRequest, progress: &dyn Progress) -> Result<Reso
     };
     let estimate: u64 = rule_summaries.iter().map(|r| r.block_pairs).sum();
     let counter = Arc::new(AtomicU64::new(0));
-    let mut candidate_pairs = 0u64;
     if request.model.is_none() {
         progress.phase("train", Some(estimate));
-        plan.register_model(table.clone(), Arc::new(model.clone()), counter.clone());
-        let histogram = with_progress(progress, &counter, || plan.pattern_histogram())?;
-        candidate_pairs = histogram.iter().map(|(_, c)| c).sum();
-        model.train_em(&histogram, settings.resolve.em_max_iterations);
+        plan.register_model(table.clone(), block_keys.clone(), Arc::new(model.clone()), counter.clone());
+        let cap = settings.resolve.em_pairs_per_rule.max(1) as u64;
+        let scale: Vec<u64> =
+            rule_summaries.iter().map(|r| r.block_pairs.div_ceil(cap).max(1)).collect();
+        let histogram = with_progress(progress, &counter, || plan.pattern_histogram(&scale))?;
+        let covered: Vec<Vec<bool>> = block_keys
+            .rules
+            .iter()
+            .map(|rule| {
+                let kinds = rule.kinds();
+                functions
+                    .iter()
+                    .map(|f| spirit_matching::explain_kinds(*f).iter().any(|k| kinds.contains(k)))
+                    .collect()
+            })
+            .collect();
+        let rule_scale: Vec<f64> = scale.iter().map(|&s| s as f64).collect();
+        model.train_em(
+            &histogram,
+            &covered,
+            &rule_scale,
+            possible as f64,
+            settings.resolve.em_max_iterations,
+        );
         if let Some(labels) = &request.labels {
             let (matches, non_matches) = read_labels(labels, &record_keys)?;
             model.fit_labels(&table, &matches, &non_matches);
@@ -322,13 +352,10 @@ pub fn resolve(request: &ResolveRequest, progress: &dyn Progress) -> Result<Reso
     progress.phase("score", Some(estimate));
     counter.store(0, std::sync::atomic::Ordering::Relaxed);
     let model_arc = Arc::new(model.clone());
-    plan.register_model(table.clone(), model_arc, counter.clone());
+    plan.register_model(table.clone(), block_keys.clone(), model_arc, counter.clone());
     let floor_weight = probability_to_weight(settings.resolve.edge_floor);
     let scored = with_progress(progress, &counter, || plan.edges(floor_weight))?;
-    let scored_pairs = counter.load(std::sync::atomic::Ordering::Relaxed);
-    if candidate_pairs == 0 {
-        candidate_pairs = scored_pairs;
-    }
+    let candidate_pairs = counter.load(std::sync::atomic::Ordering::Relaxed);
     let scorer = Scorer::new(model.clone(), &table);
     let edges: Vec<spirit_model::Edge> = scored
         .par_iter()
@@ -380,17 +407,6 @@ pub fn resolve(request: &ResolveRequest, progress: &dyn Progress) -> Result<Reso
     lap("write", &mut phases, &mut t0);
     phases.push(("total".into(), clock.elapsed().as_secs_f64()));
 
-    let possible = match link_type {
-        LinkType::Link => {
-            let mut per: FxHashMap<u16, u64> = FxHashMap::default();
-            for s in &table.sources {
-                *per.entry(*s).or_default() += 1;
-            }
-            let same: u64 = per.values().map(|k| k * k.saturating_sub(1) / 2).sum();
-            n * n.saturating_sub(1) / 2 - same
-        }
-        _ => n * n.saturating_sub(1) / 2,
-    };
     let summary = RunSummary {
         link_type,
         records: n,

@@ -13,7 +13,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use datafusion::arrow::array::{Array, ArrayRef, Float64Array, UInt16Array, UInt32Array, UInt64Array};
+use datafusion::arrow::array::{Array, ArrayRef, Float64Array, UInt8Array, UInt16Array, UInt32Array, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::{DataFusionError, Result as DfResult};
@@ -26,6 +26,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 use rayon::prelude::*;
 use spirit_matching::blocking::BlockKeys;
+use spirit_matching::model::PatternCount;
 use spirit_matching::{Model, RecordTable, Scorer};
 
 use crate::EngineError;
@@ -54,6 +55,13 @@ impl CandidatePlan {
         link_type: LinkType,
         memory_limit_mb: usize,
     ) -> Result<CandidatePlan, EngineError> {
+        if keys.rules.len() > usize::from(u8::MAX) {
+            return Err(EngineError::Invalid(format!(
+                "{} blocking rules given; at most {} are supported",
+                keys.rules.len(),
+                u8::MAX
+            )));
+        }
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
@@ -105,55 +113,92 @@ impl CandidatePlan {
         Ok(CandidatePlan { ctx, rules: keys.rules.len(), link_type, runtime })
     }
 
-    /// SQL producing every candidate pair `(a, b)` once, `a < b`.
+    /// SQL producing every candidate pair `(a, b)` once, `a < b`, with the index of the
+    /// first rule that proposed it.
     pub fn candidates_sql(&self) -> String {
+        self.rules_sql(None)
+    }
+
+    /// SQL producing the training strata: for each rule, its pairs (every `scale[r]`-th
+    /// of them, by a hash of the pair, when the rule proposes many), whether or not an
+    /// earlier rule proposed them too.
+    pub fn training_sql(&self, scale: &[u64]) -> String {
+        self.rules_sql(Some(scale))
+    }
+
+    fn rules_sql(&self, training: Option<&[u64]>) -> String {
         if self.rules == 0 {
-            return "SELECT CAST(NULL AS INT UNSIGNED) AS a, CAST(NULL AS INT UNSIGNED) AS b WHERE FALSE"
+            return "SELECT CAST(NULL AS INT UNSIGNED) AS a, CAST(NULL AS INT UNSIGNED) AS b, \
+                    CAST(NULL AS TINYINT UNSIGNED) AS rule WHERE FALSE"
                 .into();
         }
         let mut parts = Vec::new();
         for r in 0..self.rules {
             let mut cond = vec!["l.idx < r.idx".to_string()];
-            match self.link_type {
-                LinkType::Link => cond.push("l.src <> r.src".into()),
-                LinkType::Dedupe | LinkType::LinkAndDedupe => {}
+            if self.link_type == LinkType::Link {
+                cond.push("l.src <> r.src".into());
             }
-            for earlier in 0..r {
-                cond.push(format!("NOT COALESCE(l.k{earlier} = r.k{earlier}, FALSE)"));
+            let not_earlier: Vec<String> = (0..r)
+                .map(|e| format!("NOT COALESCE(l.k{e} = r.k{e}, FALSE)"))
+                .collect();
+            match training {
+                None => cond.extend(not_earlier),
+                Some(scale) => {
+                    let m = scale.get(r).copied().unwrap_or(1).max(1);
+                    if m > 1 {
+                        cond.push(format!(
+                            "(CAST(l.idx AS BIGINT) * 40503 + CAST(r.idx AS BIGINT) * 7) % {m} = 0"
+                        ));
+                    }
+                }
             }
             parts.push(format!(
-                "SELECT l.idx AS a, r.idx AS b FROM keys l JOIN keys r ON l.k{r} = r.k{r} WHERE {}",
+                "SELECT l.idx AS a, r.idx AS b, CAST({r} AS TINYINT UNSIGNED) AS rule \
+                 FROM keys l JOIN keys r ON l.k{r} = r.k{r} WHERE {}",
                 cond.join(" AND ")
             ));
         }
         parts.join(" UNION ALL ")
     }
 
-    /// Registers the scoring UDFs for a model over a table.
-    pub fn register_model(&self, table: Arc<RecordTable>, model: Arc<Model>, counter: PairCounter) {
-        let kernel = Kernel { table, model, counter };
+    /// Registers the scoring UDFs for a model over a table and its block keys.
+    pub fn register_model(
+        &self,
+        table: Arc<RecordTable>,
+        keys: Arc<BlockKeys>,
+        model: Arc<Model>,
+        counter: PairCounter,
+    ) {
+        let kernel = Kernel { table, keys, model, counter };
         self.ctx.register_udf(ScalarUDF::from(SpiritUdf::new("spirit_pattern", kernel.clone())));
         self.ctx.register_udf(ScalarUDF::from(SpiritUdf::new("spirit_weight", kernel)));
     }
 
     /// The histogram of agreement patterns over all candidate pairs, computed by the
     /// plan (`GROUP BY` over the pattern UDF).
-    pub fn pattern_histogram(&self) -> Result<Vec<(u64, u64)>, EngineError> {
+    pub fn pattern_histogram(&self, scale: &[u64]) -> Result<Vec<PatternCount>, EngineError> {
         let sql = format!(
-            "SELECT spirit_pattern(a, b) AS p, COUNT(*) AS n FROM ({}) GROUP BY spirit_pattern(a, b)",
-            self.candidates_sql()
+            "SELECT rule, p, COUNT(*) AS n FROM \
+             (SELECT rule, spirit_pattern(a, b, rule) AS p FROM ({})) GROUP BY rule, p",
+            self.training_sql(scale)
         );
         let batches = self.collect(&sql)?;
         let mut out = Vec::new();
         for b in &batches {
-            let p = column::<UInt64Array>(b, 0)?;
-            let n = b.column(1);
+            let rule = column::<UInt8Array>(b, 0)?;
+            let p = column::<UInt64Array>(b, 1)?;
+            let n = b.column(2);
             let n = n
                 .as_any()
                 .downcast_ref::<datafusion::arrow::array::Int64Array>()
                 .ok_or_else(|| EngineError::Plan("count column has an unexpected type".into()))?;
             for i in 0..b.num_rows() {
-                out.push((p.value(i), n.value(i) as u64));
+                out.push(PatternCount {
+                    rule: rule.value(i),
+                    first: p.value(i) & FIRST_BIT != 0,
+                    pattern: p.value(i) & !FIRST_BIT,
+                    count: n.value(i) as u64,
+                });
             }
         }
         out.sort_unstable();
@@ -224,6 +269,7 @@ fn column<T: 'static>(batch: &RecordBatch, i: usize) -> Result<&T, EngineError> 
 #[derive(Clone)]
 struct Kernel {
     table: Arc<RecordTable>,
+    keys: Arc<BlockKeys>,
     model: Arc<Model>,
     counter: PairCounter,
 }
@@ -234,8 +280,12 @@ impl std::fmt::Debug for Kernel {
     }
 }
 
+/// Bit set in `spirit_pattern`'s result when the pair's rule is the first rule that
+/// proposes it (no earlier rule's key agrees), so each candidate is counted once.
+const FIRST_BIT: u64 = 1 << 63;
+
 /// A SPIRIT kernel as a DataFusion scalar UDF over `(a UInt32, b UInt32)` record
-/// indices.
+/// indices (`spirit_pattern` also takes the rule index, UInt8).
 #[derive(Debug)]
 struct SpiritUdf {
     name: &'static str,
@@ -245,7 +295,11 @@ struct SpiritUdf {
 
 impl SpiritUdf {
     fn new(name: &'static str, kernel: Kernel) -> SpiritUdf {
-        let signature = Signature::exact(vec![DataType::UInt32, DataType::UInt32], Volatility::Immutable);
+        let mut args = vec![DataType::UInt32, DataType::UInt32];
+        if name == "spirit_pattern" {
+            args.push(DataType::UInt8);
+        }
+        let signature = Signature::exact(args, Volatility::Immutable);
         SpiritUdf { name, signature, kernel }
     }
 }
@@ -293,7 +347,26 @@ impl ScalarUDFImpl for SpiritUdf {
         self.kernel.counter.fetch_add(n as u64, Ordering::Relaxed);
         let (av, bv) = (a.values(), b.values());
         let out: ArrayRef = if self.name == "spirit_pattern" {
-            let v: Vec<u64> = (0..n).into_par_iter().with_min_len(1024).map(|i| scorer.pattern(av[i], bv[i])).collect();
+            let rules = arrays[2]
+                .as_any()
+                .downcast_ref::<UInt8Array>()
+                .ok_or_else(|| DataFusionError::Internal("spirit_pattern expects a UInt8 rule".into()))?
+                .values();
+            let keys = &self.kernel.keys.keys;
+            let first = |a: u32, b: u32, rule: u8| -> bool {
+                keys[..usize::from(rule)].iter().all(|k| {
+                    let (x, y) = (k[a as usize], k[b as usize]);
+                    x.is_none() || x != y
+                })
+            };
+            let v: Vec<u64> = (0..n)
+                .into_par_iter()
+                .with_min_len(1024)
+                .map(|i| {
+                    let p = scorer.pattern(av[i], bv[i]);
+                    if first(av[i], bv[i], rules[i]) { p | FIRST_BIT } else { p }
+                })
+                .collect();
             Arc::new(UInt64Array::from(v))
         } else {
             let v: Vec<f64> = (0..n).into_par_iter().with_min_len(1024).map(|i| scorer.weight(av[i], bv[i])).collect();

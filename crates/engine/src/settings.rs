@@ -101,6 +101,8 @@ pub struct ResolveSettings {
     pub max_block_size: usize,
     /// EM iterations at most.
     pub em_max_iterations: usize,
+    /// Training pairs per blocking rule at most; rules proposing more are sampled.
+    pub em_pairs_per_rule: usize,
     /// Random pairs sampled to estimate u for fuzzy levels.
     pub u_sample_pairs: usize,
     /// Seed for every random choice (sampling); runs are deterministic for a seed.
@@ -118,7 +120,8 @@ impl Default for ResolveSettings {
             cluster: ClusterMethod::Robust,
             max_block_size: 2000,
             em_max_iterations: 100,
-            u_sample_pairs: 1_000_000,
+            em_pairs_per_rule: 500_000,
+            u_sample_pairs: 300_000,
             seed: 42,
             memory_limit_mb: 2048,
         }

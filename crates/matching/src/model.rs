@@ -15,8 +15,9 @@ pub const MODEL_FORMAT: &str = "spirit-model/1";
 
 /// Bits per comparison in a packed agreement pattern.
 const BITS: u32 = 4;
-/// At most this many comparisons fit in a packed pattern.
-pub const MAX_COMPARISONS: usize = 16;
+/// At most this many comparisons fit in a packed pattern (the top bit stays free for
+/// the engine's own use).
+pub const MAX_COMPARISONS: usize = 15;
 
 /// Errors of model handling.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +77,23 @@ pub struct TrainingInfo {
     pub u_sample_pairs: u64,
     pub labelled_matches: u64,
     pub labelled_non_matches: u64,
+    /// EM's estimate of the share of matches among the pairs each blocking rule proposed.
+    #[serde(default)]
+    pub rule_match_share: Vec<f64>,
+    /// EM's estimate of the number of matching candidate pairs.
+    #[serde(default)]
+    pub expected_matches: f64,
+}
+
+/// How many training pairs of blocking rule `rule` have `pattern`. `first` tells
+/// whether `rule` is the first rule proposing those pairs (so each candidate pair is
+/// counted once over the rows with `first`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PatternCount {
+    pub rule: u8,
+    pub first: bool,
+    pub pattern: u64,
+    pub count: u64,
 }
 
 /// A trained Fellegi–Sunter model. Serialises to `model.json`. It holds no personal
@@ -214,27 +232,66 @@ impl Model {
         probability_to_weight(self.prior)
     }
 
-    /// Estimates m and the prior by EM on a histogram of packed agreement patterns,
-    /// keeping u fixed. Returns the number of iterations run.
-    pub fn train_em(&mut self, histogram: &[(u64, u64)], max_iterations: usize) -> usize {
+    /// Estimates m and the prior by EM on the histogram of agreement patterns, with u
+    /// fixed at its population value.
+    ///
+    /// Candidate pairs are not random pairs: a pair proposed by a blocking rule agrees on
+    /// that rule's keys whether or not it is a match. So the histogram is stratified by
+    /// rule — each stratum holds the pairs of one rule (a sample of them when the rule
+    /// proposes many), every rule has its own match share λᵣ, and the comparisons a rule
+    /// blocks on (`covered[rule][comparison]`) are left out of that stratum's likelihood.
+    /// m is shared by all strata, and each comparison learns its m from the strata that
+    /// did not block on it.
+    ///
+    /// The prior — the probability that two random records match — is then the fixed
+    /// point of λ = Σ P(match | pattern, λ) / `possible_pairs` over the candidate pairs
+    /// (the rows flagged `first`, each standing for `rule_scale[rule]` pairs): pairs that
+    /// no rule proposes are taken as non-matches. Returns the number of EM iterations.
+    pub fn train_em(
+        &mut self,
+        histogram: &[PatternCount],
+        covered: &[Vec<bool>],
+        rule_scale: &[f64],
+        possible_pairs: f64,
+        max_iterations: usize,
+    ) -> usize {
         let nc = self.comparisons.len();
-        let total: f64 = histogram.iter().map(|(_, c)| *c as f64).sum();
+        let total: f64 = histogram.iter().map(|h| h.count as f64).sum();
         self.training.pattern_pairs = total as u64;
         self.training.distinct_patterns = histogram.len() as u64;
         if total == 0.0 {
             return 0;
         }
-        let levels: Vec<Vec<u8>> = histogram.iter().map(|(p, _)| unpack(*p, nc)).collect();
+        let rules = histogram.iter().map(|h| usize::from(h.rule) + 1).max().unwrap_or(1);
+        let is_covered = |r: usize, c: usize| covered.get(r).and_then(|v| v.get(c)).copied().unwrap_or(false);
+        let levels: Vec<Vec<u8>> = histogram
+            .iter()
+            .map(|h| {
+                let mut lv = unpack(h.pattern, nc);
+                for (c, l) in lv.iter_mut().enumerate() {
+                    if is_covered(usize::from(h.rule), c) {
+                        *l = 0;
+                    }
+                }
+                lv
+            })
+            .collect();
+        let mut stratum_total = vec![0.0; rules];
+        for h in histogram {
+            stratum_total[usize::from(h.rule)] += h.count as f64;
+        }
+        let mut lambda: Vec<f64> = vec![0.1; rules];
         let mut iterations = 0;
         let mut converged = false;
         for _ in 0..max_iterations {
             iterations += 1;
             let mut m_acc: Vec<Vec<f64>> =
                 self.comparisons.iter().map(|c| vec![0.0; c.levels.len()]).collect();
-            let mut matched = 0.0;
-            for ((_, count), lv) in histogram.iter().zip(&levels) {
-                let mut log_m = self.prior.ln();
-                let mut log_u = (1.0 - self.prior).ln();
+            let mut matched = vec![0.0; rules];
+            for (h, lv) in histogram.iter().zip(&levels) {
+                let r = usize::from(h.rule);
+                let mut log_m = lambda[r].ln();
+                let mut log_u = (1.0 - lambda[r]).ln();
                 for (c, &l) in self.comparisons.iter().zip(lv) {
                     if l > 0 {
                         let p = &c.levels[l as usize - 1];
@@ -243,17 +300,22 @@ impl Model {
                     }
                 }
                 let w = 1.0 / (1.0 + (log_u - log_m).exp());
-                let cw = w * *count as f64;
-                matched += cw;
+                let cw = w * h.count as f64;
+                matched[r] += cw;
                 for (acc, &l) in m_acc.iter_mut().zip(lv) {
                     if l > 0 {
                         acc[l as usize - 1] += cw;
                     }
                 }
             }
-            let new_prior = (matched / total).clamp(1e-9, 1.0 - 1e-9);
-            let mut delta = (new_prior - self.prior).abs();
-            self.prior = new_prior;
+            let mut delta: f64 = 0.0;
+            for r in 0..rules {
+                if stratum_total[r] > 0.0 {
+                    let new = (matched[r] / stratum_total[r]).clamp(1e-9, 1.0 - 1e-9);
+                    delta = delta.max((new - lambda[r]).abs());
+                    lambda[r] = new;
+                }
+            }
             for (c, acc) in self.comparisons.iter_mut().zip(&m_acc) {
                 let sum: f64 = acc.iter().sum();
                 if sum <= 0.0 {
@@ -271,6 +333,39 @@ impl Model {
                 break;
             }
         }
+        self.training.rule_match_share = lambda;
+        // The prior: a fixed point over the candidate pairs, with every comparison.
+        let candidates: Vec<(f64, f64)> = histogram
+            .iter()
+            .filter(|h| h.first)
+            .map(|h| {
+                let scale = rule_scale.get(usize::from(h.rule)).copied().unwrap_or(1.0);
+                let mut log_ratio = 0.0;
+                for (c, l) in self.comparisons.iter().zip(unpack(h.pattern, nc)) {
+                    if l > 0 {
+                        let p = &c.levels[l as usize - 1];
+                        log_ratio += (p.m / p.u).ln();
+                    }
+                }
+                (h.count as f64 * scale, log_ratio)
+            })
+            .collect();
+        let possible = possible_pairs.max(1.0);
+        let mut prior: f64 = 1e-4;
+        for _ in 0..200 {
+            let odds = (prior / (1.0 - prior)).ln();
+            let expected: f64 =
+                candidates.iter().map(|(n, lr)| n / (1.0 + (-(odds + lr)).exp())).sum();
+            let next = (expected / possible).clamp(1e-15, 0.5);
+            let done = (next - prior).abs() <= 1e-9 * prior;
+            prior = next;
+            if done {
+                break;
+            }
+        }
+        let expected_matches = prior * possible;
+        self.prior = prior;
+        self.training.expected_matches = expected_matches;
         self.training.em_iterations = iterations;
         self.training.em_converged = converged;
         iterations
@@ -346,6 +441,8 @@ fn initial_m(levels: usize) -> Vec<f64> {
 }
 
 /// Counts of each level among random pairs, per comparison (null pairs not counted).
+/// Pairs are drawn in fixed-size chunks, each from its own seed, so the counts are the
+/// same whatever the number of threads.
 fn sample_levels(
     table: &RecordTable,
     bounds: &[Bound],
@@ -353,31 +450,49 @@ fn sample_levels(
     link_only: bool,
     seed: u64,
 ) -> Vec<Vec<f64>> {
-    let mut counts: Vec<Vec<f64>> =
-        bounds.iter().map(|b| vec![0.0; b.function.levels().len()]).collect();
+    use rayon::prelude::*;
+    const CHUNK: usize = 8192;
+    let empty: Vec<Vec<f64>> = bounds.iter().map(|b| vec![0.0; b.function.levels().len()]).collect();
     let n = u64::from(table.len);
     if n < 2 {
-        return counts;
+        return empty;
     }
-    let mut rng = SplitMix64(seed ^ 0x5851_f42d_4c95_7f2d);
-    let mut drawn = 0usize;
-    let mut attempts = 0usize;
-    while drawn < pairs && attempts < pairs.saturating_mul(20) {
-        attempts += 1;
-        let a = (rng.next() % n) as u32;
-        let b = (rng.next() % n) as u32;
-        if a == b || (link_only && table.sources[a as usize] == table.sources[b as usize]) {
-            continue;
-        }
-        drawn += 1;
-        for (acc, bound) in counts.iter_mut().zip(bounds) {
-            let l = bound.level(table, a, b);
-            if l > 0 {
-                acc[l as usize - 1] += 1.0;
+    let chunks = pairs.div_ceil(CHUNK);
+    (0..chunks)
+        .into_par_iter()
+        .map(|chunk| {
+            let mut counts = empty.clone();
+            let mut rng = SplitMix64(seed ^ 0x5851_f42d_4c95_7f2d ^ (chunk as u64).wrapping_mul(0x9e37_79b9));
+            let want = CHUNK.min(pairs - chunk * CHUNK);
+            let (mut drawn, mut attempts) = (0usize, 0usize);
+            while drawn < want && attempts < want * 20 {
+                attempts += 1;
+                let a = (rng.next() % n) as u32;
+                let b = (rng.next() % n) as u32;
+                if a == b || (link_only && table.sources[a as usize] == table.sources[b as usize]) {
+                    continue;
+                }
+                drawn += 1;
+                for (acc, bound) in counts.iter_mut().zip(bounds) {
+                    let l = bound.level(table, a, b);
+                    if l > 0 {
+                        acc[l as usize - 1] += 1.0;
+                    }
+                }
             }
-        }
-    }
-    counts
+            counts
+        })
+        .reduce(
+            || empty.clone(),
+            |mut x, y| {
+                for (xa, ya) in x.iter_mut().zip(&y) {
+                    for (p, q) in xa.iter_mut().zip(ya) {
+                        *p += q;
+                    }
+                }
+                x
+            },
+        )
 }
 
 /// A small, fast, seedable generator (SplitMix64) for deterministic sampling.
@@ -538,13 +653,16 @@ impl<'t> Scorer<'t> {
     }
 }
 
-/// Builds the histogram of patterns from an iterator of patterns.
-pub fn histogram(patterns: impl IntoIterator<Item = u64>) -> Vec<(u64, u64)> {
-    let mut h: FxHashMap<u64, u64> = FxHashMap::default();
+/// Builds the histogram of (rule, first, pattern) from an iterator of them.
+pub fn histogram(patterns: impl IntoIterator<Item = (u8, bool, u64)>) -> Vec<PatternCount> {
+    let mut h: FxHashMap<(u8, bool, u64), u64> = FxHashMap::default();
     for p in patterns {
         *h.entry(p).or_default() += 1;
     }
-    let mut v: Vec<(u64, u64)> = h.into_iter().collect();
+    let mut v: Vec<PatternCount> = h
+        .into_iter()
+        .map(|((rule, first, pattern), count)| PatternCount { rule, first, pattern, count })
+        .collect();
     v.sort_unstable();
     v
 }
@@ -591,13 +709,16 @@ mod tests {
                     let pm: f64 = lv.iter().enumerate().map(|(i, &l)| true_m[i][l as usize]).product();
                     let pu: f64 = lv.iter().enumerate().map(|(i, &l)| true_u[i][l as usize]).product();
                     let count = (total * (prior * pm + (1.0 - prior) * pu)).round() as u64;
-                    hist.push((pack(&[a + 1, b + 1, c + 1]), count));
+                    hist.push(PatternCount { rule: 0, first: true, pattern: pack(&[a + 1, b + 1, c + 1]), count });
                 }
             }
         }
         let flat = vec![vec![0.5, 0.3, 0.2], vec![0.5, 0.3, 0.2], vec![0.6, 0.4]];
         let mut model = model_with(&[3, 3, 2], &flat, &true_u, 0.05);
-        model.train_em(&hist, 500);
+        let n: f64 = hist.iter().map(|h| h.count as f64).sum();
+        model.train_em(&hist, &[vec![false; 3]], &[1.0], n, 500);
+        let share = model.training.rule_match_share[0];
+        assert!((share - prior).abs() < 0.005, "match share {share}");
         assert!((model.prior - prior).abs() < 0.005, "prior {}", model.prior);
         for (c, want) in model.comparisons.iter().zip(&true_m) {
             for (p, w) in c.levels.iter().zip(want) {
@@ -605,6 +726,67 @@ mod tests {
             }
         }
         assert!(model.training.em_converged);
+    }
+
+    /// A stratum whose blocking rule forces agreement on comparison 0 must not teach
+    /// EM that agreement on comparison 0 means a match.
+    #[test]
+    fn em_ignores_what_a_rule_blocked_on() {
+        let true_m = [vec![0.9, 0.1], vec![0.8, 0.2], vec![0.85, 0.15]];
+        let true_u = [vec![0.01, 0.99], vec![0.02, 0.98], vec![0.02, 0.98]];
+        let mut hist = Vec::new();
+        for (rule, share, n) in [(0u8, 0.2, 200_000.0), (1u8, 0.5, 100_000.0)] {
+            for a in 0..2u8 {
+                for b in 0..2u8 {
+                    for c in 0..2u8 {
+                        let lv = [a, b, c];
+                        let p = |t: &[Vec<f64>; 3]| -> f64 {
+                            lv.iter().enumerate().map(|(i, &l)| {
+                                // rule 1 blocks on comparison 0: every pair agrees on it
+                                if rule == 1 && i == 0 { if l == 0 { 1.0 } else { 0.0 } } else { t[i][l as usize] }
+                            }).product()
+                        };
+                        let count = (n * (share * p(&true_m) + (1.0 - share) * p(&true_u))).round() as u64;
+                        if count > 0 {
+                            hist.push(PatternCount { rule, first: true, pattern: pack(&[a + 1, b + 1, c + 1]), count });
+                        }
+                    }
+                }
+            }
+        }
+        let flat = vec![vec![0.6, 0.4]; 3];
+        let mut model = model_with(&[2, 2, 2], &flat, &true_u, 0.05);
+        let covered = vec![vec![false; 3], vec![true, false, false]];
+        let n: f64 = hist.iter().map(|h| h.count as f64).sum();
+        model.train_em(&hist, &covered, &[1.0, 1.0], n, 1000);
+        let shares = &model.training.rule_match_share;
+        assert!((shares[0] - 0.2).abs() < 0.01, "{shares:?}");
+        assert!((shares[1] - 0.5).abs() < 0.01, "{shares:?}");
+        for (c, want) in model.comparisons.iter().zip(&true_m) {
+            assert!((c.levels[0].m - want[0]).abs() < 0.01, "{}: m {} want {}", c.name, c.levels[0].m, want[0]);
+        }
+    }
+
+    /// With strong evidence, the prior's fixed point counts the matches among all pairs.
+    #[test]
+    fn prior_counts_the_matches_among_all_pairs() {
+        let k = 5;
+        let (m, u) = ([0.95, 0.05], [0.001, 0.999]);
+        let (matches, non_matches, possible) = (10_000.0, 1_000_000.0, 1e9);
+        let mut hist = Vec::new();
+        for bits in 0..(1u32 << k) {
+            let lv: Vec<u8> = (0..k).map(|i| if bits >> i & 1 == 1 { 1 } else { 2 }).collect();
+            let p = |t: [f64; 2]| -> f64 { lv.iter().map(|&l| t[l as usize - 1]).product() };
+            let count = (matches * p(m) + non_matches * p(u)).round() as u64;
+            if count > 0 {
+                hist.push(PatternCount { rule: 0, first: true, pattern: pack(&lv), count });
+            }
+        }
+        let mut model = model_with(&[2; 5], &vec![m.to_vec(); k], &vec![u.to_vec(); k], 0.01);
+        model.train_em(&hist, &[vec![false; k]], &[1.0], possible, 200);
+        let got = model.training.expected_matches;
+        assert!((got - matches).abs() / matches < 0.05, "expected matches {got}");
+        assert!((model.prior - matches / possible).abs() / (matches / possible) < 0.05);
     }
 
     #[test]

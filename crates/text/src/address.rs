@@ -143,11 +143,23 @@ mod tests {
     fn street_types_and_units() {
         assert_eq!(a("12 High Street"), a("12 high st."));
         assert_eq!(a("12 High Street"), Some("12 high st".into()));
-        assert_eq!(a("Apartment 4B, 500 Fifth Avenue"), Some("unit 4b 500 5th ave".into()));
-        assert_eq!(a("Suite 200, 1 Infinite Loop"), Some("unit 200 1 infinite loop".into()));
+        assert_eq!(
+            a("Apartment 4B, 500 Fifth Avenue"),
+            Some("unit 4b 500 5th ave".into())
+        );
+        assert_eq!(
+            a("Suite 200, 1 Infinite Loop"),
+            Some("unit 200 1 infinite loop".into())
+        );
         assert_eq!(a("Flat 3, 12 High Road"), Some("unit 3 12 high rd".into()));
-        assert_eq!(a("Apt. #5, 10 Downing Street"), Some("unit 5 10 downing st".into()));
-        assert_eq!(a("1600 Pennsylvania Avenue NW"), Some("1600 pennsylvania ave nw".into()));
+        assert_eq!(
+            a("Apt. #5, 10 Downing Street"),
+            Some("unit 5 10 downing st".into())
+        );
+        assert_eq!(
+            a("1600 Pennsylvania Avenue NW"),
+            Some("1600 pennsylvania ave nw".into())
+        );
         assert_eq!(a("10 Park Terrace West"), Some("10 park tce w".into()));
         assert_eq!(a("3 Lime Tree Close"), a("3 Lime Tree Cl"));
         assert_eq!(a("5 Sunset Boulevard"), a("5 sunset blvd"));
@@ -164,7 +176,10 @@ mod tests {
     fn international_addresses() {
         assert_eq!(a("Hauptstraße 5"), Some("hauptstrasse 5".into()));
         assert_eq!(a("ул. Ленина, д. 5"), Some("ul lenina d 5".into()));
-        assert_eq!(a("東京都千代田区1-1"), Some("dong jing du qian dai tian qu 1 1".into()));
+        assert_eq!(
+            a("東京都千代田区1-1"),
+            Some("dong jing du qian dai tian qu 1 1".into())
+        );
         assert_eq!(a("Rua São João, 10"), Some("rua sao joao 10".into()));
     }
 
@@ -177,7 +192,11 @@ mod tests {
 
     #[test]
     fn idempotent() {
-        for s in ["Apartment 4B, 500 Fifth Avenue", "No. 7 Second Street", "ул. Ленина, д. 5"] {
+        for s in [
+            "Apartment 4B, 500 Fifth Avenue",
+            "No. 7 Second Street",
+            "ул. Ленина, д. 5",
+        ] {
             let once = a(s).unwrap_or_default();
             assert_eq!(a(&once), Some(once.clone()), "{s}");
         }

@@ -113,7 +113,7 @@ fn push_padded(out: &mut String, value: u32, width: u32) {
 }
 
 fn is_leap(year: u16) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
 }
 
 /// Days in `month` of `year`; February has 29 days when the year is unknown.
@@ -337,8 +337,8 @@ fn month_number(w: &str) -> Option<u8> {
         "october" | "oct" | "octobre" | "oktober" | "okt" | "octubre" | "ottobre" | "ott"
         | "outubro" | "out" => 10,
         "november" | "nov" | "novembre" | "noviembre" | "novembro" => 11,
-        "december" | "dec" | "decembre" | "dezember" | "dez" | "diciembre" | "dic"
-        | "dicembre" | "dezembro" => 12,
+        "december" | "dec" | "decembre" | "dezember" | "dez" | "diciembre" | "dic" | "dicembre"
+        | "dezembro" => 12,
         _ => return None,
     })
 }

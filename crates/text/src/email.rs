@@ -84,9 +84,9 @@ fn valid_domain(domain: &str) -> bool {
     !domain.is_empty()
         && domain.contains('.')
         && domain.split('.').all(|label| !label.is_empty())
-        && domain
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '-' || c == '.' || (!c.is_ascii() && !forbidden(c)))
+        && domain.chars().all(|c| {
+            c.is_alphanumeric() || c == '-' || c == '.' || (!c.is_ascii() && !forbidden(c))
+        })
 }
 
 #[cfg(test)]
@@ -99,12 +99,21 @@ mod tests {
 
     #[test]
     fn normalises_case_space_and_tags() {
-        assert_eq!(e("John.Smith@Example.com"), Some("john.smith@example.com".into()));
+        assert_eq!(
+            e("John.Smith@Example.com"),
+            Some("john.smith@example.com".into())
+        );
         assert_eq!(e("  a.b+news@x.com\n"), Some("a.b@x.com".into()));
         assert_eq!(e("a.b+news+more@x.com"), Some("a.b@x.com".into()));
-        assert_eq!(e("MAILTO:Someone@Host.co.uk"), Some("someone@host.co.uk".into()));
+        assert_eq!(
+            e("MAILTO:Someone@Host.co.uk"),
+            Some("someone@host.co.uk".into())
+        );
         assert_eq!(e("mailto:x@y.org?subject=hi"), Some("x@y.org".into()));
-        assert_eq!(e("\"Jane Doe\" <Jane.Doe@Mail.net>"), Some("jane.doe@mail.net".into()));
+        assert_eq!(
+            e("\"Jane Doe\" <Jane.Doe@Mail.net>"),
+            Some("jane.doe@mail.net".into())
+        );
         assert_eq!(e("<x@y.org>,"), Some("x@y.org".into()));
         assert_eq!(e("x@y.org."), Some("x@y.org".into()));
         // Dots are kept: only some providers ignore them.
@@ -152,7 +161,11 @@ mod tests {
 
     #[test]
     fn idempotent() {
-        for s in ["A.B+news@Example.COM", "\"Jane\" <J@x.org>", "Зоя@Пример.рф"] {
+        for s in [
+            "A.B+news@Example.COM",
+            "\"Jane\" <J@x.org>",
+            "Зоя@Пример.рф",
+        ] {
             let once = e(s).unwrap_or_default();
             assert_eq!(e(&once), Some(once.clone()), "{s}");
         }

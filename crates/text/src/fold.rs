@@ -101,7 +101,14 @@ fn fold_iter<I: Iterator<Item = char>>(chars: I, sink: &mut Sink<'_>, join_apost
 pub(crate) fn is_apostrophe(c: char) -> bool {
     matches!(
         c,
-        '\'' | '`' | '\u{00B4}' | '\u{02B9}' | '\u{02BB}' | '\u{02BC}' | '\u{2018}' | '\u{2019}' | '\u{2032}'
+        '\'' | '`'
+            | '\u{00B4}'
+            | '\u{02B9}'
+            | '\u{02BB}'
+            | '\u{02BC}'
+            | '\u{2018}'
+            | '\u{2019}'
+            | '\u{2032}'
     )
 }
 

@@ -6,7 +6,7 @@
 //!
 //! | module | what it normalises | main entry points |
 //! |---|---|---|
-//! | [`fold`] | any text: NFKC, transliteration to ASCII, lowercase, punctuation to spaces | [`fold()`] |
+//! | [`fold`](mod@fold) | any text: NFKC, transliteration to ASCII, lowercase, punctuation to spaces | [`fold()`] |
 //! | [`names`] | given names, surnames, full names; the nickname (name-variant) table | [`normalise_name`], [`split_full_name`], [`nickname_groups`], [`are_name_variants`] |
 //! | [`phonetic`] | Double Metaphone codes of names, safe on any input | [`double_metaphone`] |
 //! | [`dates`] | dates of birth and other dates in many written formats, partial dates | [`parse_date`], [`PartialDate`], [`DateOrder`] |
@@ -26,6 +26,8 @@
 //!   e-mail, postcode or address normalises to itself.
 //! - **Allocation-light**: the common path of each normaliser allocates its output string and
 //!   little else, because these functions run once per attribute on millions of records.
+
+#![warn(missing_docs)]
 
 pub mod address;
 pub mod dates;

@@ -12,9 +12,9 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use phonenumber::PhoneNumber;
 use phonenumber::country::Id;
 use phonenumber::metadata::{DATABASE, Metadata};
-use phonenumber::PhoneNumber;
 
 /// Numbers with more digits than this are not telephone numbers (E.164 allows 15; a trunk
 /// prefix or an international access code adds a few).
@@ -37,7 +37,8 @@ pub const MAX_FALLBACK_DIGITS: usize = 15;
 ///   ranges (such as UK drama numbers, +44 1632 960xxx) still normalise the same way whether
 ///   written nationally or internationally.
 /// - Otherwise, a number with [`MIN_DIGITS`]..=[`MAX_FALLBACK_DIGITS`] digits normalises to
-///   its digits, keeping a leading '+' if one was written (or "00" was).
+///   its digits, keeping a leading '+' if one was written (or an international access code
+///   such as "00" was).
 /// - Fewer digits, or too many, give `None`.
 ///
 /// The output contains only ASCII digits and an optional leading '+'.
@@ -118,16 +119,47 @@ impl PhoneNormaliser {
             return None;
         }
         // A number written with its country code ('+', "00" or the region's access code) is
-        // parsed without the default region: the `phonenumber` parser would otherwise apply
-        // the default region's national-prefix rules to it ("+44 1632 …" read with region US
-        // loses its "1").
-        let region = if digits.plus { None } else { self.region };
+        // parsed in the main region of that country code, not in the default region: the
+        // `phonenumber` parser applies the given region's national-prefix rules even to a
+        // foreign number ("+44 1632 …" read with region US loses its "1").
+        let region = if digits.plus {
+            region_of_code(digits.as_str(), self.region)
+        } else {
+            self.region
+        };
         if let Some(e164) = to_e164(region, digits.as_str()) {
             return Some(e164);
         }
         (n <= MAX_FALLBACK_DIGITS).then(|| digits.as_str().to_string())
     }
+}
 
+/// The region to parse an international number ("+" and digits) in: `default` when the number
+/// starts with its country code, else the main region of the number's country code, else none
+/// (non-geographic codes such as +800). Parsing in a region spares the parser its costly
+/// search for the region, and gives the same result for the same number whatever the default.
+fn region_of_code(international: &str, default: Option<Id>) -> Option<Id> {
+    let digits = international.strip_prefix('+')?;
+    let default_meta = default.and_then(|r| DATABASE.by_id(r.as_ref()));
+    for len in 1..=3.min(digits.len()) {
+        let Ok(code) = digits[..len].parse::<u16>() else {
+            return None;
+        };
+        if let Some(meta) = default_meta
+            && meta.country_code() == code
+            && meta.is_main_country_for_code()
+        {
+            return default;
+        }
+        if let Some(metas) = DATABASE.by_code(&code) {
+            let main = metas
+                .iter()
+                .find(|m| m.is_main_country_for_code())
+                .or_else(|| metas.first())?;
+            return main.id().parse::<Id>().ok();
+        }
+    }
+    None
 }
 
 /// E.164 form of `number` ('+' and ASCII digits) when it parses in `region`, has a possible
@@ -152,7 +184,7 @@ fn to_e164(region: Option<Id>, number: &str) -> Option<String> {
         // The parser's handling of leading zeros and trunk prefixes is not always stable
         // ("+49000010" reads back as "+490010"); keep only results that read back as
         // themselves, so that normalising a normalised number changes nothing.
-        let again = phonenumber::parse(None, &out).ok()?;
+        let again = phonenumber::parse(region_of_code(&out, region), &out).ok()?;
         (e164(&again) == out).then_some(out)
     }))
     .ok()
@@ -172,10 +204,10 @@ fn e164(number: &PhoneNumber) -> String {
     out
 }
 
-/// True when the national number's length is possible in the region the number belongs to:
-/// the default region when the country code is the region's own, else the region the
-/// metadata assigns to the number. (Checking every region that shares a country code would
-/// accept, say, a 7-digit local number as a full NANP number.)
+/// True when the national number's length is possible for the number's country: in the
+/// default region when the country code is the region's own (checking every region that shares
+/// a country code would accept, say, a 7-digit local number as a full NANP number), else in any
+/// region of the country code. Uses no regular expressions.
 fn has_possible_length(number: &PhoneNumber, region: Option<Id>) -> bool {
     let national = number.national();
     let mut len = usize::from(national.zeros());
@@ -191,11 +223,15 @@ fn has_possible_length(number: &PhoneNumber, region: Option<Id>) -> bool {
         return false;
     };
     let code = number.code().value();
-    let meta = region
+    if let Some(meta) = region
         .and_then(|r| DATABASE.by_id(r.as_ref()))
         .filter(|m| m.country_code() == code)
-        .or_else(|| number.metadata(&DATABASE));
-    meta.is_some_and(|m| length_possible(m, len))
+    {
+        return length_possible(meta, len);
+    }
+    DATABASE
+        .by_code(&code)
+        .is_some_and(|metas| metas.iter().any(|m| length_possible(m, len)))
 }
 
 /// True when some number type of the region allows national numbers of `len` digits (the
@@ -268,7 +304,8 @@ impl Digits {
                     }
                 }
                 c if c.is_whitespace() => {}
-                '-' | '.' | '/' | '(' | ')' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{00B7}' => {}
+                '-' | '.' | '/' | '(' | ')' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{00B7}' => {
+                }
                 // Anything else ends the number: "x123", "ext. 9", ";ext=9", "#9", ", 2nd line".
                 _ => break,
             }
@@ -431,7 +468,11 @@ mod tests {
 
     #[test]
     fn idempotent_on_outputs() {
-        for (s, r) in [("020 7946 0958", "GB"), ("01632 960123", ""), ("123456", "GB")] {
+        for (s, r) in [
+            ("020 7946 0958", "GB"),
+            ("01632 960123", ""),
+            ("123456", "GB"),
+        ] {
             let once = p(s, r).unwrap_or_default();
             assert_eq!(p(&once, r), Some(once.clone()), "{s}");
         }

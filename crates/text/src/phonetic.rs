@@ -38,7 +38,10 @@ pub fn double_metaphone(s: &str) -> (String, String) {
         return (String::new(), String::new());
     };
     let codes = DoubleMetaphone::new(Some(CODE_LEN)).double_metaphone(letters);
-    let (primary, alternate) = (without_spaces(codes.primary()), without_spaces(codes.alternate()));
+    let (primary, alternate) = (
+        without_spaces(codes.primary()),
+        without_spaces(codes.alternate()),
+    );
     // A code that came out empty next to a non-empty one takes its value, so that both codes
     // are empty or neither is.
     match (primary.is_empty(), alternate.is_empty()) {

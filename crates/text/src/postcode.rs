@@ -42,7 +42,10 @@ mod tests {
         assert_eq!(normalise_postcode("02134-1234"), Some("021341234".into()));
         assert_eq!(normalise_postcode("75008 Paris"), Some("75008PARIS".into()));
         assert_eq!(normalise_postcode("〒100-0001"), Some("1000001".into()));
-        assert_eq!(normalise_postcode("１００－０００１"), Some("1000001".into()));
+        assert_eq!(
+            normalise_postcode("１００－０００１"),
+            Some("1000001".into())
+        );
         assert_eq!(normalise_postcode("K1A 0B1"), Some("K1A0B1".into()));
     }
 

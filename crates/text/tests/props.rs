@@ -4,9 +4,9 @@
 use proptest::prelude::*;
 use spirit_text::dates::TWO_DIGIT_YEAR_PIVOT;
 use spirit_text::{
-    DateOrder, PartialDate, PhoneNormaliser, address_numbers, are_name_variants,
-    double_metaphone, fold, nickname_groups, normalise_address, normalise_email, normalise_name,
-    normalise_phone, normalise_postcode, parse_date, split_email, split_full_name,
+    DateOrder, PartialDate, PhoneNormaliser, address_numbers, are_name_variants, double_metaphone,
+    fold, nickname_groups, normalise_address, normalise_email, normalise_name, normalise_phone,
+    normalise_postcode, parse_date, split_email, split_full_name,
 };
 
 /// Inputs that look like names: letters of several scripts, apostrophes, hyphens, particles,
@@ -76,10 +76,9 @@ const MONTHS: [&str; 12] = [
 ];
 
 fn valid_ymd() -> impl Strategy<Value = (u16, u8, u8)> {
-    (1000u16..=2100, 1u8..=12, 1u8..=31)
-        .prop_filter("valid date", |&(y, m, d)| {
-            PartialDate::new(Some(y), Some(m), Some(d)).is_some()
-        })
+    (1000u16..=2100, 1u8..=12, 1u8..=31).prop_filter("valid date", |&(y, m, d)| {
+        PartialDate::new(Some(y), Some(m), Some(d)).is_some()
+    })
 }
 
 fn ordinal(d: u8) -> &'static str {
@@ -167,7 +166,7 @@ proptest! {
         s in prop_oneof![any_text(), "[+0-9 ().-]{0,30}", "(tel:|00|\\+)?[0-9]{6,16}( ?(x|ext) ?[0-9]{1,4})?"],
         region in prop::sample::select(vec!["GB", "US", "AU", "DE", "FR", "IN", "BR", "", "zz", "uk"]),
     ) {
-        if let Some(p) = normalise_phone(&s, &region) {
+        if let Some(p) = normalise_phone(&s, region) {
             prop_assert!(is_phone_shaped(&p), "{:?} -> {:?}", s, p);
             let digits = p.trim_start_matches('+').len();
             prop_assert!((6..=17).contains(&digits), "{:?} -> {:?}", s, p);
