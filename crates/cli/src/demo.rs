@@ -38,11 +38,17 @@ pub fn run(out: &Path, bars: &Bars) -> Result<()> {
         &out.join("clusters.csv"),
         &input,
         Some(&out.join("candidates.csv")),
-        &EvaluateOptions { scope: Scope::AllPairs },
+        &EvaluateOptions {
+            scope: Scope::AllPairs,
+        },
     )?;
     println!("Against the ground truth (cluster_id):");
     println!("{result}");
-    if let Some(e) = output.edges.iter().find(|e| e.probability > 0.5 && e.probability < 0.999) {
+    if let Some(e) = output
+        .edges
+        .iter()
+        .find(|e| e.probability > 0.5 && e.probability < 0.999)
+    {
         let scorer = spirit_matching::Scorer::new(output.model.clone(), &output.table);
         let ex = scorer.explain(e.left, e.right);
         println!(

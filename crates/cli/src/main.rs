@@ -16,7 +16,11 @@ use spirit_matching::eval::Scope;
 mod demo;
 
 #[derive(Parser)]
-#[command(name = "spirit", version, about = "SPIRIT: identity resolution with the evidence for every link")]
+#[command(
+    name = "spirit",
+    version,
+    about = "SPIRIT: identity resolution with the evidence for every link"
+)]
 struct Cli {
     /// Hide progress bars.
     #[arg(long, global = true)]
@@ -150,19 +154,49 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 print_summary(&summary);
             }
         }
-        Command::Evaluate { clusters, truth, candidates, link_type, json } => {
-            let scope = if link_type == LinkType::Link { Scope::CrossSource } else { Scope::AllPairs };
-            let result = evaluate_files(&clusters, &truth, candidates.as_deref(), &EvaluateOptions { scope })?;
+        Command::Evaluate {
+            clusters,
+            truth,
+            candidates,
+            link_type,
+            json,
+        } => {
+            let scope = if link_type == LinkType::Link {
+                Scope::CrossSource
+            } else {
+                Scope::AllPairs
+            };
+            let result = evaluate_files(
+                &clusters,
+                &truth,
+                candidates.as_deref(),
+                &EvaluateOptions { scope },
+            )?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&result)?);
             } else {
                 println!("{result}");
             }
         }
-        Command::Explain { model, inputs, settings, id_column, json, left, right } => {
+        Command::Explain {
+            model,
+            inputs,
+            settings,
+            id_column,
+            json,
+            left,
+            right,
+        } => {
             let settings = load_settings(settings.as_deref())?;
             let model = pipeline::load_model(&model)?;
-            let (l, r, e) = pipeline::explain(&inputs, &settings, id_column.as_deref(), model, &left, &right)?;
+            let (l, r, e) = pipeline::explain(
+                &inputs,
+                &settings,
+                id_column.as_deref(),
+                model,
+                &left,
+                &right,
+            )?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&e)?);
             } else {
@@ -199,13 +233,18 @@ fn resolve(args: &ResolveArgs, bars: &Bars) -> Result<RunSummary> {
     if let Some(c) = args.cluster {
         settings.resolve.cluster = c;
     }
-    settings.input.exclude_columns.extend(args.exclude_columns.iter().cloned());
+    settings
+        .input
+        .exclude_columns
+        .extend(args.exclude_columns.iter().cloned());
     let model = match &args.model {
         Some(p) => Some(pipeline::load_model(p)?),
         None => None,
     };
     if model.is_some() && args.labels.is_some() {
-        bail!("--model and --labels cannot be used together: labels train a model, --model reuses one");
+        bail!(
+            "--model and --labels cannot be used together: labels train a model, --model reuses one"
+        );
     }
     let request = ResolveRequest {
         inputs: args.inputs.clone(),
@@ -233,7 +272,10 @@ pub struct Bars {
 
 impl Bars {
     fn new(quiet: bool) -> Bars {
-        Bars { bar: Mutex::new(None), quiet }
+        Bars {
+            bar: Mutex::new(None),
+            quiet,
+        }
     }
 
     fn clear(&self) {
@@ -247,12 +289,15 @@ impl Progress for Bars {
     fn phase(&self, name: &str, total: Option<u64>) {
         let bar = match total {
             Some(t) => ProgressBar::new(t).with_style(
-                ProgressStyle::with_template("{prefix:>10} [{bar:30}] {human_pos}/{human_len} {per_sec} {eta}")
-                    .expect("valid template")
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{prefix:>10} [{bar:30}] {human_pos}/{human_len} {per_sec} {eta}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
             ),
             None => ProgressBar::new_spinner().with_style(
-                ProgressStyle::with_template("{prefix:>10} {spinner} {elapsed}").expect("valid template"),
+                ProgressStyle::with_template("{prefix:>10} {spinner} {elapsed}")
+                    .expect("valid template"),
             ),
         };
         if self.quiet {

@@ -12,15 +12,25 @@ fn spirit(args: &[&str]) -> Output {
 }
 
 fn data(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name).display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 fn demo_people() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/people.csv").display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../demo/people.csv")
+        .display()
+        .to_string()
 }
 
 fn text(o: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 fn read(p: PathBuf) -> String {
@@ -31,8 +41,15 @@ fn read(p: PathBuf) -> String {
 fn links_two_sources_and_explains_a_pair() {
     let out = tempfile::tempdir().unwrap();
     let o = spirit(&[
-        "resolve", "--input", &data("a.csv"), "--input", &data("b.csv"), "--link-type", "link",
-        "--out", out.path().to_str().unwrap(),
+        "resolve",
+        "--input",
+        &data("a.csv"),
+        "--input",
+        &data("b.csv"),
+        "--link-type",
+        "link",
+        "--out",
+        out.path().to_str().unwrap(),
     ]);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
@@ -43,7 +60,10 @@ fn links_two_sources_and_explains_a_pair() {
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 7, "one row per input record");
     let entity = |src: &str, id: &str| {
-        rows.iter().find(|r| r[0] == src && r[1] == id).map(|r| r[2].to_string()).unwrap()
+        rows.iter()
+            .find(|r| r[0] == src && r[1] == id)
+            .map(|r| r[2].to_string())
+            .unwrap()
     };
     assert_eq!(entity("a", "a1"), entity("b", "b1"));
     assert_eq!(entity("a", "a2"), entity("b", "b2"));
@@ -52,27 +72,57 @@ fn links_two_sources_and_explains_a_pair() {
 
     let edges = read(out.path().join("edges.csv"));
     let header = edges.lines().next().unwrap();
-    assert!(header.starts_with("left,right,match_weight,probability,w_given_name"), "{header}");
+    assert!(
+        header.starts_with("left,right,match_weight,probability,w_given_name"),
+        "{header}"
+    );
     assert!(edges.contains("a:a1,b:b1,"), "{edges}");
 
     let model = out.path().join("model.json");
     let o = spirit(&[
-        "explain", "--model", model.to_str().unwrap(), "--input", &data("a.csv"), "--input",
-        &data("b.csv"), "a1", "b:b1",
+        "explain",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        &data("a.csv"),
+        "--input",
+        &data("b.csv"),
+        "a1",
+        "b:b1",
     ]);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
-    for needle in ["prior", "given_name", "surname", "date_of_birth", "email", "match weight"] {
+    for needle in [
+        "prior",
+        "given_name",
+        "surname",
+        "date_of_birth",
+        "email",
+        "match weight",
+    ] {
         assert!(stdout.contains(needle), "{needle} missing from\n{stdout}");
     }
     // The rows of the waterfall add up: last running total equals the match weight.
     let json = spirit(&[
-        "explain", "--json", "--model", model.to_str().unwrap(), "--input", &data("a.csv"),
-        "--input", &data("b.csv"), "a1", "b1",
+        "explain",
+        "--json",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        &data("a.csv"),
+        "--input",
+        &data("b.csv"),
+        "a1",
+        "b1",
     ]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let sum: f64 = v["prior_weight"].as_f64().unwrap()
-        + v["items"].as_array().unwrap().iter().map(|i| i["partial_weight"].as_f64().unwrap()).sum::<f64>();
+        + v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["partial_weight"].as_f64().unwrap())
+            .sum::<f64>();
     assert!((sum - v["match_weight"].as_f64().unwrap()).abs() < 1e-9);
     assert!(v["probability"].as_f64().unwrap() > 0.5);
 }
@@ -81,7 +131,16 @@ fn links_two_sources_and_explains_a_pair() {
 fn dedupes_the_demo_data_accurately_and_reuses_the_model() {
     let out = tempfile::tempdir().unwrap();
     let outp = out.path().to_str().unwrap();
-    let o = spirit(&["resolve", "--input", &demo_people(), "--exclude-column", "cluster_id", "--out", outp, "--json"]);
+    let o = spirit(&[
+        "resolve",
+        "--input",
+        &demo_people(),
+        "--exclude-column",
+        "cluster_id",
+        "--out",
+        outp,
+        "--json",
+    ]);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
     let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -89,7 +148,14 @@ fn dedupes_the_demo_data_accurately_and_reuses_the_model() {
     assert!(summary["blocking_reduction"].as_f64().unwrap() > 0.99);
 
     let clusters = out.path().join("clusters.csv");
-    let o = spirit(&["evaluate", "--clusters", clusters.to_str().unwrap(), "--truth", &demo_people(), "--json"]);
+    let o = spirit(&[
+        "evaluate",
+        "--clusters",
+        clusters.to_str().unwrap(),
+        "--truth",
+        &demo_people(),
+        "--json",
+    ]);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -100,8 +166,16 @@ fn dedupes_the_demo_data_accurately_and_reuses_the_model() {
     let again = tempfile::tempdir().unwrap();
     let model = out.path().join("model.json");
     let o = spirit(&[
-        "resolve", "--input", &demo_people(), "--exclude-column", "cluster_id", "--model",
-        model.to_str().unwrap(), "--out", again.path().to_str().unwrap(), "--json",
+        "resolve",
+        "--input",
+        &demo_people(),
+        "--exclude-column",
+        "cluster_id",
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        again.path().to_str().unwrap(),
+        "--json",
     ]);
     assert!(o.status.success(), "{:?}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -112,7 +186,13 @@ fn dedupes_the_demo_data_accurately_and_reuses_the_model() {
 #[test]
 fn malformed_rows_are_quarantined_with_their_line() {
     let out = tempfile::tempdir().unwrap();
-    let o = spirit(&["resolve", "--input", &data("broken.csv"), "--out", out.path().to_str().unwrap()]);
+    let o = spirit(&[
+        "resolve",
+        "--input",
+        &data("broken.csv"),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("2 quarantined"), "{stdout}");
@@ -128,11 +208,64 @@ fn bad_input_gives_a_clear_error() {
     let out = tempfile::tempdir().unwrap();
     let outp = out.path().to_str().unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["resolve".into(), "--input".into(), "/no/such/file.csv".into(), "--out".into(), outp.into()], "/no/such/file.csv"),
-        (vec!["resolve".into(), "--input".into(), data("a.csv"), "--id-column".into(), "nope".into(), "--out".into(), outp.into()], "nope"),
-        (vec!["resolve".into(), "--input".into(), data("a.csv"), "--link-type".into(), "link".into(), "--out".into(), outp.into()], "at least two inputs"),
-        (vec!["resolve".into(), "--input".into(), data("a.csv"), "--model".into(), data("a.csv"), "--out".into(), outp.into()], "model"),
-        (vec!["explain".into(), "--model".into(), "/no/model.json".into(), "--input".into(), data("a.csv"), "a1".into(), "a2".into()], "/no/model.json"),
+        (
+            vec![
+                "resolve".into(),
+                "--input".into(),
+                "/no/such/file.csv".into(),
+                "--out".into(),
+                outp.into(),
+            ],
+            "/no/such/file.csv",
+        ),
+        (
+            vec![
+                "resolve".into(),
+                "--input".into(),
+                data("a.csv"),
+                "--id-column".into(),
+                "nope".into(),
+                "--out".into(),
+                outp.into(),
+            ],
+            "nope",
+        ),
+        (
+            vec![
+                "resolve".into(),
+                "--input".into(),
+                data("a.csv"),
+                "--link-type".into(),
+                "link".into(),
+                "--out".into(),
+                outp.into(),
+            ],
+            "at least two inputs",
+        ),
+        (
+            vec![
+                "resolve".into(),
+                "--input".into(),
+                data("a.csv"),
+                "--model".into(),
+                data("a.csv"),
+                "--out".into(),
+                outp.into(),
+            ],
+            "model",
+        ),
+        (
+            vec![
+                "explain".into(),
+                "--model".into(),
+                "/no/model.json".into(),
+                "--input".into(),
+                data("a.csv"),
+                "a1".into(),
+                "a2".into(),
+            ],
+            "/no/model.json",
+        ),
     ];
     for (args, needle) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -140,13 +273,27 @@ fn bad_input_gives_a_clear_error() {
         let (stdout, stderr) = text(&o);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {stdout}{stderr}");
         assert!(stderr.starts_with("error: "), "{stderr}");
-        assert!(stderr.contains(needle), "{args:?}: {needle:?} not in {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: {needle:?} not in {stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     let settings = out.path().join("bad.toml");
     std::fs::write(&settings, "[resolve]\nthreshhold = 0.4\n").unwrap();
-    let o = spirit(&["resolve", "--input", &data("a.csv"), "--settings", settings.to_str().unwrap(), "--out", outp]);
+    let o = spirit(&[
+        "resolve",
+        "--input",
+        &data("a.csv"),
+        "--settings",
+        settings.to_str().unwrap(),
+        "--out",
+        outp,
+    ]);
     let (_, stderr) = text(&o);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr.contains("bad.toml") && stderr.contains("threshhold"), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("threshhold"),
+        "{stderr}"
+    );
 }

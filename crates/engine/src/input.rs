@@ -396,22 +396,31 @@ impl RowBuilder {
 }
 
 /// Accepted records and quarantined rows of one file; checks ids.
+///
+/// Duplicate ids are found without a second copy of every id: `seen` maps a keyed hash
+/// of an id to the last accepted record with that hash, and `same_hash` chains records
+/// whose ids share a hash (rare), so equality is always checked on the ids themselves.
 struct Collected {
     records: Vec<RawRecord>,
     quarantined: Vec<QuarantinedRow>,
-    /// Id → line where it was first seen.
-    seen: FxHashMap<String, u64>,
+    hasher: std::collections::hash_map::RandomState,
+    seen: FxHashMap<u64, usize>,
+    same_hash: Vec<usize>,
     /// Data rows seen so far (quarantined ones included): the id when there is no id column.
     rows: u64,
     by_row_number: bool,
 }
+
+const NO_RECORD: usize = usize::MAX;
 
 impl Collected {
     fn new(by_row_number: bool) -> Collected {
         Collected {
             records: Vec::new(),
             quarantined: Vec::new(),
+            hasher: Default::default(),
             seen: FxHashMap::default(),
+            same_hash: Vec::new(),
             rows: 0,
             by_row_number,
         }
@@ -430,33 +439,51 @@ impl Collected {
         });
     }
 
+    /// The line of the accepted record with this id, if any.
+    fn first_seen(&self, id: &str, hash: u64) -> Option<u64> {
+        let mut at = self.seen.get(&hash).copied().unwrap_or(NO_RECORD);
+        while let Some(record) = self.records.get(at) {
+            if record.id == id {
+                return Some(record.line);
+            }
+            at = self.same_hash.get(at).copied().unwrap_or(NO_RECORD);
+        }
+        None
+    }
+
     /// Accepts a row with the given id text (ignored when ids are row numbers), or
     /// quarantines it when the id is empty or already seen.
     fn accept(&mut self, id: &str, line: u64, row: &RowBuilder, raw: impl FnOnce() -> String) {
-        let id = if self.by_row_number {
-            self.rows.to_string()
-        } else {
-            let id = id.trim();
-            if is_missing(id) {
-                let reason = if id.is_empty() {
-                    "empty record id".to_owned()
-                } else {
-                    format!("missing record id ({id})")
-                };
-                self.quarantine(line, reason, raw());
-                return;
-            }
-            if let Some(&first) = self.seen.get(id) {
-                let reason = format!("duplicate record id {id}, first seen at line {first}");
-                self.quarantine(line, reason, raw());
-                return;
-            }
-            let id = id.to_owned();
-            self.seen.insert(id.clone(), line);
-            id
-        };
+        if self.by_row_number {
+            let id = self.rows.to_string();
+            self.records.push(RawRecord {
+                id,
+                line,
+                values: row.take(),
+            });
+            return;
+        }
+        let id = id.trim();
+        if is_missing(id) {
+            let reason = if id.is_empty() {
+                "empty record id".to_owned()
+            } else {
+                format!("missing record id ({id})")
+            };
+            self.quarantine(line, reason, raw());
+            return;
+        }
+        let hash = std::hash::BuildHasher::hash_one(&self.hasher, id);
+        if let Some(first) = self.first_seen(id, hash) {
+            let reason = format!("duplicate record id {id}, first seen at line {first}");
+            self.quarantine(line, reason, raw());
+            return;
+        }
+        let index = self.records.len();
+        let previous = self.seen.insert(hash, index).unwrap_or(NO_RECORD);
+        self.same_hash.push(previous);
         self.records.push(RawRecord {
-            id,
+            id: id.to_owned(),
             line,
             values: row.take(),
         });
@@ -464,6 +491,7 @@ impl Collected {
 
     fn finish(mut self) -> Collected {
         self.seen = FxHashMap::default();
+        self.same_hash = Vec::new();
         self.records.shrink_to_fit();
         self
     }
@@ -1731,6 +1759,30 @@ mod tests {
         }
     }
 
+    #[test]
+    fn duplicate_check_follows_hash_collisions() {
+        let mut c = Collected::new(false);
+        let row = RowBuilder::new(&[]);
+        c.accept("a", 2, &row, String::new);
+        // Pretend "b" collided with "a": both in one chain under one hash.
+        let hash_a = std::hash::BuildHasher::hash_one(&c.hasher, "a");
+        c.records.push(RawRecord {
+            id: "b".into(),
+            line: 3,
+            values: vec![],
+        });
+        c.same_hash
+            .push(c.seen.insert(hash_a, 1).unwrap_or(NO_RECORD));
+        assert_eq!(c.first_seen("a", hash_a), Some(2));
+        assert_eq!(c.first_seen("b", hash_a), Some(3));
+        assert_eq!(c.first_seen("c", hash_a), None);
+        c.accept("a", 4, &row, || "raw".into());
+        assert_eq!(
+            c.quarantined[0].reason,
+            "duplicate record id a, first seen at line 2"
+        );
+    }
+
     mod fuzz {
         use super::*;
         use proptest::prelude::*;
@@ -1740,8 +1792,67 @@ mod tests {
             prop::collection::vec(prop::sample::select(alphabet), 0..200)
         }
 
+        /// A small valid Parquet file, to be corrupted.
+        fn parquet_bytes() -> Vec<u8> {
+            use datafusion::arrow::array::{Date32Array, RecordBatch, StringArray};
+            use datafusion::arrow::datatypes::{Field, Schema};
+            use datafusion::parquet::arrow::ArrowWriter;
+            use std::sync::Arc;
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("id", DataType::Utf8, true),
+                Field::new("surname", DataType::Utf8, true),
+                Field::new("dob", DataType::Date32, true),
+            ]));
+            let batch = RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(StringArray::from(vec![
+                        Some("a"),
+                        Some("b"),
+                        None,
+                        Some("a"),
+                    ])),
+                    Arc::new(StringArray::from(vec![
+                        Some("Lee"),
+                        None,
+                        Some("Ng"),
+                        Some("Do"),
+                    ])),
+                    Arc::new(Date32Array::from(vec![
+                        Some(1),
+                        Some(-40000),
+                        None,
+                        Some(7),
+                    ])),
+                ],
+            )
+            .unwrap();
+            let mut writer = ArrowWriter::try_new(Vec::new(), schema, None).unwrap();
+            writer.write(&batch).unwrap();
+            writer.into_inner().unwrap()
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(200))]
+            #[test]
+            fn corrupt_parquet_never_panics(
+                flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+                cut in any::<prop::sample::Index>(),
+                truncate in any::<bool>(),
+            ) {
+                let mut bytes = parquet_bytes();
+                for (at, byte) in flips {
+                    let i = at.index(bytes.len());
+                    bytes[i] = byte;
+                }
+                if truncate {
+                    bytes.truncate(cut.index(bytes.len() + 1));
+                }
+                let dir = tempfile::tempdir().unwrap();
+                let path = write_file(&dir, "x.parquet", &bytes);
+                let _ = read_source(&path, &InputSettings::default(), None);
+            }
+
             #[test]
             fn never_panics(bytes in prop::collection::vec(any::<u8>(), 0..300), shaped in csvish()) {
                 let dir = tempfile::tempdir().unwrap();

@@ -18,13 +18,20 @@ use std::path::PathBuf;
 pub enum EngineError {
     /// A file could not be opened, read or written.
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The settings file is not valid.
     #[error("settings file {}: {message}", path.display())]
     Settings { path: PathBuf, message: String },
     /// An input file is unusable as a whole (unknown format, missing column, no header…).
     #[error("{}{}: {message}", path.display(), line.map(|l| format!(", line {l}")).unwrap_or_default())]
-    Input { path: PathBuf, line: Option<u64>, message: String },
+    Input {
+        path: PathBuf,
+        line: Option<u64>,
+        message: String,
+    },
     /// A command-line or library argument is not valid.
     #[error("{0}")]
     Invalid(String),
@@ -38,6 +45,9 @@ pub enum EngineError {
 
 impl EngineError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> EngineError {
-        EngineError::Io { path: path.into(), source }
+        EngineError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

@@ -130,13 +130,17 @@ impl Loaded {
             .enumerate()
             .filter(|(_, k)| {
                 k.record_id == key
-                    || key.split_once(':').is_some_and(|(s, r)| k.source == s && k.record_id == r)
+                    || key
+                        .split_once(':')
+                        .is_some_and(|(s, r)| k.source == s && k.record_id == r)
             })
             .map(|(i, _)| i as u32)
             .collect();
         match hits.as_slice() {
             [one] => Ok(*one),
-            [] => Err(EngineError::Invalid(format!("record {key:?} is in none of the inputs"))),
+            [] => Err(EngineError::Invalid(format!(
+                "record {key:?} is in none of the inputs"
+            ))),
             _ => Err(EngineError::Invalid(format!(
                 "record id {key:?} is in several inputs; write it as source:record_id"
             ))),
@@ -160,7 +164,9 @@ pub fn load(
     progress: &dyn Progress,
 ) -> Result<Loaded, EngineError> {
     if inputs.is_empty() {
-        return Err(EngineError::Invalid("no input given (use --input FILE)".into()));
+        return Err(EngineError::Invalid(
+            "no input given (use --input FILE)".into(),
+        ));
     }
     if inputs.len() > usize::from(u16::MAX) {
         return Err(EngineError::Invalid("too many inputs".into()));
@@ -171,7 +177,10 @@ pub fn load(
     let mut quarantined = Vec::new();
     for (i, path) in inputs.iter().enumerate() {
         let t = read_source(path, &settings.input, id_column)?;
-        if let Some(other) = sources.iter().find(|s: &&SourceSummary| s.source == t.source) {
+        if let Some(other) = sources
+            .iter()
+            .find(|s: &&SourceSummary| s.source == t.source)
+        {
             return Err(EngineError::Invalid(format!(
                 "inputs {} and {} have the same name {:?}; sources are named by file stem, rename one",
                 other.path.display(),
@@ -185,7 +194,11 @@ pub fn load(
             records: t.records.len() as u64,
             quarantined: t.quarantined.len() as u64,
             id_column: t.id_column.clone(),
-            mapping: t.mapping.iter().map(|(c, k)| (c.clone(), k.name().to_string())).collect(),
+            mapping: t
+                .mapping
+                .iter()
+                .map(|(c, k)| (c.clone(), k.name().to_string()))
+                .collect(),
             ignored_columns: t.ignored_columns.clone(),
         });
         quarantined.extend(t.quarantined.into_iter().map(|q| (t.source.clone(), q)));
@@ -195,7 +208,9 @@ pub fn load(
     progress.done();
     let total: usize = raw.iter().map(Vec::len).sum();
     if total > u32::MAX as usize - 1 {
-        return Err(EngineError::Invalid(format!("{total} records is more than one run can hold")));
+        return Err(EngineError::Invalid(format!(
+            "{total} records is more than one run can hold"
+        )));
     }
     progress.phase("normalise", Some(total as u64));
     let mut keys = Vec::with_capacity(total);
@@ -203,7 +218,10 @@ pub fn load(
     let mut values: Vec<Vec<(spirit_model::AttrKind, String)>> = Vec::with_capacity(total);
     for (s, records) in raw.into_iter().enumerate() {
         for r in records {
-            keys.push(RecordKey { source: sources[s].source.clone(), record_id: r.id });
+            keys.push(RecordKey {
+                source: sources[s].source.clone(),
+                record_id: r.id,
+            });
             src_idx.push(s as u16);
             values.push(r.values);
         }
@@ -215,7 +233,12 @@ pub fn load(
     let table = RecordTable::build(&values, src_idx, &options);
     progress.set(total as u64);
     progress.done();
-    Ok(Loaded { table, keys, sources, quarantined })
+    Ok(Loaded {
+        table,
+        keys,
+        sources,
+        quarantined,
+    })
 }
 
 /// The effective link type: dedupe over several inputs means dedupe their union.
@@ -230,7 +253,10 @@ pub fn effective_link_type(requested: LinkType, inputs: usize) -> Result<LinkTyp
 }
 
 /// Runs the whole batch pipeline and writes its outputs into `request.out`.
-pub fn resolve(request: &ResolveRequest, progress: &dyn Progress) -> Result<ResolveOutput, EngineError> {
+pub fn resolve(
+    request: &ResolveRequest,
+    progress: &dyn Progress,
+) -> Result<ResolveOutput, EngineError> {
     let settings = &request.settings;
     let link_type = effective_link_type(settings.resolve.link_type, request.inputs.len())?;
     let mut phases: Vec<(String, f64)> = Vec::new();
@@ -242,9 +268,19 @@ pub fn resolve(request: &ResolveRequest, progress: &dyn Progress) -> Result<Reso
     let mut t0 = Instant::now();
 
     std::fs::create_dir_all(&request.out).map_err(|e| EngineError::io(&request.out, e))?;
-    let loaded = load(&request.inputs, settings, request.id_column.as_deref(), progress)?;
+    let loaded = load(
+        &request.inputs,
+        settings,
+        request.id_column.as_deref(),
+        progress,
+    )?;
     lap("load", &mut phases, &mut t0);
-    let Loaded { table, keys: record_keys, sources, quarantined } = loaded;
+    let Loaded {
+        table,
+        keys: record_keys,
+        sources,
+        quarantined,
+    } = loaded;
     let table = Arc::new(table);
     let n = table.len as u64;
 
@@ -270,7 +306,11 @@ pub fn resolve(request: &ResolveRequest, progress: &dyn Progress) -> Result<Reso
             .map(|r| BlockingRule::parse(&r.keys).map_err(EngineError::Invalid))
             .collect::<Result<Vec<_>, _>>()?
     };
-    let block_keys = Arc::new(BlockKeys::compute(&table, rules, settings.resolve.max_block_size));
+    let block_keys = Arc::new(BlockKeys::compute(
+        &table,
+        rules,
+        settings.resolve.max_block_size,
+    ));
     let rule_summaries: Vec<RuleSummary> = block_keys
         .rules
         .iter()
@@ -283,7 +323,12 @@ pub fn resolve(request: &ResolveRequest, progress: &dyn Progress) -> Result<Reso
             capped_records: block_keys.capped_records[i],
         })
         .collect();
-    let plan = CandidatePlan::new(&table, &block_keys, link_type, settings.resolve.memory_limit_mb)?;
+    let plan = CandidatePlan::new(
+        &table,
+        &block_keys,
+        link_type,
+        settings.resolve.memory_limit_mb,
+    )?;
     progress.done();
     lap("block", &mut phases, &mut t0);
 
@@ -315,10 +360,17 @@ pub fn resolve(request: &ResolveRequest, progress: &dyn Progress) -> Result<Reso
     let counter = Arc::new(AtomicU64::new(0));
     if request.model.is_none() {
         progress.phase("train", Some(estimate));
-        plan.register_model(table.clone(), block_keys.clone(), Arc::new(model.clone()), counter.clone());
+        plan.register_model(
+            table.clone(),
+            block_keys.clone(),
+            Arc::new(model.clone()),
+            counter.clone(),
+        );
         let cap = settings.resolve.em_pairs_per_rule.max(1) as u64;
-        let scale: Vec<u64> =
-            rule_summaries.iter().map(|r| r.block_pairs.div_ceil(cap).max(1)).collect();
+        let scale: Vec<u64> = rule_summaries
+            .iter()
+            .map(|r| r.block_pairs.div_ceil(cap).max(1))
+            .collect();
         let histogram = with_progress(progress, &counter, || plan.pattern_histogram(&scale))?;
         let covered: Vec<Vec<bool>> = block_keys
             .rules
@@ -327,12 +379,16 @@ pub fn resolve(request: &ResolveRequest, progress: &dyn Progress) -> Result<Reso
                 let kinds = rule.kinds();
                 functions
                     .iter()
-                    .map(|f| spirit_matching::explain_kinds(*f).iter().any(|k| kinds.contains(k)))
+                    .map(|f| {
+                        spirit_matching::explain_kinds(*f)
+                            .iter()
+                            .any(|k| kinds.contains(k))
+                    })
                     .collect()
             })
             .collect();
         let rule_scale: Vec<f64> = scale.iter().map(|&s| s as f64).collect();
-        model.train_em(
+        model.train(
             &histogram,
             &covered,
             &rule_scale,
@@ -352,7 +408,12 @@ pub fn resolve(request: &ResolveRequest, progress: &dyn Progress) -> Result<Reso
     progress.phase("score", Some(estimate));
     counter.store(0, std::sync::atomic::Ordering::Relaxed);
     let model_arc = Arc::new(model.clone());
-    plan.register_model(table.clone(), block_keys.clone(), model_arc, counter.clone());
+    plan.register_model(
+        table.clone(),
+        block_keys.clone(),
+        model_arc,
+        counter.clone(),
+    );
     let floor_weight = probability_to_weight(settings.resolve.edge_floor);
     let scored = with_progress(progress, &counter, || plan.edges(floor_weight))?;
     let candidate_pairs = counter.load(std::sync::atomic::Ordering::Relaxed);
@@ -376,8 +437,14 @@ pub fn resolve(request: &ResolveRequest, progress: &dyn Progress) -> Result<Reso
     // Cluster.
     progress.phase("cluster", None);
     let threshold_weight = probability_to_weight(settings.resolve.threshold);
-    let pairs: Vec<ScoredPair> =
-        edges.iter().map(|e| ScoredPair { left: e.left, right: e.right, weight: e.weight }).collect();
+    let pairs: Vec<ScoredPair> = edges
+        .iter()
+        .map(|e| ScoredPair {
+            left: e.left,
+            right: e.right,
+            weight: e.weight,
+        })
+        .collect();
     let clusters = match settings.resolve.cluster {
         ClusterMethod::Components => connected_components(n as usize, &pairs, threshold_weight),
         ClusterMethod::Robust => robust_clusters(
@@ -388,7 +455,11 @@ pub fn resolve(request: &ResolveRequest, progress: &dyn Progress) -> Result<Reso
             &[],
         ),
     };
-    let entities = clusters.iter().copied().max().map_or(0, |m| u64::from(m) + 1);
+    let entities = clusters
+        .iter()
+        .copied()
+        .max()
+        .map_or(0, |m| u64::from(m) + 1);
     progress.done();
     lap("cluster", &mut phases, &mut t0);
 
@@ -414,7 +485,11 @@ pub fn resolve(request: &ResolveRequest, progress: &dyn Progress) -> Result<Reso
         comparisons: model.comparisons.iter().map(|c| c.name.clone()).collect(),
         blocking_rules: rule_summaries,
         candidate_pairs,
-        blocking_reduction: if possible == 0 { 0.0 } else { 1.0 - candidate_pairs as f64 / possible as f64 },
+        blocking_reduction: if possible == 0 {
+            0.0
+        } else {
+            1.0 - candidate_pairs as f64 / possible as f64
+        },
         edges: edges.len() as u64,
         entities,
         threshold: settings.resolve.threshold,
@@ -427,7 +502,14 @@ pub fn resolve(request: &ResolveRequest, progress: &dyn Progress) -> Result<Reso
     };
     let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
     write_atomic(&request.out.join("summary.json"), json.as_bytes())?;
-    Ok(ResolveOutput { summary, table, keys: record_keys, model, clusters, edges })
+    Ok(ResolveOutput {
+        summary,
+        table,
+        keys: record_keys,
+        model,
+        clusters,
+        edges,
+    })
 }
 
 /// Explains one pair under a model: the waterfall of partial weights.
@@ -443,13 +525,20 @@ pub fn explain(
     let (a, b) = (loaded.find(left)?, loaded.find(right)?);
     let scorer = Scorer::new(model, &loaded.table);
     let e = scorer.explain(a, b);
-    Ok((loaded.keys[a as usize].clone(), loaded.keys[b as usize].clone(), e))
+    Ok((
+        loaded.keys[a as usize].clone(),
+        loaded.keys[b as usize].clone(),
+        e,
+    ))
 }
 
 /// Reads a model file.
 pub fn load_model(path: &Path) -> Result<Model, EngineError> {
     let text = std::fs::read_to_string(path).map_err(|e| EngineError::io(path, e))?;
-    Model::from_json(&text).map_err(|e| EngineError::Model { path: path.to_path_buf(), message: e.to_string() })
+    Model::from_json(&text).map_err(|e| EngineError::Model {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// Runs `work` while a scoped thread copies the pair counter into the progress display.
@@ -477,10 +566,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
     std::fs::rename(&tmp, path).map_err(|e| EngineError::io(path, e))
 }
 
-fn csv_writer(path: &Path) -> Result<(csv::Writer<std::io::BufWriter<std::fs::File>>, PathBuf), EngineError> {
+fn csv_writer(
+    path: &Path,
+) -> Result<(csv::Writer<std::io::BufWriter<std::fs::File>>, PathBuf), EngineError> {
     let tmp = path.with_extension("partial");
     let f = std::fs::File::create(&tmp).map_err(|e| EngineError::io(&tmp, e))?;
-    Ok((csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, f)), tmp))
+    Ok((
+        csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, f)),
+        tmp,
+    ))
 }
 
 fn finish_csv(
@@ -488,7 +582,9 @@ fn finish_csv(
     tmp: PathBuf,
     path: &Path,
 ) -> Result<(), EngineError> {
-    let mut inner = w.into_inner().map_err(|e| EngineError::io(&tmp, e.into_error()))?;
+    let mut inner = w
+        .into_inner()
+        .map_err(|e| EngineError::io(&tmp, e.into_error()))?;
     inner.flush().map_err(|e| EngineError::io(&tmp, e))?;
     drop(inner);
     std::fs::rename(&tmp, path).map_err(|e| EngineError::io(path, e))
@@ -500,7 +596,8 @@ fn csv_err(path: &Path) -> impl Fn(csv::Error) -> EngineError + '_ {
 
 fn write_clusters(path: &Path, keys: &[RecordKey], clusters: &[u32]) -> Result<(), EngineError> {
     let (mut w, tmp) = csv_writer(path)?;
-    w.write_record(["source", "record_id", "entity_id"]).map_err(csv_err(path))?;
+    w.write_record(["source", "record_id", "entity_id"])
+        .map_err(csv_err(path))?;
     for (k, c) in keys.iter().zip(clusters) {
         w.write_record([k.source.as_str(), k.record_id.as_str(), &c.to_string()])
             .map_err(csv_err(path))?;
@@ -515,7 +612,12 @@ fn write_edges(
     edges: &[spirit_model::Edge],
 ) -> Result<(), EngineError> {
     let (mut w, tmp) = csv_writer(path)?;
-    let mut header = vec!["left".to_string(), "right".into(), "match_weight".into(), "probability".into()];
+    let mut header = vec![
+        "left".to_string(),
+        "right".into(),
+        "match_weight".into(),
+        "probability".into(),
+    ];
     header.extend(model.comparisons.iter().map(|c| format!("w_{}", c.name)));
     w.write_record(&header).map_err(csv_err(path))?;
     let mut row: Vec<String> = Vec::with_capacity(header.len());
@@ -533,14 +635,20 @@ fn write_edges(
 
 fn write_quarantine(path: &Path, rows: &[(String, QuarantinedRow)]) -> Result<(), EngineError> {
     let (mut w, tmp) = csv_writer(path)?;
-    w.write_record(["source", "line", "reason", "raw"]).map_err(csv_err(path))?;
+    w.write_record(["source", "line", "reason", "raw"])
+        .map_err(csv_err(path))?;
     for (s, q) in rows {
-        w.write_record([s.as_str(), &q.line.to_string(), &q.reason, &q.raw]).map_err(csv_err(path))?;
+        w.write_record([s.as_str(), &q.line.to_string(), &q.reason, &q.raw])
+            .map_err(csv_err(path))?;
     }
     finish_csv(w, tmp, path)
 }
 
-fn write_candidates(path: &Path, keys: &[RecordKey], plan: &CandidatePlan) -> Result<(), EngineError> {
+fn write_candidates(
+    path: &Path,
+    keys: &[RecordKey],
+    plan: &CandidatePlan,
+) -> Result<(), EngineError> {
     let (mut w, tmp) = csv_writer(path)?;
     w.write_record(["left", "right"]).map_err(csv_err(path))?;
     plan.for_each_candidate(|a, b| {
@@ -550,9 +658,15 @@ fn write_candidates(path: &Path, keys: &[RecordKey], plan: &CandidatePlan) -> Re
     finish_csv(w, tmp, path)
 }
 
+/// Labelled pairs: (matches, non-matches) as record indices.
+type LabelledPairs = (Vec<(u32, u32)>, Vec<(u32, u32)>);
+
 /// Reads labelled pairs: CSV `left,right,label` where label is 1/0, true/false,
 /// match/non-match or same/not-same; ids are `source:record_id` or bare record ids.
-fn read_labels(path: &Path, keys: &[RecordKey]) -> Result<(Vec<(u32, u32)>, Vec<(u32, u32)>), EngineError> {
+fn read_labels(
+    path: &Path,
+    keys: &[RecordKey],
+) -> Result<LabelledPairs, EngineError> {
     let mut by_key: FxHashMap<String, Option<u32>> = FxHashMap::default();
     for (i, k) in keys.iter().enumerate() {
         by_key.insert(k.to_string(), Some(i as u32));
@@ -563,7 +677,11 @@ fn read_labels(path: &Path, keys: &[RecordKey]) -> Result<(Vec<(u32, u32)>, Vec<
     }
     let mut rdr = csv::ReaderBuilder::new()
         .from_path(path)
-        .map_err(|e| EngineError::Input { path: path.into(), line: None, message: e.to_string() })?;
+        .map_err(|e| EngineError::Input {
+            path: path.into(),
+            line: None,
+            message: e.to_string(),
+        })?;
     let (mut matches, mut non) = (Vec::new(), Vec::new());
     for row in rdr.records() {
         let row = row.map_err(|e| EngineError::Input {
@@ -572,14 +690,20 @@ fn read_labels(path: &Path, keys: &[RecordKey]) -> Result<(Vec<(u32, u32)>, Vec<
             message: e.to_string(),
         })?;
         let line = row.position().map(|p| p.line());
-        let bad = |message: String| EngineError::Input { path: path.into(), line, message };
+        let bad = |message: String| EngineError::Input {
+            path: path.into(),
+            line,
+            message,
+        };
         if row.len() < 3 {
             return Err(bad("expected left,right,label".into()));
         }
         let id = |s: &str| -> Result<u32, EngineError> {
             match by_key.get(s) {
                 Some(Some(i)) => Ok(*i),
-                Some(None) => Err(bad(format!("record id {s:?} is ambiguous; write source:record_id"))),
+                Some(None) => Err(bad(format!(
+                    "record id {s:?} is ambiguous; write source:record_id"
+                ))),
                 None => Err(bad(format!("record {s:?} is in none of the inputs"))),
             }
         };
@@ -587,7 +711,11 @@ fn read_labels(path: &Path, keys: &[RecordKey]) -> Result<(Vec<(u32, u32)>, Vec<
         match row[2].trim().to_ascii_lowercase().as_str() {
             "1" | "true" | "match" | "same" | "yes" => matches.push((a, b)),
             "0" | "false" | "non-match" | "nonmatch" | "not-same" | "no" => non.push((a, b)),
-            other => return Err(bad(format!("label {other:?} is not 1/0, match/non-match or same/not-same"))),
+            other => {
+                return Err(bad(format!(
+                    "label {other:?} is not 1/0, match/non-match or same/not-same"
+                )));
+            }
         }
     }
     Ok((matches, non))

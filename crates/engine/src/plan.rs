@@ -13,7 +13,9 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use datafusion::arrow::array::{Array, ArrayRef, Float64Array, UInt8Array, UInt16Array, UInt32Array, UInt64Array};
+use datafusion::arrow::array::{
+    Array, ArrayRef, Float64Array, UInt8Array, UInt16Array, UInt32Array, UInt64Array,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::{DataFusionError, Result as DfResult};
@@ -93,11 +95,16 @@ impl CandidatePlan {
         for start in (0..n).step_by(chunk) {
             let end = (start + chunk).min(n);
             // Records without any key never join: leave them out of the table.
-            let rows: Vec<usize> =
-                (start..end).filter(|&i| keys.keys.iter().any(|k| k[i].is_some())).collect();
+            let rows: Vec<usize> = (start..end)
+                .filter(|&i| keys.keys.iter().any(|k| k[i].is_some()))
+                .collect();
             let mut cols: Vec<ArrayRef> = vec![
-                Arc::new(UInt32Array::from_iter_values(rows.iter().map(|&i| i as u32))),
-                Arc::new(UInt16Array::from_iter_values(rows.iter().map(|&i| table.sources[i]))),
+                Arc::new(UInt32Array::from_iter_values(
+                    rows.iter().map(|&i| i as u32),
+                )),
+                Arc::new(UInt16Array::from_iter_values(
+                    rows.iter().map(|&i| table.sources[i]),
+                )),
             ];
             for k in &keys.keys {
                 cols.push(Arc::new(UInt64Array::from_iter(rows.iter().map(|&i| k[i]))));
@@ -109,8 +116,14 @@ impl CandidatePlan {
             partitions.push(vec![RecordBatch::new_empty(schema.clone())]);
         }
         let mem = MemTable::try_new(schema, partitions).map_err(plan_err)?;
-        ctx.register_table("keys", Arc::new(mem)).map_err(plan_err)?;
-        Ok(CandidatePlan { ctx, rules: keys.rules.len(), link_type, runtime })
+        ctx.register_table("keys", Arc::new(mem))
+            .map_err(plan_err)?;
+        Ok(CandidatePlan {
+            ctx,
+            rules: keys.rules.len(),
+            link_type,
+            runtime,
+        })
     }
 
     /// SQL producing every candidate pair `(a, b)` once, `a < b`, with the index of the
@@ -169,9 +182,18 @@ impl CandidatePlan {
         model: Arc<Model>,
         counter: PairCounter,
     ) {
-        let kernel = Kernel { table, keys, model, counter };
-        self.ctx.register_udf(ScalarUDF::from(SpiritUdf::new("spirit_pattern", kernel.clone())));
-        self.ctx.register_udf(ScalarUDF::from(SpiritUdf::new("spirit_weight", kernel)));
+        let kernel = Kernel {
+            table,
+            keys,
+            model,
+            counter,
+        };
+        self.ctx.register_udf(ScalarUDF::from(SpiritUdf::new(
+            "spirit_pattern",
+            kernel.clone(),
+        )));
+        self.ctx
+            .register_udf(ScalarUDF::from(SpiritUdf::new("spirit_weight", kernel)));
     }
 
     /// The histogram of agreement patterns over all candidate pairs, computed by the
@@ -223,7 +245,7 @@ impl CandidatePlan {
                 out.push((a.value(i), bb.value(i), w.value(i)));
             }
         }
-        out.sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+        out.sort_unstable_by_key(|x| (x.0, x.1));
         Ok(out)
     }
 
@@ -239,7 +261,10 @@ impl CandidatePlan {
             let mut n = 0u64;
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(plan_err)?;
-                let (a, b) = (column::<UInt32Array>(&batch, 0)?, column::<UInt32Array>(&batch, 1)?);
+                let (a, b) = (
+                    column::<UInt32Array>(&batch, 0)?,
+                    column::<UInt32Array>(&batch, 1)?,
+                );
                 for i in 0..batch.num_rows() {
                     sink(a.value(i), b.value(i))?;
                     n += 1;
@@ -276,7 +301,9 @@ struct Kernel {
 
 impl std::fmt::Debug for Kernel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Kernel").field("records", &self.table.len).finish()
+        f.debug_struct("Kernel")
+            .field("records", &self.table.len)
+            .finish()
     }
 }
 
@@ -300,7 +327,11 @@ impl SpiritUdf {
             args.push(DataType::UInt8);
         }
         let signature = Signature::exact(args, Volatility::Immutable);
-        SpiritUdf { name, signature, kernel }
+        SpiritUdf {
+            name,
+            signature,
+            kernel,
+        }
     }
 }
 
@@ -330,7 +361,11 @@ impl ScalarUDFImpl for SpiritUdf {
     }
 
     fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
-        Ok(if self.name == "spirit_pattern" { DataType::UInt64 } else { DataType::Float64 })
+        Ok(if self.name == "spirit_pattern" {
+            DataType::UInt64
+        } else {
+            DataType::Float64
+        })
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
@@ -339,7 +374,9 @@ impl ScalarUDFImpl for SpiritUdf {
             a.as_any()
                 .downcast_ref::<UInt32Array>()
                 .cloned()
-                .ok_or_else(|| DataFusionError::Internal(format!("{} expects UInt32 arguments", self.name)))
+                .ok_or_else(|| {
+                    DataFusionError::Internal(format!("{} expects UInt32 arguments", self.name))
+                })
         };
         let (a, b) = (as_u32(&arrays[0])?, as_u32(&arrays[1])?);
         let scorer = Scorer::new((*self.kernel.model).clone(), &self.kernel.table);
@@ -350,7 +387,9 @@ impl ScalarUDFImpl for SpiritUdf {
             let rules = arrays[2]
                 .as_any()
                 .downcast_ref::<UInt8Array>()
-                .ok_or_else(|| DataFusionError::Internal("spirit_pattern expects a UInt8 rule".into()))?
+                .ok_or_else(|| {
+                    DataFusionError::Internal("spirit_pattern expects a UInt8 rule".into())
+                })?
                 .values();
             let keys = &self.kernel.keys.keys;
             let first = |a: u32, b: u32, rule: u8| -> bool {
@@ -364,12 +403,20 @@ impl ScalarUDFImpl for SpiritUdf {
                 .with_min_len(1024)
                 .map(|i| {
                     let p = scorer.pattern(av[i], bv[i]);
-                    if first(av[i], bv[i], rules[i]) { p | FIRST_BIT } else { p }
+                    if first(av[i], bv[i], rules[i]) {
+                        p | FIRST_BIT
+                    } else {
+                        p
+                    }
                 })
                 .collect();
             Arc::new(UInt64Array::from(v))
         } else {
-            let v: Vec<f64> = (0..n).into_par_iter().with_min_len(1024).map(|i| scorer.weight(av[i], bv[i])).collect();
+            let v: Vec<f64> = (0..n)
+                .into_par_iter()
+                .with_min_len(1024)
+                .map(|i| scorer.weight(av[i], bv[i]))
+                .collect();
             Arc::new(Float64Array::from(v))
         };
         Ok(ColumnarValue::Array(out))

@@ -19,7 +19,11 @@ pub fn summary(s: &RunSummary) -> String {
             src.quarantined,
             src.id_column.as_deref().unwrap_or("(row number)")
         );
-        let mapping: Vec<String> = src.mapping.iter().map(|(c, k)| format!("{c}→{k}")).collect();
+        let mapping: Vec<String> = src
+            .mapping
+            .iter()
+            .map(|(c, k)| format!("{c}→{k}"))
+            .collect();
         let _ = writeln!(o, "    columns: {}", mapping.join(", "));
         if !src.ignored_columns.is_empty() {
             let _ = writeln!(o, "    ignored: {}", src.ignored_columns.join(", "));
@@ -29,11 +33,18 @@ pub fn summary(s: &RunSummary) -> String {
     let _ = writeln!(o, "  blocking rules");
     for r in &s.blocking_rules {
         let capped = if r.capped_blocks > 0 {
-            format!("  ({} blocks over the cap, {} records)", r.capped_blocks, r.capped_records)
+            format!(
+                "  ({} blocks over the cap, {} records)",
+                r.capped_blocks, r.capped_records
+            )
         } else {
             String::new()
         };
-        let _ = writeln!(o, "    {:<55} {:>12} pairs in blocks{capped}", r.rule, r.block_pairs);
+        let _ = writeln!(
+            o,
+            "    {:<55} {:>12} pairs in blocks{capped}",
+            r.rule, r.block_pairs
+        );
     }
     let _ = writeln!(o, "  records          {:>12}", s.records);
     let _ = writeln!(
@@ -44,7 +55,11 @@ pub fn summary(s: &RunSummary) -> String {
     let _ = writeln!(
         o,
         "  model            {}  prior λ = {:.3e}, EM iterations {}",
-        if s.model_trained { "trained (unsupervised EM)" } else { "given" },
+        if s.model_trained {
+            "trained (unsupervised EM)"
+        } else {
+            "given"
+        },
         s.prior,
         s.em_iterations
     );
@@ -54,7 +69,11 @@ pub fn summary(s: &RunSummary) -> String {
         "  entities         {:>12}  ({:?} clustering at p ≥ {})",
         s.entities, s.cluster_method, s.threshold
     );
-    let phases: Vec<String> = s.phase_seconds.iter().map(|(n, t)| format!("{n} {t:.2}s")).collect();
+    let phases: Vec<String> = s
+        .phase_seconds
+        .iter()
+        .map(|(n, t)| format!("{n} {t:.2}s"))
+        .collect();
     let _ = writeln!(o, "  time             {}", phases.join(", "));
     let _ = writeln!(o, "  outputs in       {}", s.out.display());
     o
@@ -63,9 +82,17 @@ pub fn summary(s: &RunSummary) -> String {
 /// The waterfall of one explanation: prior, each comparison's partial weight, total.
 pub fn waterfall(e: &Explanation) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "{:<16} {:<11} {:>8}  {:>8}   values", "comparison", "level", "weight", "running");
+    let _ = writeln!(
+        o,
+        "{:<16} {:<11} {:>8}  {:>8}   values",
+        "comparison", "level", "weight", "running"
+    );
     let mut running = e.prior_weight;
-    let _ = writeln!(o, "{:<16} {:<11} {:>+8.2}  {:>+8.2}", "prior", "", e.prior_weight, running);
+    let _ = writeln!(
+        o,
+        "{:<16} {:<11} {:>+8.2}  {:>+8.2}",
+        "prior", "", e.prior_weight, running
+    );
     for it in &e.items {
         running += it.partial_weight;
         let values = match (&it.left, &it.right) {
@@ -87,6 +114,10 @@ pub fn waterfall(e: &Explanation) -> String {
             it.comparison, it.level, it.partial_weight, running
         );
     }
-    let _ = writeln!(o, "{:<16} {:<11} {:>+8.2}   probability {:.6}", "match weight", "", e.match_weight, e.probability);
+    let _ = writeln!(
+        o,
+        "{:<16} {:<11} {:>+8.2}   probability {:.6}",
+        "match weight", "", e.match_weight, e.probability
+    );
     o
 }

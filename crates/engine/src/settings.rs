@@ -82,7 +82,10 @@ pub struct NormaliseSettings {
 
 impl Default for NormaliseSettings {
     fn default() -> Self {
-        NormaliseSettings { default_region: "GB".into(), date_order: DateOrderSetting::Dmy }
+        NormaliseSettings {
+            default_region: "GB".into(),
+            date_order: DateOrderSetting::Dmy,
+        }
     }
 }
 
@@ -151,8 +154,10 @@ pub struct Settings {
 impl Settings {
     /// Reads a settings file. Errors name the file and, for TOML errors, the line.
     pub fn load(path: &Path) -> Result<Settings, EngineError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| EngineError::Io { path: path.to_path_buf(), source: e })?;
+        let text = std::fs::read_to_string(path).map_err(|e| EngineError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
         Settings::parse(&text).map_err(|message| EngineError::Settings {
             path: path.to_path_buf(),
             message,
@@ -169,7 +174,10 @@ impl Settings {
     fn validate(&self) -> Result<(), String> {
         let r = &self.resolve;
         if !(0.0..=1.0).contains(&r.threshold) {
-            return Err(format!("resolve.threshold must be within 0..1, got {}", r.threshold));
+            return Err(format!(
+                "resolve.threshold must be within 0..1, got {}",
+                r.threshold
+            ));
         }
         if !(0.0..=1.0).contains(&r.edge_floor) || r.edge_floor > r.threshold {
             return Err(format!(
@@ -183,7 +191,9 @@ impl Settings {
         if let Some(d) = self.input.delimiter
             && !d.is_ascii()
         {
-            return Err(format!("input.delimiter must be one ASCII character, got {d:?}"));
+            return Err(format!(
+                "input.delimiter must be one ASCII character, got {d:?}"
+            ));
         }
         for (i, rule) in self.blocking.iter().enumerate() {
             if rule.keys.is_empty() {

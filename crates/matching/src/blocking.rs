@@ -73,7 +73,10 @@ impl BlockingRule {
         if keys.is_empty() {
             return Err("a blocking rule needs at least one key".into());
         }
-        let parts = keys.iter().map(|k| parse_key(k.as_ref())).collect::<Result<_, _>>()?;
+        let parts = keys
+            .iter()
+            .map(|k| parse_key(k.as_ref()))
+            .collect::<Result<_, _>>()?;
         Ok(BlockingRule { parts })
     }
 
@@ -90,8 +93,9 @@ impl BlockingRule {
     }
 
     /// The default rules for the attribute kinds present in a run: names by sound in
-    /// either order, name and date of birth, date of birth with location, and each
-    /// identifier on its own.
+    /// either order, each identifier on its own, and pairs of name, date of birth and
+    /// location keys — so that a record with two corrupted fields still shares some
+    /// rule's key with its duplicate.
     pub fn defaults_for(kinds: &[AttrKind]) -> Vec<BlockingRule> {
         let candidates: &[&[&str]] = &[
             &["name:metaphone_set"],
@@ -103,10 +107,18 @@ impl BlockingRule {
             &["username:exact"],
             &["postcode:exact", "given_name:prefix1"],
             &["address:exact", "given_name:prefix1"],
+            &["surname:metaphone", "postcode:exact"],
+            &["surname:metaphone", "city:exact"],
+            &["postcode:exact", "city:exact"],
             &["date_of_birth:exact", "postcode:exact"],
             &["date_of_birth:exact", "city:exact"],
             &["given_name:metaphone", "postcode:exact"],
-            &["surname:prefix3", "given_name:prefix3", "date_of_birth:year"],
+            &["given_name:metaphone", "city:exact"],
+            &[
+                "surname:prefix3",
+                "given_name:prefix3",
+                "date_of_birth:year",
+            ],
         ];
         candidates
             .iter()
@@ -123,7 +135,10 @@ fn parse_key(key: &str) -> Result<KeyPart, String> {
     let kind = match kind.trim() {
         "name" => None,
         k => Some(AttrKind::from_name(k).ok_or_else(|| {
-            format!("blocking key {key:?}: unknown attribute {k:?} (known: name, {})", known_kinds())
+            format!(
+                "blocking key {key:?}: unknown attribute {k:?} (known: name, {})",
+                known_kinds()
+            )
         })?),
     };
     let func = func.trim();
@@ -149,13 +164,19 @@ fn parse_key(key: &str) -> Result<KeyPart, String> {
         }
     };
     if (kind.is_none()) != (function == KeyFunction::MetaphoneSet) {
-        return Err(format!("blocking key {key:?}: metaphone_set goes with `name` only"));
+        return Err(format!(
+            "blocking key {key:?}: metaphone_set goes with `name` only"
+        ));
     }
     Ok(KeyPart { kind, function })
 }
 
 fn known_kinds() -> String {
-    AttrKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
+    AttrKind::ALL
+        .iter()
+        .map(|k| k.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Per-rule keys of every record, after the block-size cap.
@@ -204,11 +225,21 @@ impl BlockKeys {
                     recs += 1;
                 }
             }
-            capped_blocks.push(sizes.values().filter(|&&s| s as usize > max_block_size).count() as u64);
+            capped_blocks.push(
+                sizes
+                    .values()
+                    .filter(|&&s| s as usize > max_block_size)
+                    .count() as u64,
+            );
             capped_records.push(recs);
             keys.push(rule_keys);
         }
-        BlockKeys { rules, keys, capped_records, capped_blocks }
+        BlockKeys {
+            rules,
+            keys,
+            capped_records,
+            capped_blocks,
+        }
     }
 
     /// Number of candidate pairs each rule proposes within its blocks (before removing
@@ -238,7 +269,10 @@ fn value_key(col: &Column, function: KeyFunction, id: u32) -> Option<u64> {
             _ => return None,
         },
         KeyFunction::Prefix(n) => {
-            let end = v.char_indices().nth(usize::from(n)).map_or(v.len(), |(i, _)| i);
+            let end = v
+                .char_indices()
+                .nth(usize::from(n))
+                .map_or(v.len(), |(i, _)| i);
             hash_str(&v[..end])
         }
         KeyFunction::Year => match &col.derived {
@@ -246,7 +280,9 @@ fn value_key(col: &Column, function: KeyFunction, id: u32) -> Option<u64> {
             _ => hash_str(v.get(..4)?),
         },
         KeyFunction::Digits => match &col.derived {
-            Derived::Phones { tail } if tail[id as usize].len() >= 6 => hash_str(&tail[id as usize]),
+            Derived::Phones { tail } if tail[id as usize].len() >= 6 => {
+                hash_str(&tail[id as usize])
+            }
             _ => return None,
         },
         KeyFunction::MetaphoneSet => return None,
@@ -258,18 +294,28 @@ fn part_keys(table: &RecordTable, part: KeyPart) -> Vec<Option<u64>> {
     let n = table.len as usize;
     match part.kind {
         Some(kind) => {
-            let Some(col) = table.column(kind) else { return vec![None; n] };
-            let per_value: Vec<Option<u64>> =
-                (0..col.values.len() as u32).map(|id| value_key(col, part.function, id)).collect();
+            let Some(col) = table.column(kind) else {
+                return vec![None; n];
+            };
+            let per_value: Vec<Option<u64>> = (0..col.values.len() as u32)
+                .map(|id| value_key(col, part.function, id))
+                .collect();
             col.ids
                 .iter()
-                .map(|&id| if id == NULL_ID { None } else { per_value[id as usize] })
+                .map(|&id| {
+                    if id == NULL_ID {
+                        None
+                    } else {
+                        per_value[id as usize]
+                    }
+                })
                 .collect()
         }
         None => {
-            let (Some(g), Some(s)) =
-                (table.column(AttrKind::GivenName), table.column(AttrKind::Surname))
-            else {
+            let (Some(g), Some(s)) = (
+                table.column(AttrKind::GivenName),
+                table.column(AttrKind::Surname),
+            ) else {
                 return vec![None; n];
             };
             let code = |c: &Column, r: usize| -> Option<u64> {
@@ -308,8 +354,16 @@ mod tests {
     fn parses_and_prints_rules() {
         let r = BlockingRule::parse(&["surname:metaphone", "given_name:prefix3"]).unwrap();
         assert_eq!(r.to_string(), "surname:metaphone & given_name:prefix3");
-        assert!(BlockingRule::parse(&["shoe:exact"]).unwrap_err().contains("shoe"));
-        assert!(BlockingRule::parse(&["surname:soundex"]).unwrap_err().contains("soundex"));
+        assert!(
+            BlockingRule::parse(&["shoe:exact"])
+                .unwrap_err()
+                .contains("shoe")
+        );
+        assert!(
+            BlockingRule::parse(&["surname:soundex"])
+                .unwrap_err()
+                .contains("soundex")
+        );
         assert!(BlockingRule::parse(&["surname"]).is_err());
         assert!(BlockingRule::parse(&["surname:prefix0"]).is_err());
         assert!(BlockingRule::parse(&["surname:metaphone_set"]).is_err());
@@ -319,7 +373,11 @@ mod tests {
     #[test]
     fn metaphone_set_ignores_name_order() {
         use AttrKind::{GivenName as G, Surname as S};
-        let t = table(&[&[(G, "John"), (S, "Smith")], &[(G, "Smith"), (S, "Jon")], &[(G, "Mary")]]);
+        let t = table(&[
+            &[(G, "John"), (S, "Smith")],
+            &[(G, "Smith"), (S, "Jon")],
+            &[(G, "Mary")],
+        ]);
         let rules = vec![BlockingRule::parse(&["name:metaphone_set"]).unwrap()];
         let k = BlockKeys::compute(&t, rules, 100);
         assert!(k.keys[0][0].is_some());

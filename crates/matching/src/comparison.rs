@@ -38,7 +38,9 @@ pub enum Function {
     Category(AttrKind),
 }
 
-const NAME_GIVEN: &[&str] = &["exact", "close", "variant", "swapped", "similar", "initial", "else"];
+const NAME_GIVEN: &[&str] = &[
+    "exact", "close", "variant", "swapped", "similar", "initial", "else",
+];
 const NAME_SURNAME: &[&str] = &["exact", "close", "swapped", "similar", "else"];
 const DOB: &[&str] = &["exact", "partial", "transposed", "typo", "near", "else"];
 const EMAIL: &[&str] = &["exact", "same_user", "close", "else"];
@@ -271,17 +273,20 @@ fn surname_level(s: Option<&Column>, g: Option<&Column>, a: u32, b: u32) -> u8 {
 /// Given name of one record equals the surname of the other, both ways.
 fn swapped(g: &Column, s: Option<&Column>, a: u32, b: u32) -> bool {
     let Some(s) = s else { return false };
-    let (Some(ga), Some(gb), Some(sa), Some(sb)) = (g.get(a), g.get(b), s.get(a), s.get(b))
-    else {
+    let (Some(ga), Some(gb), Some(sa), Some(sb)) = (g.get(a), g.get(b), s.get(a), s.get(b)) else {
         return false;
     };
     ga != gb && ga == sb && sa == gb
 }
 
 fn dob_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
-    let Some((ia, ib)) = pair_ids(col, a, b) else { return 0 };
+    let Some((ia, ib)) = pair_ids(col, a, b) else {
+        return 0;
+    };
     let col = col.expect("checked above");
-    let Derived::Dates { dates } = &col.derived else { return 0 };
+    let Derived::Dates { dates } = &col.derived else {
+        return 0;
+    };
     let (da, db): (PartialDate, PartialDate) = (dates[ia as usize], dates[ib as usize]);
     if ia == ib && da.is_complete() {
         return 1;
@@ -292,7 +297,11 @@ fn dob_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
         }
         let known_equal =
             agree(da.year, db.year) && agree(da.month, db.month) && agree(da.day, db.day);
-        return if known_equal && da.year.is_some() && db.year.is_some() { 2 } else { 6 };
+        return if known_equal && da.year.is_some() && db.year.is_some() {
+            2
+        } else {
+            6
+        };
     }
     if da.year == db.year && da.month == db.day && da.day == db.month {
         return 3;
@@ -300,7 +309,11 @@ fn dob_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
     if within_one_edit(&col.values[ia as usize], &col.values[ib as usize]) {
         return 4;
     }
-    let years_apart = da.year.zip(db.year).map(|(x, y)| x.abs_diff(y)).unwrap_or(u16::MAX);
+    let years_apart = da
+        .year
+        .zip(db.year)
+        .map(|(x, y)| x.abs_diff(y))
+        .unwrap_or(u16::MAX);
     if (da.year == db.year && da.month == db.month)
         || (years_apart <= 1 && da.month == db.month && da.day == db.day)
     {
@@ -310,7 +323,9 @@ fn dob_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
 }
 
 fn email_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
-    let Some((ia, ib)) = pair_ids(col, a, b) else { return 0 };
+    let Some((ia, ib)) = pair_ids(col, a, b) else {
+        return 0;
+    };
     if ia == ib {
         return 1;
     }
@@ -328,12 +343,16 @@ fn email_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
 }
 
 fn phone_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
-    let Some((ia, ib)) = pair_ids(col, a, b) else { return 0 };
+    let Some((ia, ib)) = pair_ids(col, a, b) else {
+        return 0;
+    };
     if ia == ib {
         return 1;
     }
     let col = col.expect("checked above");
-    let Derived::Phones { tail } = &col.derived else { return 0 };
+    let Derived::Phones { tail } = &col.derived else {
+        return 0;
+    };
     let (ta, tb) = (&*tail[ia as usize], &*tail[ib as usize]);
     if ta.len() >= 7 && ta == tb {
         return 1;
@@ -422,7 +441,9 @@ fn location_level(
 }
 
 fn ident_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
-    let Some((ia, ib)) = pair_ids(col, a, b) else { return 0 };
+    let Some((ia, ib)) = pair_ids(col, a, b) else {
+        return 0;
+    };
     if ia == ib {
         return 1;
     }
@@ -458,7 +479,11 @@ mod tests {
 
     fn label(f: Function, t: &RecordTable, a: u32, b: u32) -> &'static str {
         let l = Bound::new(f, t).level(t, a, b);
-        if l == 0 { "null" } else { f.levels()[l as usize - 1] }
+        if l == 0 {
+            "null"
+        } else {
+            f.levels()[l as usize - 1]
+        }
     }
 
     #[test]

@@ -34,7 +34,12 @@ pub fn explain_kinds(function: Function) -> Vec<AttrKind> {
         Function::Email => vec![AttrKind::Email],
         Function::Phone => vec![AttrKind::Phone],
         Function::Location => {
-            vec![AttrKind::Address, AttrKind::Postcode, AttrKind::City, AttrKind::Region]
+            vec![
+                AttrKind::Address,
+                AttrKind::Postcode,
+                AttrKind::City,
+                AttrKind::Region,
+            ]
         }
         Function::Identifier(k) | Function::Category(k) => vec![k],
     }

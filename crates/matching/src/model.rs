@@ -139,7 +139,11 @@ impl Model {
                     .collect();
                 if let Some(exact_u) = exact_u_from_frequencies(table, *f) {
                     let rest: f64 = u[1..].iter().sum();
-                    let scale = if rest > 0.0 { (1.0 - exact_u) / rest } else { 0.0 };
+                    let scale = if rest > 0.0 {
+                        (1.0 - exact_u) / rest
+                    } else {
+                        0.0
+                    };
                     u[0] = exact_u;
                     for x in &mut u[1..] {
                         *x *= scale;
@@ -157,7 +161,11 @@ impl Model {
                         tf: i == 0 && tf_applies(*f),
                     })
                     .collect();
-                ComparisonParams { name: f.default_name(), function: *f, levels }
+                ComparisonParams {
+                    name: f.default_name(),
+                    function: *f,
+                    levels,
+                }
             })
             .collect();
         Ok(Model {
@@ -177,17 +185,25 @@ impl Model {
     /// probabilities within (0, 1].
     pub fn validate(&self) -> Result<(), ModelError> {
         if self.format != MODEL_FORMAT {
-            return Err(ModelError::Format { found: self.format.clone() });
+            return Err(ModelError::Format {
+                found: self.format.clone(),
+            });
         }
         if self.comparisons.len() > MAX_COMPARISONS {
             return Err(ModelError::TooMany(self.comparisons.len()));
         }
         if !(self.prior > 0.0 && self.prior < 1.0) {
-            return Err(ModelError::Json(format!("prior must be within (0, 1), got {}", self.prior)));
+            return Err(ModelError::Json(format!(
+                "prior must be within (0, 1), got {}",
+                self.prior
+            )));
         }
         for c in &self.comparisons {
             let labels = c.function.levels();
-            let err = |message: String| ModelError::Comparison { name: c.name.clone(), message };
+            let err = |message: String| ModelError::Comparison {
+                name: c.name.clone(),
+                message,
+            };
             if c.levels.len() != labels.len() {
                 return Err(err(format!(
                     "has {} levels, its function {:?} has {}",
@@ -202,7 +218,10 @@ impl Model {
                 }
                 for (what, p) in [("m", l.m), ("u", l.u)] {
                     if !(p > 0.0 && p <= 1.0) {
-                        return Err(err(format!("level {:?}: {what} = {p} is not in (0, 1]", l.label)));
+                        return Err(err(format!(
+                            "level {:?}: {what} = {p} is not in (0, 1]",
+                            l.label
+                        )));
                     }
                 }
             }
@@ -212,7 +231,8 @@ impl Model {
 
     /// Reads a model from JSON text and validates it.
     pub fn from_json(text: &str) -> Result<Model, ModelError> {
-        let model: Model = serde_json::from_str(text).map_err(|e| ModelError::Json(e.to_string()))?;
+        let model: Model =
+            serde_json::from_str(text).map_err(|e| ModelError::Json(e.to_string()))?;
         model.validate()?;
         Ok(model)
     }
@@ -262,8 +282,18 @@ impl Model {
         if total == 0.0 {
             return 0;
         }
-        let rules = histogram.iter().map(|h| usize::from(h.rule) + 1).max().unwrap_or(1);
-        let is_covered = |r: usize, c: usize| covered.get(r).and_then(|v| v.get(c)).copied().unwrap_or(false);
+        let rules = histogram
+            .iter()
+            .map(|h| usize::from(h.rule) + 1)
+            .max()
+            .unwrap_or(1);
+        let is_covered = |r: usize, c: usize| {
+            covered
+                .get(r)
+                .and_then(|v| v.get(c))
+                .copied()
+                .unwrap_or(false)
+        };
         let levels: Vec<Vec<u8>> = histogram
             .iter()
             .map(|h| {
@@ -285,8 +315,11 @@ impl Model {
         let mut converged = false;
         for _ in 0..max_iterations {
             iterations += 1;
-            let mut m_acc: Vec<Vec<f64>> =
-                self.comparisons.iter().map(|c| vec![0.0; c.levels.len()]).collect();
+            let mut m_acc: Vec<Vec<f64>> = self
+                .comparisons
+                .iter()
+                .map(|c| vec![0.0; c.levels.len()])
+                .collect();
             let mut matched = vec![0.0; rules];
             for (h, lv) in histogram.iter().zip(&levels) {
                 let r = usize::from(h.rule);
@@ -354,8 +387,10 @@ impl Model {
         let mut prior: f64 = 1e-4;
         for _ in 0..200 {
             let odds = (prior / (1.0 - prior)).ln();
-            let expected: f64 =
-                candidates.iter().map(|(n, lr)| n / (1.0 + (-(odds + lr)).exp())).sum();
+            let expected: f64 = candidates
+                .iter()
+                .map(|(n, lr)| n / (1.0 + (-(odds + lr)).exp()))
+                .sum();
             let next = (expected / possible).clamp(1e-15, 0.5);
             let done = (next - prior).abs() <= 1e-9 * prior;
             prior = next;
@@ -371,10 +406,67 @@ impl Model {
         iterations
     }
 
+    /// Removes the matches' share from u. u is measured on random pairs, and a random
+    /// pair is a match with probability `prior`: where duplicates are dense, the rarest
+    /// agreement levels are seen mostly *because of* matches, and u would be overstated.
+    /// With the trained m and prior, u ← (u − λ·m) / (1 − λ), bounded below at a
+    /// thousandth of its measured value (at most ten bits of added weight).
+    pub fn remove_matches_from_u(&mut self) {
+        let lambda = self.prior;
+        for c in &mut self.comparisons {
+            for p in &mut c.levels {
+                let corrected = (p.u - lambda * p.m) / (1.0 - lambda);
+                p.u = corrected.max(p.u * 1e-3).max(1e-12);
+            }
+            let sum: f64 = c.levels.iter().map(|p| p.u).sum();
+            for p in &mut c.levels {
+                p.u /= sum;
+            }
+        }
+    }
+
+    /// Unsupervised training: EM, then u cleared of the matches' share, then EM again
+    /// with the cleaner u. See [`Model::train_em`] for the arguments.
+    pub fn train(
+        &mut self,
+        histogram: &[PatternCount],
+        covered: &[Vec<bool>],
+        rule_scale: &[f64],
+        possible_pairs: f64,
+        max_iterations: usize,
+    ) {
+        self.train_em(
+            histogram,
+            covered,
+            rule_scale,
+            possible_pairs,
+            max_iterations,
+        );
+        self.remove_matches_from_u();
+        let first = self.training.em_iterations;
+        self.train_em(
+            histogram,
+            covered,
+            rule_scale,
+            possible_pairs,
+            max_iterations,
+        );
+        self.training.em_iterations += first;
+    }
+
     /// Fits m (and u, where enough non-matches are given) from labelled pairs, and sets
     /// the prior from the labels when both kinds are present.
-    pub fn fit_labels(&mut self, table: &RecordTable, matches: &[(u32, u32)], non_matches: &[(u32, u32)]) {
-        let bounds: Vec<Bound> = self.functions().iter().map(|f| Bound::new(*f, table)).collect();
+    pub fn fit_labels(
+        &mut self,
+        table: &RecordTable,
+        matches: &[(u32, u32)],
+        non_matches: &[(u32, u32)],
+    ) {
+        let bounds: Vec<Bound> = self
+            .functions()
+            .iter()
+            .map(|f| Bound::new(*f, table))
+            .collect();
         let sizes: Vec<usize> = self.comparisons.iter().map(|c| c.levels.len()).collect();
         let count = |pairs: &[(u32, u32)]| -> Vec<Vec<f64>> {
             let mut acc: Vec<Vec<f64>> = sizes.iter().map(|&n| vec![0.0; n]).collect();
@@ -452,7 +544,10 @@ fn sample_levels(
 ) -> Vec<Vec<f64>> {
     use rayon::prelude::*;
     const CHUNK: usize = 8192;
-    let empty: Vec<Vec<f64>> = bounds.iter().map(|b| vec![0.0; b.function.levels().len()]).collect();
+    let empty: Vec<Vec<f64>> = bounds
+        .iter()
+        .map(|b| vec![0.0; b.function.levels().len()])
+        .collect();
     let n = u64::from(table.len);
     if n < 2 {
         return empty;
@@ -462,7 +557,8 @@ fn sample_levels(
         .into_par_iter()
         .map(|chunk| {
             let mut counts = empty.clone();
-            let mut rng = SplitMix64(seed ^ 0x5851_f42d_4c95_7f2d ^ (chunk as u64).wrapping_mul(0x9e37_79b9));
+            let mut rng =
+                SplitMix64(seed ^ 0x5851_f42d_4c95_7f2d ^ (chunk as u64).wrapping_mul(0x9e37_79b9));
             let want = CHUNK.min(pairs - chunk * CHUNK);
             let (mut drawn, mut attempts) = (0usize, 0usize);
             while drawn < want && attempts < want * 20 {
@@ -512,12 +608,16 @@ impl SplitMix64 {
 
 /// Packs per-comparison levels into one pattern.
 pub fn pack(levels: &[u8]) -> u64 {
-    levels.iter().enumerate().fold(0u64, |acc, (i, &l)| acc | (u64::from(l) << (BITS * i as u32)))
+    levels.iter().enumerate().fold(0u64, |acc, (i, &l)| {
+        acc | (u64::from(l) << (BITS * i as u32))
+    })
 }
 
 /// Unpacks a pattern into `n` levels.
 pub fn unpack(pattern: u64, n: usize) -> Vec<u8> {
-    (0..n).map(|i| ((pattern >> (BITS * i as u32)) & ((1 << BITS) - 1)) as u8).collect()
+    (0..n)
+        .map(|i| ((pattern >> (BITS * i as u32)) & ((1 << BITS) - 1)) as u8)
+        .collect()
 }
 
 /// One line of an explanation: a comparison, the level the pair reached, the values
@@ -556,27 +656,39 @@ pub struct Scorer<'t> {
 
 impl<'t> Scorer<'t> {
     pub fn new(model: Model, table: &'t RecordTable) -> Scorer<'t> {
-        let bounds = model.functions().iter().map(|f| Bound::new(*f, table)).collect();
+        let bounds = model
+            .functions()
+            .iter()
+            .map(|f| Bound::new(*f, table))
+            .collect();
         let partials = model
             .comparisons
             .iter()
             .map(|c| (0..=c.levels.len() as u8).map(|l| c.partial(l)).collect())
             .collect();
         let prior_weight = model.prior_weight();
-        Scorer { table, model, bounds, partials, prior_weight }
+        Scorer {
+            table,
+            model,
+            bounds,
+            partials,
+            prior_weight,
+        }
     }
 
     /// Levels of every comparison for the pair.
     pub fn levels(&self, a: u32, b: u32) -> Vec<u8> {
-        self.bounds.iter().map(|bd| bd.level(self.table, a, b)).collect()
+        self.bounds
+            .iter()
+            .map(|bd| bd.level(self.table, a, b))
+            .collect()
     }
 
     /// The packed agreement pattern of the pair.
     pub fn pattern(&self, a: u32, b: u32) -> u64 {
-        self.bounds
-            .iter()
-            .enumerate()
-            .fold(0u64, |acc, (i, bd)| acc | (u64::from(bd.level(self.table, a, b)) << (BITS * i as u32)))
+        self.bounds.iter().enumerate().fold(0u64, |acc, (i, bd)| {
+            acc | (u64::from(bd.level(self.table, a, b)) << (BITS * i as u32))
+        })
     }
 
     /// Partial weight of comparison `i` at `level` for the pair, including the
@@ -584,16 +696,17 @@ impl<'t> Scorer<'t> {
     #[inline]
     fn partial(&self, i: usize, level: u8, a: u32) -> (f64, f64) {
         let base = self.partials[i][level as usize];
-        if level == 1 && self.model.comparisons[i].levels[0].tf {
-            if let Some(freq) = self.bounds[i].exact_frequency(self.table, a, level) {
-                let p = &self.model.comparisons[i].levels[0];
-                let freq = freq.max(self.model.tf_min_frequency).max(1e-12);
-                let adjusted = (p.m / freq).log2();
-                // Frequencies only sharpen evidence: a common value may weigh less than
-                // average, but never turn agreement into disagreement.
-                let adjusted = adjusted.max(0.0_f64.min(base));
-                return (adjusted, adjusted - base);
-            }
+        if level == 1
+            && self.model.comparisons[i].levels[0].tf
+            && let Some(freq) = self.bounds[i].exact_frequency(self.table, a, level)
+        {
+            let p = &self.model.comparisons[i].levels[0];
+            let freq = freq.max(self.model.tf_min_frequency).max(1e-12);
+            let adjusted = (p.m / freq).log2();
+            // Frequencies only sharpen evidence: a common value may weigh less than
+            // average, but never turn agreement into disagreement.
+            let adjusted = adjusted.max(0.0_f64.min(base));
+            return (adjusted, adjusted - base);
         }
         (base, 0.0)
     }
@@ -631,13 +744,19 @@ impl<'t> Scorer<'t> {
             w += p;
             let kinds = crate::explain_kinds(c.function);
             let value = |r: u32| -> Option<String> {
-                let vals: Vec<&str> =
-                    kinds.iter().filter_map(|k| self.table.column(*k)?.get(r)).collect();
+                let vals: Vec<&str> = kinds
+                    .iter()
+                    .filter_map(|k| self.table.column(*k)?.get(r))
+                    .collect();
                 (!vals.is_empty()).then(|| vals.join(" | "))
             };
             items.push(ExplanationItem {
                 comparison: c.name.clone(),
-                level: if l == 0 { "null".into() } else { c.levels[l as usize - 1].label.clone() },
+                level: if l == 0 {
+                    "null".into()
+                } else {
+                    c.levels[l as usize - 1].label.clone()
+                },
                 left: value(a),
                 right: value(b),
                 partial_weight: p,
@@ -661,7 +780,12 @@ pub fn histogram(patterns: impl IntoIterator<Item = (u8, bool, u64)>) -> Vec<Pat
     }
     let mut v: Vec<PatternCount> = h
         .into_iter()
-        .map(|((rule, first, pattern), count)| PatternCount { rule, first, pattern, count })
+        .map(|((rule, first, pattern), count)| PatternCount {
+            rule,
+            first,
+            pattern,
+            count,
+        })
         .collect();
     v.sort_unstable();
     v
@@ -680,7 +804,12 @@ mod tests {
                 name: format!("c{i}"),
                 function: Function::Identifier(AttrKind::NationalId),
                 levels: (0..n)
-                    .map(|l| LevelParams { label: format!("l{l}"), m: m[i][l], u: u[i][l], tf: false })
+                    .map(|l| LevelParams {
+                        label: format!("l{l}"),
+                        m: m[i][l],
+                        u: u[i][l],
+                        tf: false,
+                    })
                     .collect(),
             })
             .collect();
@@ -697,8 +826,16 @@ mod tests {
     /// prior and m-probabilities (u fixed at the truth).
     #[test]
     fn em_recovers_a_known_mixture() {
-        let true_m = vec![vec![0.9, 0.07, 0.03], vec![0.8, 0.15, 0.05], vec![0.85, 0.15]];
-        let true_u = vec![vec![0.01, 0.04, 0.95], vec![0.02, 0.08, 0.90], vec![0.1, 0.9]];
+        let true_m = vec![
+            vec![0.9, 0.07, 0.03],
+            vec![0.8, 0.15, 0.05],
+            vec![0.85, 0.15],
+        ];
+        let true_u = vec![
+            vec![0.01, 0.04, 0.95],
+            vec![0.02, 0.08, 0.90],
+            vec![0.1, 0.9],
+        ];
         let prior = 0.2;
         let total = 1_000_000.0;
         let mut hist = Vec::new();
@@ -706,10 +843,23 @@ mod tests {
             for b in 0..3u8 {
                 for c in 0..2u8 {
                     let lv = [a, b, c];
-                    let pm: f64 = lv.iter().enumerate().map(|(i, &l)| true_m[i][l as usize]).product();
-                    let pu: f64 = lv.iter().enumerate().map(|(i, &l)| true_u[i][l as usize]).product();
+                    let pm: f64 = lv
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &l)| true_m[i][l as usize])
+                        .product();
+                    let pu: f64 = lv
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &l)| true_u[i][l as usize])
+                        .product();
                     let count = (total * (prior * pm + (1.0 - prior) * pu)).round() as u64;
-                    hist.push(PatternCount { rule: 0, first: true, pattern: pack(&[a + 1, b + 1, c + 1]), count });
+                    hist.push(PatternCount {
+                        rule: 0,
+                        first: true,
+                        pattern: pack(&[a + 1, b + 1, c + 1]),
+                        count,
+                    });
                 }
             }
         }
@@ -722,7 +872,14 @@ mod tests {
         assert!((model.prior - prior).abs() < 0.005, "prior {}", model.prior);
         for (c, want) in model.comparisons.iter().zip(&true_m) {
             for (p, w) in c.levels.iter().zip(want) {
-                assert!((p.m - w).abs() < 0.01, "{} {}: m {} want {}", c.name, p.label, p.m, w);
+                assert!(
+                    (p.m - w).abs() < 0.01,
+                    "{} {}: m {} want {}",
+                    c.name,
+                    p.label,
+                    p.m,
+                    w
+                );
             }
         }
         assert!(model.training.em_converged);
@@ -741,14 +898,27 @@ mod tests {
                     for c in 0..2u8 {
                         let lv = [a, b, c];
                         let p = |t: &[Vec<f64>; 3]| -> f64 {
-                            lv.iter().enumerate().map(|(i, &l)| {
-                                // rule 1 blocks on comparison 0: every pair agrees on it
-                                if rule == 1 && i == 0 { if l == 0 { 1.0 } else { 0.0 } } else { t[i][l as usize] }
-                            }).product()
+                            lv.iter()
+                                .enumerate()
+                                .map(|(i, &l)| {
+                                    // rule 1 blocks on comparison 0: every pair agrees on it
+                                    if rule == 1 && i == 0 {
+                                        if l == 0 { 1.0 } else { 0.0 }
+                                    } else {
+                                        t[i][l as usize]
+                                    }
+                                })
+                                .product()
                         };
-                        let count = (n * (share * p(&true_m) + (1.0 - share) * p(&true_u))).round() as u64;
+                        let count =
+                            (n * (share * p(&true_m) + (1.0 - share) * p(&true_u))).round() as u64;
                         if count > 0 {
-                            hist.push(PatternCount { rule, first: true, pattern: pack(&[a + 1, b + 1, c + 1]), count });
+                            hist.push(PatternCount {
+                                rule,
+                                first: true,
+                                pattern: pack(&[a + 1, b + 1, c + 1]),
+                                count,
+                            });
                         }
                     }
                 }
@@ -763,7 +933,13 @@ mod tests {
         assert!((shares[0] - 0.2).abs() < 0.01, "{shares:?}");
         assert!((shares[1] - 0.5).abs() < 0.01, "{shares:?}");
         for (c, want) in model.comparisons.iter().zip(&true_m) {
-            assert!((c.levels[0].m - want[0]).abs() < 0.01, "{}: m {} want {}", c.name, c.levels[0].m, want[0]);
+            assert!(
+                (c.levels[0].m - want[0]).abs() < 0.01,
+                "{}: m {} want {}",
+                c.name,
+                c.levels[0].m,
+                want[0]
+            );
         }
     }
 
@@ -775,17 +951,27 @@ mod tests {
         let (matches, non_matches, possible) = (10_000.0, 1_000_000.0, 1e9);
         let mut hist = Vec::new();
         for bits in 0..(1u32 << k) {
-            let lv: Vec<u8> = (0..k).map(|i| if bits >> i & 1 == 1 { 1 } else { 2 }).collect();
+            let lv: Vec<u8> = (0..k)
+                .map(|i| if bits >> i & 1 == 1 { 1 } else { 2 })
+                .collect();
             let p = |t: [f64; 2]| -> f64 { lv.iter().map(|&l| t[l as usize - 1]).product() };
             let count = (matches * p(m) + non_matches * p(u)).round() as u64;
             if count > 0 {
-                hist.push(PatternCount { rule: 0, first: true, pattern: pack(&lv), count });
+                hist.push(PatternCount {
+                    rule: 0,
+                    first: true,
+                    pattern: pack(&lv),
+                    count,
+                });
             }
         }
         let mut model = model_with(&[2; 5], &vec![m.to_vec(); k], &vec![u.to_vec(); k], 0.01);
         model.train_em(&hist, &[vec![false; k]], &[1.0], possible, 200);
         let got = model.training.expected_matches;
-        assert!((got - matches).abs() / matches < 0.05, "expected matches {got}");
+        assert!(
+            (got - matches).abs() / matches < 0.05,
+            "expected matches {got}"
+        );
         assert!((model.prior - matches / possible).abs() / (matches / possible) < 0.05);
     }
 
@@ -799,28 +985,47 @@ mod tests {
     fn model_json_round_trip_and_validation() {
         let m = model_with(&[2], &[vec![0.9, 0.1]], &[vec![0.01, 0.99]], 0.1);
         let text = m.to_json();
-        assert!(Model::from_json(&text).is_err(), "level labels must match the function");
+        assert!(
+            Model::from_json(&text).is_err(),
+            "level labels must match the function"
+        );
         let mut good = m.clone();
         good.comparisons[0].levels = ["exact", "close", "else"]
             .iter()
             .zip([0.9, 0.05, 0.05])
-            .map(|(l, p)| LevelParams { label: l.to_string(), m: p, u: 1.0 - p, tf: false })
+            .map(|(l, p)| LevelParams {
+                label: l.to_string(),
+                m: p,
+                u: 1.0 - p,
+                tf: false,
+            })
             .collect();
         let back = Model::from_json(&good.to_json()).unwrap();
         assert_eq!(back, good);
         let mut bad = good.clone();
         bad.comparisons[0].levels[0].m = 0.0;
-        assert!(Model::from_json(&bad.to_json()).unwrap_err().to_string().contains("m = 0"));
+        assert!(
+            Model::from_json(&bad.to_json())
+                .unwrap_err()
+                .to_string()
+                .contains("m = 0")
+        );
         assert!(Model::from_json("{").is_err());
         let mut old = good;
         old.format = "spirit-model/0".into();
-        assert!(matches!(Model::from_json(&old.to_json()), Err(ModelError::Format { .. })));
+        assert!(matches!(
+            Model::from_json(&old.to_json()),
+            Err(ModelError::Format { .. })
+        ));
     }
 
     #[test]
     fn sampler_is_deterministic() {
         let mut a = SplitMix64(7);
         let mut b = SplitMix64(7);
-        assert_eq!((0..5).map(|_| a.next()).collect::<Vec<_>>(), (0..5).map(|_| b.next()).collect::<Vec<_>>());
+        assert_eq!(
+            (0..5).map(|_| a.next()).collect::<Vec<_>>(),
+            (0..5).map(|_| b.next()).collect::<Vec<_>>()
+        );
     }
 }

@@ -21,7 +21,10 @@ pub struct PrepareOptions {
 
 impl Default for PrepareOptions {
     fn default() -> Self {
-        PrepareOptions { default_region: "GB".into(), date_order: DateOrder::Dmy }
+        PrepareOptions {
+            default_region: "GB".into(),
+            date_order: DateOrder::Dmy,
+        }
     }
 }
 
@@ -30,13 +33,22 @@ impl Default for PrepareOptions {
 pub enum Derived {
     None,
     /// Double Metaphone primary code of each name value.
-    Names { metaphone: Vec<Box<str>> },
+    Names {
+        metaphone: Vec<Box<str>>,
+    },
     /// Parsed date of each value.
-    Dates { dates: Vec<PartialDate> },
+    Dates {
+        dates: Vec<PartialDate>,
+    },
     /// Sorted, deduplicated token hashes and the house/unit numbers of each address.
-    Addresses { tokens: Vec<Vec<u64>>, numbers: Vec<Vec<Box<str>>> },
+    Addresses {
+        tokens: Vec<Vec<u64>>,
+        numbers: Vec<Vec<Box<str>>>,
+    },
     /// The trailing national digits of each phone (last nine digits at most).
-    Phones { tail: Vec<Box<str>> },
+    Phones {
+        tail: Vec<Box<str>>,
+    },
 }
 
 /// One interned column of normalised values.
@@ -78,7 +90,10 @@ impl Column {
     /// Σ p² over values: the probability that two random records with values agree.
     pub fn agreement_probability(&self) -> f64 {
         let n = f64::from(self.non_null.max(1));
-        self.counts.iter().map(|&c| (f64::from(c) / n).powi(2)).sum()
+        self.counts
+            .iter()
+            .map(|&c| (f64::from(c) / n).powi(2))
+            .sum()
     }
 }
 
@@ -195,11 +210,22 @@ impl RecordTable {
                 }
                 drop(index);
                 let derived = derive(kind, &values, options);
-                Column { kind, ids, values, counts, non_null, derived }
+                Column {
+                    kind,
+                    ids,
+                    values,
+                    counts,
+                    non_null,
+                    derived,
+                }
             })
             .collect();
 
-        RecordTable { len: n as u32, sources, columns }
+        RecordTable {
+            len: n as u32,
+            sources,
+            columns,
+        }
     }
 }
 
@@ -229,7 +255,10 @@ pub fn normalise(
             }
         }
         AttrKind::NationalId | AttrKind::Username => {
-            let f: String = spirit_text::fold(raw).chars().filter(|c| *c != ' ').collect();
+            let f: String = spirit_text::fold(raw)
+                .chars()
+                .filter(|c| *c != ' ')
+                .collect();
             (!f.is_empty()).then_some(f)
         }
         AttrKind::City | AttrKind::Region | AttrKind::Country => {
@@ -254,10 +283,17 @@ fn derive(kind: AttrKind, values: &[Box<str>], options: &PrepareOptions) -> Deri
             tokens: values.iter().map(|v| token_hashes(v)).collect(),
             numbers: values
                 .iter()
-                .map(|v| spirit_text::address_numbers(v).into_iter().map(Into::into).collect())
+                .map(|v| {
+                    spirit_text::address_numbers(v)
+                        .into_iter()
+                        .map(Into::into)
+                        .collect()
+                })
                 .collect(),
         },
-        AttrKind::Phone => Derived::Phones { tail: values.iter().map(|v| phone_tail(v)).collect() },
+        AttrKind::Phone => Derived::Phones {
+            tail: values.iter().map(|v| phone_tail(v)).collect(),
+        },
         _ => Derived::None,
     }
 }
@@ -347,7 +383,9 @@ mod tests {
         let t = RecordTable::build(&records, vec![0; 3], &PrepareOptions::default());
         let c = t.column(AttrKind::DateOfBirth).unwrap();
         assert_eq!(c.ids[0], c.ids[1]);
-        let Derived::Dates { dates } = &c.derived else { panic!("dates expected") };
+        let Derived::Dates { dates } = &c.derived else {
+            panic!("dates expected")
+        };
         assert_eq!(dates.len(), 2);
         let year_only = dates[c.ids[2] as usize];
         assert_eq!(year_only.year, Some(1980));

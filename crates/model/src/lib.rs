@@ -112,8 +112,15 @@ impl AttrKind {
             "city" | "town" | "suburb" | "locality" | "municipality" => AttrKind::City,
             "state" | "region" | "province" | "county" | "bundesland" => AttrKind::Region,
             "country" | "countrycode" | "nationality" => AttrKind::Country,
-            "nationalid" | "ssn" | "socsecid" | "socialsecuritynumber" | "nino" | "passport"
-            | "passportnumber" | "idnumber" | "nationalidnumber" => AttrKind::NationalId,
+            "nationalid"
+            | "ssn"
+            | "socsecid"
+            | "socialsecuritynumber"
+            | "nino"
+            | "passport"
+            | "passportnumber"
+            | "idnumber"
+            | "nationalidnumber" => AttrKind::NationalId,
             "username" | "user" | "handle" | "login" | "screenname" | "nickname" | "alias" => {
                 AttrKind::Username
             }
@@ -204,12 +211,27 @@ mod tests {
 
     #[test]
     fn recognises_common_headers() {
-        assert_eq!(AttrKind::recognise_column("First Name"), Some(AttrKind::GivenName));
-        assert_eq!(AttrKind::recognise_column("given_name"), Some(AttrKind::GivenName));
-        assert_eq!(AttrKind::recognise_column("DOB"), Some(AttrKind::DateOfBirth));
-        assert_eq!(AttrKind::recognise_column("date_of_birth"), Some(AttrKind::DateOfBirth));
+        assert_eq!(
+            AttrKind::recognise_column("First Name"),
+            Some(AttrKind::GivenName)
+        );
+        assert_eq!(
+            AttrKind::recognise_column("given_name"),
+            Some(AttrKind::GivenName)
+        );
+        assert_eq!(
+            AttrKind::recognise_column("DOB"),
+            Some(AttrKind::DateOfBirth)
+        );
+        assert_eq!(
+            AttrKind::recognise_column("date_of_birth"),
+            Some(AttrKind::DateOfBirth)
+        );
         assert_eq!(AttrKind::recognise_column("e-mail"), Some(AttrKind::Email));
-        assert_eq!(AttrKind::recognise_column("soc_sec_id"), Some(AttrKind::NationalId));
+        assert_eq!(
+            AttrKind::recognise_column("soc_sec_id"),
+            Some(AttrKind::NationalId)
+        );
         assert_eq!(AttrKind::recognise_column("cluster_id"), None);
         assert!(is_id_column("rec_id"));
         assert!(is_id_column("ID"));
