@@ -663,10 +663,7 @@ type LabelledPairs = (Vec<(u32, u32)>, Vec<(u32, u32)>);
 
 /// Reads labelled pairs: CSV `left,right,label` where label is 1/0, true/false,
 /// match/non-match or same/not-same; ids are `source:record_id` or bare record ids.
-fn read_labels(
-    path: &Path,
-    keys: &[RecordKey],
-) -> Result<LabelledPairs, EngineError> {
+fn read_labels(path: &Path, keys: &[RecordKey]) -> Result<LabelledPairs, EngineError> {
     let mut by_key: FxHashMap<String, Option<u32>> = FxHashMap::default();
     for (i, k) in keys.iter().enumerate() {
         by_key.insert(k.to_string(), Some(i as u32));
