@@ -22,7 +22,9 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::parquet::arrow::ProjectionMask;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::arrow_reader::{
+    ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use rustc_hash::FxHashMap;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use spirit_model::{AttrKind, is_id_column};
@@ -127,7 +129,7 @@ pub fn read_source(
     let (plan, collected) = match format {
         Format::Csv => read_csv(path, file, settings, id_column)?,
         Format::JsonLines => read_json_lines(path, file, settings, id_column)?,
-        Format::Parquet => read_parquet(path, file, settings, id_column)?,
+        Format::Parquet => read_parquet_guarded(path, file, settings, id_column)?,
     };
     let source = path
         .file_stem()
@@ -1145,13 +1147,40 @@ fn decode_dictionary(array: &ArrayRef) -> ArrayRef {
     }
 }
 
+/// Reads a Parquet file, turning a panic inside the decoder (which corrupt files can
+/// still cause in the Parquet/Arrow crates) into an error naming the file.
+fn read_parquet_guarded(
+    path: &Path,
+    file: File,
+    settings: &InputSettings,
+    id_arg: Option<&str>,
+) -> Result<(ColumnPlan, Collected), EngineError> {
+    let read = std::panic::AssertUnwindSafe(|| read_parquet(path, file, settings, id_arg));
+    std::panic::catch_unwind(read).unwrap_or_else(|payload| {
+        let detail = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(input_error(
+            path,
+            None,
+            format!("cannot read Parquet file: corrupt or unsupported data ({detail})"),
+        ))
+    })
+}
+
 fn read_parquet(
     path: &Path,
     file: File,
     settings: &InputSettings,
     id_arg: Option<&str>,
 ) -> Result<(ColumnPlan, Collected), EngineError> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+    // The Parquet schema's own logical types (strings, dates, timestamps, decimals) are
+    // all that text values need; skipping the embedded Arrow schema also avoids decoding
+    // a second, easily corrupted, schema.
+    let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
         .map_err(|e| input_error(path, None, format!("cannot read Parquet file: {e}")))?;
     let schema = builder.schema().clone();
     let headers: Vec<String> = schema
@@ -1830,6 +1859,28 @@ mod tests {
             let mut writer = ArrowWriter::try_new(Vec::new(), schema, None).unwrap();
             writer.write(&batch).unwrap();
             writer.into_inner().unwrap()
+        }
+
+        /// Every single-byte corruption of a small file is read or reported, never a
+        /// panic: the Parquet decoder panics on some of them (divide by zero, slice
+        /// bounds), which `read_parquet_guarded` must turn into errors.
+        #[test]
+        fn single_byte_parquet_corruptions_never_panic() {
+            let good = parquet_bytes();
+            let dir = tempfile::tempdir().unwrap();
+            let mut errors = 0;
+            for i in 0..good.len() {
+                for v in [0u8, 90, 255] {
+                    let mut bytes = good.clone();
+                    bytes[i] = v;
+                    let path = write_file(&dir, "x.parquet", &bytes);
+                    if let Err(e) = read_source(&path, &InputSettings::default(), None) {
+                        assert!(matches!(e, EngineError::Input { .. }), "{e}");
+                        errors += 1;
+                    }
+                }
+            }
+            assert!(errors > 0);
         }
 
         proptest! {

@@ -466,7 +466,12 @@ pub fn resolve(
     // Write.
     progress.phase("write", None);
     write_clusters(&request.out.join("clusters.csv"), &record_keys, &clusters)?;
-    write_edges(&request.out.join("edges.csv"), &record_keys, &model, &edges)?;
+    write_edges(
+        &request.out.join("edges.csv"),
+        &record_keys,
+        &scorer.partial_names(),
+        &edges,
+    )?;
     write_atomic(&request.out.join("model.json"), model.to_json().as_bytes())?;
     if !quarantined.is_empty() {
         write_quarantine(&request.out.join("quarantine.csv"), &quarantined)?;
@@ -608,7 +613,7 @@ fn write_clusters(path: &Path, keys: &[RecordKey], clusters: &[u32]) -> Result<(
 fn write_edges(
     path: &Path,
     keys: &[RecordKey],
-    model: &Model,
+    partial_names: &[String],
     edges: &[spirit_model::Edge],
 ) -> Result<(), EngineError> {
     let (mut w, tmp) = csv_writer(path)?;
@@ -618,7 +623,7 @@ fn write_edges(
         "match_weight".into(),
         "probability".into(),
     ];
-    header.extend(model.comparisons.iter().map(|c| format!("w_{}", c.name)));
+    header.extend(partial_names.iter().map(|n| format!("w_{n}")));
     w.write_record(&header).map_err(csv_err(path))?;
     let mut row: Vec<String> = Vec::with_capacity(header.len());
     for e in edges {

@@ -64,6 +64,15 @@ impl Function {
         }
     }
 
+    /// True for what members of one household usually share (surname, where they live,
+    /// a landline): the household class starts from agreement on these.
+    pub fn shared_by_household(self) -> bool {
+        matches!(
+            self,
+            Function::Surname | Function::Location | Function::Phone
+        )
+    }
+
     /// The default name of a comparison using this function.
     pub fn default_name(self) -> String {
         match self {

@@ -40,6 +40,10 @@ pub struct LevelParams {
     pub m: f64,
     /// P(level | non-match).
     pub u: f64,
+    /// P(level | different people of one household): the third class, for records that
+    /// share surname, address and phone but not a person. 0 when the model has none.
+    #[serde(default)]
+    pub h: f64,
     /// Whether exact agreement on this level is adjusted by the value's frequency.
     #[serde(default)]
     pub tf: bool,
@@ -80,6 +84,9 @@ pub struct TrainingInfo {
     /// EM's estimate of the share of matches among the pairs each blocking rule proposed.
     #[serde(default)]
     pub rule_match_share: Vec<f64>,
+    /// EM's estimate of the share of household pairs among each rule's pairs.
+    #[serde(default)]
+    pub rule_household_share: Vec<f64>,
     /// EM's estimate of the number of matching candidate pairs.
     #[serde(default)]
     pub expected_matches: f64,
@@ -101,8 +108,12 @@ pub struct PatternCount {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Model {
     pub format: String,
-    /// Prior probability that a candidate pair is a match (λ).
+    /// Probability that two random records are the same person (λ).
     pub prior: f64,
+    /// Probability that two random records are different people of one household;
+    /// 0 when the model has no household class.
+    #[serde(default)]
+    pub household_prior: f64,
     pub comparisons: Vec<ComparisonParams>,
     /// Lower bound on a value's frequency in the term-frequency adjustment, so that a
     /// value seen once cannot outweigh everything else.
@@ -150,6 +161,7 @@ impl Model {
                     }
                 }
                 let m = initial_m(n);
+                let shared = f.shared_by_household();
                 let levels = labels
                     .iter()
                     .zip(u.iter().zip(&m))
@@ -158,6 +170,7 @@ impl Model {
                         label: (*label).to_string(),
                         m: *m,
                         u: u.max(1e-12),
+                        h: if shared { *m } else { u.max(1e-12) },
                         tf: i == 0 && tf_applies(*f),
                     })
                     .collect();
@@ -168,9 +181,16 @@ impl Model {
                 }
             })
             .collect();
+        // A household class only makes sense where both a household's shared attributes
+        // (surname, location) and a person's own ones (given name, date of birth) exist.
+        let household = functions.contains(&Function::Surname)
+            && functions.contains(&Function::Location)
+            && (functions.contains(&Function::GivenName)
+                || functions.contains(&Function::DateOfBirth));
         Ok(Model {
             format: MODEL_FORMAT.into(),
             prior: 0.01,
+            household_prior: if household { 1e-3 } else { 0.0 },
             comparisons,
             tf_min_frequency: 0.0,
             training: TrainingInfo {
@@ -191,6 +211,12 @@ impl Model {
         }
         if self.comparisons.len() > MAX_COMPARISONS {
             return Err(ModelError::TooMany(self.comparisons.len()));
+        }
+        if !(self.household_prior >= 0.0 && self.prior + self.household_prior < 1.0) {
+            return Err(ModelError::Json(format!(
+                "household_prior must be within [0, 1 - prior), got {}",
+                self.household_prior
+            )));
         }
         if !(self.prior > 0.0 && self.prior < 1.0) {
             return Err(ModelError::Json(format!(
@@ -215,6 +241,12 @@ impl Model {
             for (l, want) in c.levels.iter().zip(labels) {
                 if l.label != *want {
                     return Err(err(format!("level {:?} should be {:?}", l.label, want)));
+                }
+                if self.household_prior > 0.0 && !(l.h > 0.0 && l.h <= 1.0) {
+                    return Err(err(format!(
+                        "level {:?}: h = {} is not in (0, 1]",
+                        l.label, l.h
+                    )));
                 }
                 for (what, p) in [("m", l.m), ("u", l.u)] {
                     if !(p > 0.0 && p <= 1.0) {
@@ -282,6 +314,7 @@ impl Model {
         if total == 0.0 {
             return 0;
         }
+        let household = self.household_prior > 0.0;
         let rules = histogram
             .iter()
             .map(|h| usize::from(h.rule) + 1)
@@ -310,55 +343,87 @@ impl Model {
         for h in histogram {
             stratum_total[usize::from(h.rule)] += h.count as f64;
         }
+        // Per stratum: share of matches and of household pairs.
         let mut lambda: Vec<f64> = vec![0.1; rules];
+        let mut eta: Vec<f64> = vec![if household { 0.05 } else { 0.0 }; rules];
         let mut iterations = 0;
         let mut converged = false;
+        let zeros = |c: &ComparisonParams| vec![0.0; c.levels.len()];
         for _ in 0..max_iterations {
             iterations += 1;
-            let mut m_acc: Vec<Vec<f64>> = self
-                .comparisons
-                .iter()
-                .map(|c| vec![0.0; c.levels.len()])
-                .collect();
+            let mut m_acc: Vec<Vec<f64>> = self.comparisons.iter().map(zeros).collect();
+            let mut h_acc: Vec<Vec<f64>> = self.comparisons.iter().map(zeros).collect();
             let mut matched = vec![0.0; rules];
-            for (h, lv) in histogram.iter().zip(&levels) {
-                let r = usize::from(h.rule);
+            let mut housed = vec![0.0; rules];
+            for (hc, lv) in histogram.iter().zip(&levels) {
+                let r = usize::from(hc.rule);
                 let mut log_m = lambda[r].ln();
-                let mut log_u = (1.0 - lambda[r]).ln();
+                let mut log_h = if household {
+                    eta[r].ln()
+                } else {
+                    f64::NEG_INFINITY
+                };
+                let mut log_u = (1.0 - lambda[r] - eta[r]).ln();
                 for (c, &l) in self.comparisons.iter().zip(lv) {
                     if l > 0 {
                         let p = &c.levels[l as usize - 1];
                         log_m += p.m.ln();
                         log_u += p.u.ln();
+                        if household {
+                            log_h += p.h.ln();
+                        }
                     }
                 }
-                let w = 1.0 / (1.0 + (log_u - log_m).exp());
-                let cw = w * h.count as f64;
-                matched[r] += cw;
-                for (acc, &l) in m_acc.iter_mut().zip(lv) {
+                let top = log_m.max(log_u).max(log_h);
+                let (em, eh, eu) = (
+                    (log_m - top).exp(),
+                    (log_h - top).exp(),
+                    (log_u - top).exp(),
+                );
+                let z = em + eh + eu;
+                let n = hc.count as f64;
+                let (wm, wh) = (n * em / z, n * eh / z);
+                matched[r] += wm;
+                housed[r] += wh;
+                for ((ma, ha), &l) in m_acc.iter_mut().zip(h_acc.iter_mut()).zip(lv) {
                     if l > 0 {
-                        acc[l as usize - 1] += cw;
+                        ma[l as usize - 1] += wm;
+                        ha[l as usize - 1] += wh;
                     }
                 }
             }
             let mut delta: f64 = 0.0;
             for r in 0..rules {
                 if stratum_total[r] > 0.0 {
-                    let new = (matched[r] / stratum_total[r]).clamp(1e-9, 1.0 - 1e-9);
+                    let new = (matched[r] / stratum_total[r]).clamp(1e-9, 1.0 - 1e-6);
                     delta = delta.max((new - lambda[r]).abs());
                     lambda[r] = new;
+                    if household {
+                        let new =
+                            (housed[r] / stratum_total[r]).clamp(1e-9, 1.0 - 1e-6 - lambda[r]);
+                        delta = delta.max((new - eta[r]).abs());
+                        eta[r] = new;
+                    }
                 }
             }
-            for (c, acc) in self.comparisons.iter_mut().zip(&m_acc) {
-                let sum: f64 = acc.iter().sum();
-                if sum <= 0.0 {
-                    continue;
-                }
-                let k = acc.len() as f64;
-                for (p, a) in c.levels.iter_mut().zip(acc) {
-                    let m = (a + 1e-6) / (sum + 1e-6 * k);
-                    delta = delta.max((m - p.m).abs());
-                    p.m = m;
+            for (c, (ma, ha)) in self.comparisons.iter_mut().zip(m_acc.iter().zip(&h_acc)) {
+                let k = ma.len() as f64;
+                let (sm, sh): (f64, f64) = (ma.iter().sum(), ha.iter().sum());
+                for (p, (a, b)) in c.levels.iter_mut().zip(ma.iter().zip(ha)) {
+                    if sm > 0.0 {
+                        let m = (a + 1e-6) / (sm + 1e-6 * k);
+                        delta = delta.max((m - p.m).abs());
+                        p.m = m;
+                    }
+                    // A household is different people: what is a person's own (given
+                    // name, birth date, e-mail) agrees between members no more than
+                    // between strangers, so h stays u there and is learned only for
+                    // what a household shares.
+                    if household && sh > 0.0 && c.function.shared_by_household() {
+                        let h = (b + 1e-6) / (sh + 1e-6 * k);
+                        delta = delta.max((h - p.h).abs());
+                        p.h = h;
+                    }
                 }
             }
             if delta < 1e-6 {
@@ -367,40 +432,67 @@ impl Model {
             }
         }
         self.training.rule_match_share = lambda;
-        // The prior: a fixed point over the candidate pairs, with every comparison.
-        let candidates: Vec<(f64, f64)> = histogram
+        self.training.rule_household_share = if household { eta } else { Vec::new() };
+
+        // The priors: a fixed point over the candidate pairs, with every comparison.
+        let candidates: Vec<(f64, f64, f64)> = histogram
             .iter()
             .filter(|h| h.first)
             .map(|h| {
                 let scale = rule_scale.get(usize::from(h.rule)).copied().unwrap_or(1.0);
-                let mut log_ratio = 0.0;
+                let (mut lr_m, mut lr_h) = (0.0, if household { 0.0 } else { f64::NEG_INFINITY });
                 for (c, l) in self.comparisons.iter().zip(unpack(h.pattern, nc)) {
                     if l > 0 {
                         let p = &c.levels[l as usize - 1];
-                        log_ratio += (p.m / p.u).ln();
+                        lr_m += (p.m / p.u).ln();
+                        if household {
+                            lr_h += (p.h / p.u).ln();
+                        }
                     }
                 }
-                (h.count as f64 * scale, log_ratio)
+                (h.count as f64 * scale, lr_m, lr_h)
             })
             .collect();
         let possible = possible_pairs.max(1.0);
-        let mut prior: f64 = 1e-4;
-        for _ in 0..200 {
-            let odds = (prior / (1.0 - prior)).ln();
-            let expected: f64 = candidates
-                .iter()
-                .map(|(n, lr)| n / (1.0 + (-(odds + lr)).exp()))
-                .sum();
-            let next = (expected / possible).clamp(1e-15, 0.5);
-            let done = (next - prior).abs() <= 1e-9 * prior;
+        let (mut prior, mut hprior): (f64, f64) = (1e-4, if household { 1e-4 } else { 0.0 });
+        for _ in 0..500 {
+            let (lm, lh) = (
+                (prior / (1.0 - prior - hprior)).ln(),
+                (hprior / (1.0 - prior - hprior)).ln(),
+            );
+            let (mut em, mut eh) = (0.0, 0.0);
+            for (n, lr_m, lr_h) in &candidates {
+                let (a, b) = (
+                    lm + lr_m,
+                    if household {
+                        lh + lr_h
+                    } else {
+                        f64::NEG_INFINITY
+                    },
+                );
+                let top = a.max(b).max(0.0);
+                let (pa, pb, pu) = ((a - top).exp(), (b - top).exp(), (-top).exp());
+                let z = pa + pb + pu;
+                em += n * pa / z;
+                eh += n * pb / z;
+            }
+            let next = (em / possible).clamp(1e-15, 0.4);
+            let hnext = if household {
+                (eh / possible).clamp(1e-15, 0.4)
+            } else {
+                0.0
+            };
+            let done = (next - prior).abs() <= 1e-9 * prior
+                && (hnext - hprior).abs() <= 1e-9 * hprior.max(1e-15);
             prior = next;
+            hprior = hnext;
             if done {
                 break;
             }
         }
-        let expected_matches = prior * possible;
         self.prior = prior;
-        self.training.expected_matches = expected_matches;
+        self.household_prior = hprior;
+        self.training.expected_matches = prior * possible;
         self.training.em_iterations = iterations;
         self.training.em_converged = converged;
         iterations
@@ -412,15 +504,19 @@ impl Model {
     /// With the trained m and prior, u ← (u − λ·m) / (1 − λ), bounded below at a
     /// thousandth of its measured value (at most ten bits of added weight).
     pub fn remove_matches_from_u(&mut self) {
-        let lambda = self.prior;
+        let (lambda, eta) = (self.prior, self.household_prior);
         for c in &mut self.comparisons {
             for p in &mut c.levels {
-                let corrected = (p.u - lambda * p.m) / (1.0 - lambda);
+                let corrected = (p.u - lambda * p.m - eta * p.h) / (1.0 - lambda - eta);
                 p.u = corrected.max(p.u * 1e-3).max(1e-12);
             }
             let sum: f64 = c.levels.iter().map(|p| p.u).sum();
+            let shared = c.function.shared_by_household();
             for p in &mut c.levels {
                 p.u /= sum;
+                if !shared && eta > 0.0 {
+                    p.h = p.u;
+                }
             }
         }
     }
@@ -645,14 +741,25 @@ pub struct Explanation {
 /// A model bound to a record table, ready to score pairs. Partial weights per level
 /// are precomputed; exact levels with term-frequency adjustment use the value's
 /// frequency in this table.
+///
+/// With a household class, the match weight is log2 of P(same person) over
+/// P(household) + P(unrelated): the prior weight plus the partial weights log2(m/u),
+/// plus one more term, the *household* correction −log2(1 + 2^(η + Σ log2(h/u))),
+/// which is near 0 unless the pair looks more like two members of one household than
+/// like one person. The sum stays the explanation.
 #[derive(Clone, Debug)]
 pub struct Scorer<'t> {
     pub table: &'t RecordTable,
     pub model: Model,
     bounds: Vec<Bound>,
     partials: Vec<Vec<f64>>,
+    household_partials: Vec<Vec<f64>>,
     prior_weight: f64,
+    household_weight: Option<f64>,
 }
+
+/// Name of the household correction in explanations and `edges.csv`.
+pub const HOUSEHOLD: &str = "household";
 
 impl<'t> Scorer<'t> {
     pub fn new(model: Model, table: &'t RecordTable) -> Scorer<'t> {
@@ -666,14 +773,33 @@ impl<'t> Scorer<'t> {
             .iter()
             .map(|c| (0..=c.levels.len() as u8).map(|l| c.partial(l)).collect())
             .collect();
-        let prior_weight = model.prior_weight();
+        let household_partials = model
+            .comparisons
+            .iter()
+            .map(|c| {
+                std::iter::once(0.0)
+                    .chain(c.levels.iter().map(|p| (p.h.max(1e-300) / p.u).log2()))
+                    .collect()
+            })
+            .collect();
+        let unrelated = 1.0 - model.prior - model.household_prior;
+        let prior_weight = (model.prior / unrelated).log2();
+        let household_weight =
+            (model.household_prior > 0.0).then(|| (model.household_prior / unrelated).log2());
         Scorer {
             table,
             model,
             bounds,
             partials,
+            household_partials,
             prior_weight,
+            household_weight,
         }
+    }
+
+    /// True when the model has a household class (and explanations a household line).
+    pub fn has_household(&self) -> bool {
+        self.household_weight.is_some()
     }
 
     /// Levels of every comparison for the pair.
@@ -692,7 +818,7 @@ impl<'t> Scorer<'t> {
     }
 
     /// Partial weight of comparison `i` at `level` for the pair, including the
-    /// term-frequency adjustment.
+    /// term-frequency adjustment, and the adjustment alone.
     #[inline]
     fn partial(&self, i: usize, level: u8, a: u32) -> (f64, f64) {
         let base = self.partials[i][level as usize];
@@ -711,37 +837,66 @@ impl<'t> Scorer<'t> {
         (base, 0.0)
     }
 
-    /// Match weight of the pair (prior included).
-    pub fn weight(&self, a: u32, b: u32) -> f64 {
+    /// Partial weights of the pair and its household correction (0 without a class).
+    #[inline]
+    fn parts(&self, a: u32, b: u32, mut each: impl FnMut(usize, u8, f64, f64)) -> (f64, f64) {
         let mut w = self.prior_weight;
+        let mut hw = self.household_weight.unwrap_or(0.0);
         for (i, bd) in self.bounds.iter().enumerate() {
             let l = bd.level(self.table, a, b);
-            w += self.partial(i, l, a).0;
+            let (p, tf) = self.partial(i, l, a);
+            w += p;
+            hw += self.household_partials[i][l as usize] + tf;
+            each(i, l, p, tf);
         }
-        w
+        let correction = if self.household_weight.is_some() {
+            // −log2(1 + 2^hw), computed without overflow
+            if hw > 0.0 {
+                -(hw + (-hw).exp2().ln_1p() / std::f64::consts::LN_2)
+            } else {
+                -(hw.exp2().ln_1p() / std::f64::consts::LN_2)
+            }
+        } else {
+            0.0
+        };
+        (w + correction, correction)
     }
 
-    /// Match weight and partial weights of the pair.
+    /// Match weight of the pair (prior and household correction included).
+    pub fn weight(&self, a: u32, b: u32) -> f64 {
+        self.parts(a, b, |_, _, _, _| {}).0
+    }
+
+    /// Match weight and partial weights of the pair; with a household class the last
+    /// partial is the household correction.
     pub fn score(&self, a: u32, b: u32) -> (f64, Vec<f32>) {
-        let mut w = self.prior_weight;
-        let mut parts = Vec::with_capacity(self.bounds.len());
-        for (i, bd) in self.bounds.iter().enumerate() {
-            let l = bd.level(self.table, a, b);
-            let p = self.partial(i, l, a).0;
-            w += p;
-            parts.push(p as f32);
+        let mut parts = Vec::with_capacity(self.bounds.len() + 1);
+        let (w, correction) = self.parts(a, b, |_, _, p, _| parts.push(p as f32));
+        if self.has_household() {
+            parts.push(correction as f32);
         }
         (w, parts)
     }
 
+    /// Names of the partial weights [`Scorer::score`] returns, in order.
+    pub fn partial_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .model
+            .comparisons
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        if self.has_household() {
+            names.push(HOUSEHOLD.into());
+        }
+        names
+    }
+
     /// The waterfall explanation of the pair.
     pub fn explain(&self, a: u32, b: u32) -> Explanation {
-        let mut w = self.prior_weight;
         let mut items = Vec::new();
-        for (i, (bd, c)) in self.bounds.iter().zip(&self.model.comparisons).enumerate() {
-            let l = bd.level(self.table, a, b);
-            let (p, tf) = self.partial(i, l, a);
-            w += p;
+        let (w, correction) = self.parts(a, b, |i, l, p, tf| {
+            let c = &self.model.comparisons[i];
             let kinds = crate::explain_kinds(c.function);
             let value = |r: u32| -> Option<String> {
                 let vals: Vec<&str> = kinds
@@ -761,6 +916,20 @@ impl<'t> Scorer<'t> {
                 right: value(b),
                 partial_weight: p,
                 tf_adjustment: tf,
+            });
+        });
+        if self.has_household() {
+            items.push(ExplanationItem {
+                comparison: HOUSEHOLD.into(),
+                level: if correction < -1.0 {
+                    "likely".into()
+                } else {
+                    "unlikely".into()
+                },
+                left: None,
+                right: None,
+                partial_weight: correction,
+                tf_adjustment: 0.0,
             });
         }
         Explanation {
@@ -808,6 +977,7 @@ mod tests {
                         label: format!("l{l}"),
                         m: m[i][l],
                         u: u[i][l],
+                        h: 0.0,
                         tf: false,
                     })
                     .collect(),
@@ -816,10 +986,109 @@ mod tests {
         Model {
             format: MODEL_FORMAT.into(),
             prior,
+            household_prior: 0.0,
             comparisons,
             tf_min_frequency: 0.0,
             training: TrainingInfo::default(),
         }
+    }
+
+    /// Three classes: one person, one household (shared surname and address, own given
+    /// name), unrelated. EM separates them, and a household-looking pair scores low
+    /// although it agrees on two strong attributes.
+    #[test]
+    fn em_separates_households_from_people() {
+        // comparisons: given name, date of birth (a person's own), surname, location,
+        // phone (a household's); level 1 agree, level 2 else
+        let m = [[0.9, 0.1], [0.9, 0.1], [0.9, 0.1], [0.8, 0.2], [0.7, 0.3]];
+        let h = [
+            [0.02, 0.98],
+            [0.01, 0.99],
+            [0.95, 0.05],
+            [0.95, 0.05],
+            [0.8, 0.2],
+        ];
+        let u = [
+            [0.01, 0.99],
+            [0.001, 0.999],
+            [0.005, 0.995],
+            [0.001, 0.999],
+            [0.001, 0.999],
+        ];
+        let (nm, nh, nu) = (30_000.0, 20_000.0, 500_000.0);
+        let mut hist = Vec::new();
+        for bits in 0..32u32 {
+            let lv: Vec<u8> = (0..5)
+                .map(|i| if bits >> i & 1 == 1 { 1 } else { 2 })
+                .collect();
+            let p = |t: &[[f64; 2]; 5]| -> f64 {
+                lv.iter()
+                    .enumerate()
+                    .map(|(i, &l)| t[i][l as usize - 1])
+                    .product()
+            };
+            let count = (nm * p(&m) + nh * p(&h) + nu * p(&u)).round() as u64;
+            hist.push(PatternCount {
+                rule: 0,
+                first: true,
+                pattern: pack(&lv),
+                count,
+            });
+        }
+        let start = vec![vec![0.7, 0.3]; 5];
+        let uv: Vec<Vec<f64>> = u.iter().map(|x| x.to_vec()).collect();
+        let mut model = model_with(&[2; 5], &start, &uv, 0.01);
+        model.household_prior = 0.01;
+        let functions = [
+            Function::GivenName,
+            Function::DateOfBirth,
+            Function::Surname,
+            Function::Location,
+            Function::Phone,
+        ];
+        for (i, c) in model.comparisons.iter_mut().enumerate() {
+            c.function = functions[i];
+            for (l, p) in c.levels.iter_mut().enumerate() {
+                // start: households share what comparisons 2, 3 and 4 measure
+                p.h = if i < 2 { u[i][l] } else { start[i][l] };
+            }
+        }
+        let total = nm + nh + nu;
+        model.train_em(&hist, &[vec![false; 5]], &[1.0], total, 5000);
+        for (c, want) in model.comparisons.iter().zip(&m) {
+            assert!(
+                (c.levels[0].m - want[0]).abs() < 0.03,
+                "{}: m {}",
+                c.name,
+                c.levels[0].m
+            );
+        }
+        assert!(
+            (model.household_prior - nh / total).abs() < 0.01,
+            "η {}",
+            model.household_prior
+        );
+        let table = RecordTable::default();
+        let scorer = Scorer::new(model, &table);
+        let odds = |lv: [u8; 5]| -> f64 {
+            let mut w = scorer.prior_weight;
+            let mut hw = scorer.household_weight.unwrap();
+            for (i, l) in lv.iter().enumerate() {
+                w += scorer.partials[i][*l as usize];
+                hw += scorer.household_partials[i][*l as usize];
+            }
+            w - (1.0 + hw.exp2()).log2()
+        };
+        assert!(
+            odds([1, 1, 1, 1, 1]) > 5.0,
+            "same person {}",
+            odds([1, 1, 1, 1, 1])
+        );
+        assert!(
+            odds([2, 2, 1, 1, 1]) < -1.0,
+            "household {}",
+            odds([2, 2, 1, 1, 1])
+        );
     }
 
     /// EM on the exact expected histogram of a known two-class mixture recovers its
@@ -997,6 +1266,7 @@ mod tests {
                 label: l.to_string(),
                 m: p,
                 u: 1.0 - p,
+                h: 0.0,
                 tf: false,
             })
             .collect();
