@@ -26,6 +26,9 @@ pub enum KeyFunction {
     Year,
     /// The last nine digits (phones).
     Digits,
+    /// The house number and the first word of the street: `12 high st flat 3` → `12 high`
+    /// (addresses).
+    Street,
     /// The sorted pair of given-name and surname Double Metaphone codes: the same key
     /// whichever way round the names were written. Only valid with kind `name`.
     MetaphoneSet,
@@ -58,6 +61,7 @@ impl fmt::Display for BlockingRule {
                 KeyFunction::Prefix(n) => format!("prefix{n}"),
                 KeyFunction::Year => "year".into(),
                 KeyFunction::Digits => "digits".into(),
+                KeyFunction::Street => "street".into(),
                 KeyFunction::MetaphoneSet => "metaphone_set".into(),
             };
             write!(f, "{kind}:{func}")?;
@@ -107,6 +111,7 @@ impl BlockingRule {
             &["username:exact"],
             &["postcode:exact", "given_name:prefix1"],
             &["address:exact", "given_name:prefix1"],
+            &["address:street"],
             &["surname:metaphone", "postcode:exact"],
             &["surname:metaphone", "city:exact"],
             &["postcode:exact", "city:exact"],
@@ -147,6 +152,7 @@ fn parse_key(key: &str) -> Result<KeyPart, String> {
         "metaphone" => KeyFunction::Metaphone,
         "year" => KeyFunction::Year,
         "digits" => KeyFunction::Digits,
+        "street" => KeyFunction::Street,
         "metaphone_set" => KeyFunction::MetaphoneSet,
         f if f.starts_with("prefix") => {
             let n: u8 = f["prefix".len()..]
@@ -159,7 +165,7 @@ fn parse_key(key: &str) -> Result<KeyPart, String> {
         f => {
             return Err(format!(
                 "blocking key {key:?}: unknown function {f:?} \
-                 (known: exact, metaphone, prefixN, year, digits, metaphone_set)"
+                 (known: exact, metaphone, prefixN, year, digits, street, metaphone_set)"
             ));
         }
     };
@@ -285,6 +291,13 @@ fn value_key(col: &Column, function: KeyFunction, id: u32) -> Option<u64> {
             }
             _ => return None,
         },
+        KeyFunction::Street => {
+            let number = v.split_whitespace().find(|t| t.bytes().all(|b| b.is_ascii_digit()))?;
+            let word = v
+                .split_whitespace()
+                .find(|t| t.len() >= 3 && t.bytes().all(|b| b.is_ascii_alphabetic()))?;
+            hash_bytes(hash_str(number), word.as_bytes())
+        }
         KeyFunction::MetaphoneSet => return None,
     };
     Some(h)
@@ -400,6 +413,17 @@ mod tests {
         assert!(k.keys[0][..5].iter().all(Option::is_none));
         assert!(k.keys[0][5].is_some());
         assert_eq!(k.pairs_per_rule(), vec![1]);
+    }
+
+    #[test]
+    fn street_keys_ignore_the_rest_of_the_address() {
+        use AttrKind::Address as A;
+        let t = table(&[&[(A, "12 High Street Flat 3")], &[(A, "12 high st")], &[(A, "14 High St")], &[(A, "High St")]]);
+        let rules = vec![BlockingRule::parse(&["address:street"]).unwrap()];
+        let k = BlockKeys::compute(&t, rules, 100);
+        assert_eq!(k.keys[0][0], k.keys[0][1]);
+        assert_ne!(k.keys[0][0], k.keys[0][2]);
+        assert_eq!(k.keys[0][3], None);
     }
 
     #[test]
