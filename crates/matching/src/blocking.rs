@@ -114,7 +114,6 @@ impl BlockingRule {
             &["address:street"],
             &["surname:metaphone", "postcode:exact"],
             &["surname:metaphone", "city:exact"],
-            &["postcode:exact", "city:exact"],
             &["date_of_birth:exact", "postcode:exact"],
             &["date_of_birth:exact", "city:exact"],
             &["given_name:metaphone", "postcode:exact"],
@@ -292,7 +291,9 @@ fn value_key(col: &Column, function: KeyFunction, id: u32) -> Option<u64> {
             _ => return None,
         },
         KeyFunction::Street => {
-            let number = v.split_whitespace().find(|t| t.bytes().all(|b| b.is_ascii_digit()))?;
+            let number = v
+                .split_whitespace()
+                .find(|t| t.bytes().all(|b| b.is_ascii_digit()))?;
             let word = v
                 .split_whitespace()
                 .find(|t| t.len() >= 3 && t.bytes().all(|b| b.is_ascii_alphabetic()))?;
@@ -418,7 +419,12 @@ mod tests {
     #[test]
     fn street_keys_ignore_the_rest_of_the_address() {
         use AttrKind::Address as A;
-        let t = table(&[&[(A, "12 High Street Flat 3")], &[(A, "12 high st")], &[(A, "14 High St")], &[(A, "High St")]]);
+        let t = table(&[
+            &[(A, "12 High Street Flat 3")],
+            &[(A, "12 high st")],
+            &[(A, "14 High St")],
+            &[(A, "High St")],
+        ]);
         let rules = vec![BlockingRule::parse(&["address:street"]).unwrap()];
         let k = BlockKeys::compute(&t, rules, 100);
         assert_eq!(k.keys[0][0], k.keys[0][1]);

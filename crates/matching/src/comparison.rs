@@ -218,14 +218,32 @@ pub fn within_one_edit(a: &str, b: &str) -> bool {
     }
 }
 
-/// Jaro-Winkler similarity in [0, 1].
+/// Jaro-Winkler similarity in [0, 1] (prefix weight 0.1, prefix up to 4), over bytes:
+/// normalised values are ASCII.
 #[inline]
 pub fn jaro_winkler(a: &str, b: &str) -> f64 {
-    strsim::jaro_winkler(a, b)
+    rapidfuzz::distance::jaro_winkler::similarity(a.bytes(), b.bytes())
+}
+
+/// True when the Jaro-Winkler similarity of `a` and `b` reaches `threshold`; skips the
+/// computation when the lengths alone rule it out.
+#[inline]
+pub fn jaro_winkler_at_least(a: &str, b: &str, threshold: f64) -> bool {
+    let (la, lb) = (a.len() as f64, b.len() as f64);
+    if la == 0.0 || lb == 0.0 {
+        return la == lb && threshold <= 1.0;
+    }
+    // Jaro ≤ (m/|a| + m/|b| + 1)/3 with m ≤ min length; the prefix adds at most 0.4·(1−jaro).
+    let shorter = la.min(lb);
+    let jaro_max = (shorter / la + shorter / lb + 1.0) / 3.0;
+    if jaro_max + 0.4 * (1.0 - jaro_max) < threshold {
+        return false;
+    }
+    jaro_winkler(a, b) >= threshold
 }
 
 fn close_name(a: &str, b: &str) -> bool {
-    (a.len() >= 3 && b.len() >= 3 && within_one_edit(a, b)) || jaro_winkler(a, b) >= 0.94
+    (a.len() >= 3 && b.len() >= 3 && within_one_edit(a, b)) || jaro_winkler_at_least(a, b, 0.94)
 }
 
 fn given_name_level(g: Option<&Column>, s: Option<&Column>, a: u32, b: u32) -> u8 {
@@ -247,7 +265,7 @@ fn given_name_level(g: Option<&Column>, s: Option<&Column>, a: u32, b: u32) -> u
         return 3;
     }
     let (ma, mb) = (metaphone(g, ia), metaphone(g, ib));
-    if (!ma.is_empty() && ma == mb) || jaro_winkler(va, vb) >= 0.85 {
+    if (!ma.is_empty() && ma == mb) || jaro_winkler_at_least(va, vb, 0.85) {
         return 5;
     }
     let initial = |x: &str, y: &str| x.len() == 1 && y.starts_with(x);
@@ -273,7 +291,7 @@ fn surname_level(s: Option<&Column>, g: Option<&Column>, a: u32, b: u32) -> u8 {
         return 2;
     }
     let (ma, mb) = (metaphone(s, ia), metaphone(s, ib));
-    if (!ma.is_empty() && ma == mb) || jaro_winkler(va, vb) >= 0.85 {
+    if (!ma.is_empty() && ma == mb) || jaro_winkler_at_least(va, vb, 0.85) {
         return 4;
     }
     5
@@ -345,7 +363,7 @@ fn email_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
     if la.len() >= 3 && la == lb {
         return 2;
     }
-    if within_one_edit(va, vb) || jaro_winkler(va, vb) >= 0.94 {
+    if within_one_edit(va, vb) || jaro_winkler_at_least(va, vb, 0.94) {
         return 3;
     }
     4
@@ -429,7 +447,7 @@ fn location_level(
                 return 2;
             }
             if jac >= 0.34
-                || jaro_winkler(&col.values[x], &col.values[y]) >= 0.88
+                || within_one_edit(&col.values[x], &col.values[y])
                 || (numbers_agree && !numbers[x].is_empty() && area_agrees)
             {
                 return 3;
@@ -620,6 +638,14 @@ mod tests {
                     }
                 }
             }
+        }
+
+        #[test]
+        fn jaro_winkler_matches_the_reference(a in "[a-e ]{0,12}", b in "[a-e ]{0,12}", t in 0.5f64..1.0) {
+            let ours = jaro_winkler(&a, &b);
+            prop_assert!((ours - strsim::jaro_winkler(&a, &b)).abs() < 1e-9, "{} {}", a, b);
+            prop_assert_eq!(ours, jaro_winkler(&b, &a));
+            prop_assert_eq!(jaro_winkler_at_least(&a, &b, t), ours >= t);
         }
 
         #[test]
