@@ -1,20 +1,21 @@
 //! Candidate generation and scoring as an Apache DataFusion plan.
 //!
-//! The block keys of every record form a table `keys(idx, src, k0, k1, …)`. Each
-//! blocking rule is a self hash-join on its key; a pair proposed by an earlier rule is
-//! filtered out of later rules, so every candidate pair appears exactly once without a
-//! global distinct. SPIRIT's comparison kernels are registered as scalar UDFs:
-//! `spirit_pattern(a, b)` returns the packed agreement pattern (for EM, aggregated by
-//! `GROUP BY` so training works on counts) and `spirit_weight(a, b)` the match weight
-//! (for scoring, filtered at the edge floor so only edges leave the plan). The session
-//! runs with a memory limit; operators that can spill do so.
+//! Each blocking rule's keys form a small table `keys{r}(idx, src, k)`; each rule is a
+//! self hash-join on `k`. A pair that an earlier rule proposes too is not scored again
+//! (the UDFs know every rule's keys), so every candidate pair is scored exactly once
+//! without a global distinct. SPIRIT's comparison kernels are registered as scalar UDFs:
+//! `spirit_pattern(a, b, rule)` returns the packed agreement pattern (for EM, over
+//! per-rule training strata, aggregated by `GROUP BY` so training works on counts) and
+//! `spirit_weight(a, b, rule)` the match weight (for scoring, filtered at the edge floor
+//! so only edges leave the plan). The session runs with a memory limit; operators that
+//! can spill do so.
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, Float64Array, UInt8Array, UInt16Array, UInt32Array, UInt64Array,
+    Array, ArrayRef, BooleanArray, Float64Array, UInt8Array, UInt16Array, UInt32Array, UInt64Array,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -80,44 +81,39 @@ impl CandidatePlan {
             .with_information_schema(false);
         let ctx = SessionContext::new_with_config_rt(config, runtime_env);
 
-        let mut fields = vec![
+        // One small table per rule — (idx, src, k) of the records that have a key for
+        // it — so each join builds its hash table over one key column only.
+        let schema = Arc::new(Schema::new(vec![
             Field::new("idx", DataType::UInt32, false),
             Field::new("src", DataType::UInt16, false),
-        ];
-        for r in 0..keys.rules.len() {
-            fields.push(Field::new(format!("k{r}"), DataType::UInt64, true));
-        }
-        let schema = Arc::new(Schema::new(fields));
-        let n = table.len as usize;
-        let parts = threads.max(1);
-        let chunk = n.div_ceil(parts).max(1);
-        let mut partitions = Vec::new();
-        for start in (0..n).step_by(chunk) {
-            let end = (start + chunk).min(n);
-            // Records without any key never join: leave them out of the table.
-            let rows: Vec<usize> = (start..end)
-                .filter(|&i| keys.keys.iter().any(|k| k[i].is_some()))
+            Field::new("k", DataType::UInt64, false),
+        ]));
+        for (r, rule_keys) in keys.keys.iter().enumerate() {
+            let rows: Vec<(u32, u64)> = rule_keys
+                .iter()
+                .enumerate()
+                .filter_map(|(i, k)| k.map(|k| (i as u32, k)))
                 .collect();
-            let mut cols: Vec<ArrayRef> = vec![
-                Arc::new(UInt32Array::from_iter_values(
-                    rows.iter().map(|&i| i as u32),
-                )),
-                Arc::new(UInt16Array::from_iter_values(
-                    rows.iter().map(|&i| table.sources[i]),
-                )),
-            ];
-            for k in &keys.keys {
-                cols.push(Arc::new(UInt64Array::from_iter(rows.iter().map(|&i| k[i]))));
+            let chunk = rows.len().div_ceil(threads.max(1)).max(1);
+            let mut partitions = Vec::new();
+            for part in rows.chunks(chunk) {
+                let cols: Vec<ArrayRef> = vec![
+                    Arc::new(UInt32Array::from_iter_values(part.iter().map(|p| p.0))),
+                    Arc::new(UInt16Array::from_iter_values(
+                        part.iter().map(|p| table.sources[p.0 as usize]),
+                    )),
+                    Arc::new(UInt64Array::from_iter_values(part.iter().map(|p| p.1))),
+                ];
+                let batch = RecordBatch::try_new(schema.clone(), cols).map_err(plan_err)?;
+                partitions.push(vec![batch]);
             }
-            let batch = RecordBatch::try_new(schema.clone(), cols).map_err(plan_err)?;
-            partitions.push(vec![batch]);
+            if partitions.is_empty() {
+                partitions.push(vec![RecordBatch::new_empty(schema.clone())]);
+            }
+            let mem = MemTable::try_new(schema.clone(), partitions).map_err(plan_err)?;
+            ctx.register_table(format!("keys{r}"), Arc::new(mem))
+                .map_err(plan_err)?;
         }
-        if partitions.is_empty() {
-            partitions.push(vec![RecordBatch::new_empty(schema.clone())]);
-        }
-        let mem = MemTable::try_new(schema, partitions).map_err(plan_err)?;
-        ctx.register_table("keys", Arc::new(mem))
-            .map_err(plan_err)?;
         Ok(CandidatePlan {
             ctx,
             rules: keys.rules.len(),
@@ -126,15 +122,15 @@ impl CandidatePlan {
         })
     }
 
-    /// SQL producing every candidate pair `(a, b)` once, `a < b`, with the index of the
-    /// first rule that proposed it.
-    pub fn candidates_sql(&self) -> String {
+    /// SQL producing, for each rule, its pairs `(a, b)`, `a < b`, with the rule's
+    /// index — a pair appears once per rule that proposes it; `spirit_first(a, b, rule)`
+    /// tells the one rule that counts it.
+    pub fn rule_pairs_sql(&self) -> String {
         self.rules_sql(None)
     }
 
     /// SQL producing the training strata: for each rule, its pairs (every `scale[r]`-th
-    /// of them, by a hash of the pair, when the rule proposes many), whether or not an
-    /// earlier rule proposed them too.
+    /// of them, by a hash of the pair, when the rule proposes many).
     pub fn training_sql(&self, scale: &[u64]) -> String {
         self.rules_sql(Some(scale))
     }
@@ -151,23 +147,17 @@ impl CandidatePlan {
             if self.link_type == LinkType::Link {
                 cond.push("l.src <> r.src".into());
             }
-            let not_earlier: Vec<String> = (0..r)
-                .map(|e| format!("NOT COALESCE(l.k{e} = r.k{e}, FALSE)"))
-                .collect();
-            match training {
-                None => cond.extend(not_earlier),
-                Some(scale) => {
-                    let m = scale.get(r).copied().unwrap_or(1).max(1);
-                    if m > 1 {
-                        cond.push(format!(
-                            "(CAST(l.idx AS BIGINT) * 40503 + CAST(r.idx AS BIGINT) * 7) % {m} = 0"
-                        ));
-                    }
+            if let Some(scale) = training {
+                let m = scale.get(r).copied().unwrap_or(1).max(1);
+                if m > 1 {
+                    cond.push(format!(
+                        "(CAST(l.idx AS BIGINT) * 40503 + CAST(r.idx AS BIGINT) * 7) % {m} = 0"
+                    ));
                 }
             }
             parts.push(format!(
                 "SELECT l.idx AS a, r.idx AS b, CAST({r} AS TINYINT UNSIGNED) AS rule \
-                 FROM keys l JOIN keys r ON l.k{r} = r.k{r} WHERE {}",
+                 FROM keys{r} l JOIN keys{r} r ON l.k = r.k WHERE {}",
                 cond.join(" AND ")
             ));
         }
@@ -192,8 +182,12 @@ impl CandidatePlan {
             "spirit_pattern",
             kernel.clone(),
         )));
+        self.ctx.register_udf(ScalarUDF::from(SpiritUdf::new(
+            "spirit_weight",
+            kernel.clone(),
+        )));
         self.ctx
-            .register_udf(ScalarUDF::from(SpiritUdf::new("spirit_weight", kernel)));
+            .register_udf(ScalarUDF::from(SpiritUdf::new("spirit_first", kernel)));
     }
 
     /// The histogram of agreement patterns over all candidate pairs, computed by the
@@ -230,8 +224,9 @@ impl CandidatePlan {
     /// Pairs whose match weight is at least `floor_weight`, with that weight.
     pub fn edges(&self, floor_weight: f64) -> Result<Vec<(u32, u32, f64)>, EngineError> {
         let sql = format!(
-            "SELECT a, b, w FROM (SELECT a, b, spirit_weight(a, b) AS w FROM ({})) WHERE w >= {floor_weight:.17}",
-            self.candidates_sql()
+            "SELECT a, b, w FROM (SELECT a, b, spirit_weight(a, b, rule) AS w FROM ({})) \
+             WHERE w >= {floor_weight:.17}",
+            self.rule_pairs_sql()
         );
         let batches = self.collect(&sql)?;
         let mut out = Vec::new();
@@ -254,7 +249,10 @@ impl CandidatePlan {
         &self,
         mut sink: impl FnMut(u32, u32) -> Result<(), EngineError>,
     ) -> Result<u64, EngineError> {
-        let sql = self.candidates_sql();
+        let sql = format!(
+            "SELECT a, b FROM ({}) WHERE spirit_first(a, b, rule)",
+            self.rule_pairs_sql()
+        );
         self.runtime.block_on(async {
             let df = self.ctx.sql(&sql).await.map_err(plan_err)?;
             let mut stream = df.execute_stream().await.map_err(plan_err)?;
@@ -311,8 +309,12 @@ impl std::fmt::Debug for Kernel {
 /// proposes it (no earlier rule's key agrees), so each candidate is counted once.
 const FIRST_BIT: u64 = 1 << 63;
 
-/// A SPIRIT kernel as a DataFusion scalar UDF over `(a UInt32, b UInt32)` record
-/// indices (`spirit_pattern` also takes the rule index, UInt8).
+/// A SPIRIT kernel as a DataFusion scalar UDF over `(a UInt32, b UInt32, rule UInt8)`:
+/// two record indices and the rule that proposed the pair.
+/// - `spirit_pattern` → UInt64, the packed agreement pattern (with [`FIRST_BIT`]);
+/// - `spirit_weight` → Float64, the match weight, NULL when an earlier rule proposes
+///   the pair too (so it is scored once);
+/// - `spirit_first` → Boolean, whether `rule` is the first rule proposing the pair.
 #[derive(Debug)]
 struct SpiritUdf {
     name: &'static str,
@@ -322,10 +324,7 @@ struct SpiritUdf {
 
 impl SpiritUdf {
     fn new(name: &'static str, kernel: Kernel) -> SpiritUdf {
-        let mut args = vec![DataType::UInt32, DataType::UInt32];
-        if name == "spirit_pattern" {
-            args.push(DataType::UInt8);
-        }
+        let args = vec![DataType::UInt32, DataType::UInt32, DataType::UInt8];
         let signature = Signature::exact(args, Volatility::Immutable);
         SpiritUdf {
             name,
@@ -361,10 +360,10 @@ impl ScalarUDFImpl for SpiritUdf {
     }
 
     fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
-        Ok(if self.name == "spirit_pattern" {
-            DataType::UInt64
-        } else {
-            DataType::Float64
+        Ok(match self.name {
+            "spirit_pattern" => DataType::UInt64,
+            "spirit_first" => DataType::Boolean,
+            _ => DataType::Float64,
         })
     }
 
@@ -379,44 +378,48 @@ impl ScalarUDFImpl for SpiritUdf {
                 })
         };
         let (a, b) = (as_u32(&arrays[0])?, as_u32(&arrays[1])?);
-        let scorer = Scorer::new((*self.kernel.model).clone(), &self.kernel.table);
+        let rules = arrays[2]
+            .as_any()
+            .downcast_ref::<UInt8Array>()
+            .ok_or_else(|| {
+                DataFusionError::Internal(format!("{} expects a UInt8 rule", self.name))
+            })?
+            .values();
         let n = a.len();
-        self.kernel.counter.fetch_add(n as u64, Ordering::Relaxed);
         let (av, bv) = (a.values(), b.values());
+        let keys = &self.kernel.keys.keys;
+        let first = |i: usize| -> bool {
+            let (x, y) = (av[i] as usize, bv[i] as usize);
+            keys[..usize::from(rules[i])]
+                .iter()
+                .all(|k| k[x].is_none() || k[x] != k[y])
+        };
+        if self.name == "spirit_first" {
+            let v: BooleanArray = (0..n).map(|i| Some(first(i))).collect();
+            return Ok(ColumnarValue::Array(Arc::new(v)));
+        }
+        let scorer = Scorer::new((*self.kernel.model).clone(), &self.kernel.table);
         let out: ArrayRef = if self.name == "spirit_pattern" {
-            let rules = arrays[2]
-                .as_any()
-                .downcast_ref::<UInt8Array>()
-                .ok_or_else(|| {
-                    DataFusionError::Internal("spirit_pattern expects a UInt8 rule".into())
-                })?
-                .values();
-            let keys = &self.kernel.keys.keys;
-            let first = |a: u32, b: u32, rule: u8| -> bool {
-                keys[..usize::from(rule)].iter().all(|k| {
-                    let (x, y) = (k[a as usize], k[b as usize]);
-                    x.is_none() || x != y
-                })
-            };
+            self.kernel.counter.fetch_add(n as u64, Ordering::Relaxed);
             let v: Vec<u64> = (0..n)
                 .into_par_iter()
                 .with_min_len(1024)
                 .map(|i| {
                     let p = scorer.pattern(av[i], bv[i]);
-                    if first(av[i], bv[i], rules[i]) {
-                        p | FIRST_BIT
-                    } else {
-                        p
-                    }
+                    if first(i) { p | FIRST_BIT } else { p }
                 })
                 .collect();
             Arc::new(UInt64Array::from(v))
         } else {
-            let v: Vec<f64> = (0..n)
+            let v: Vec<Option<f64>> = (0..n)
                 .into_par_iter()
                 .with_min_len(1024)
-                .map(|i| scorer.weight(av[i], bv[i]))
+                .map(|i| first(i).then(|| scorer.weight(av[i], bv[i])))
                 .collect();
+            let scored = v.iter().filter(|w| w.is_some()).count();
+            self.kernel
+                .counter
+                .fetch_add(scored as u64, Ordering::Relaxed);
             Arc::new(Float64Array::from(v))
         };
         Ok(ColumnarValue::Array(out))

@@ -109,7 +109,6 @@ impl BlockingRule {
             &["phone:digits"],
             &["national_id:exact"],
             &["username:exact"],
-            &["postcode:exact", "given_name:prefix1"],
             &["address:exact", "given_name:prefix1"],
             &["address:street"],
             &["surname:metaphone", "postcode:exact"],
@@ -117,7 +116,6 @@ impl BlockingRule {
             &["date_of_birth:exact", "postcode:exact"],
             &["date_of_birth:exact", "city:exact"],
             &["given_name:metaphone", "postcode:exact"],
-            &["given_name:metaphone", "city:exact"],
             &[
                 "surname:prefix3",
                 "given_name:prefix3",

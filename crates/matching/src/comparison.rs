@@ -28,10 +28,13 @@ pub enum Function {
     Email,
     /// Phone: exact (or same national digits), one digit off, else.
     Phone,
-    /// Where a person lives, from address, postcode, city and region together (they are
-    /// strongly dependent, so they form one comparison): exact address, close address,
-    /// similar address, same postcode, same city, else.
-    Location,
+    /// The street address: exact, close (same numbers, most words), similar (some
+    /// words, or house number and street word), else.
+    Address,
+    /// The area a person lives in, from postcode, city and region together (they are
+    /// strongly dependent, so they form one comparison): postcode and city, postcode,
+    /// postcode one character off in the same city, city, region, else.
+    Area,
     /// An identifier attribute (national id, username, …): exact, one edit off, else.
     Identifier(AttrKind),
     /// A categorical attribute (gender, country, …): exact, else.
@@ -45,7 +48,15 @@ const NAME_SURNAME: &[&str] = &["exact", "close", "swapped", "similar", "else"];
 const DOB: &[&str] = &["exact", "partial", "transposed", "typo", "near", "else"];
 const EMAIL: &[&str] = &["exact", "same_user", "close", "else"];
 const PHONE: &[&str] = &["exact", "close", "else"];
-const LOCATION: &[&str] = &["exact", "close", "similar", "postcode", "city", "else"];
+const ADDRESS: &[&str] = &["exact", "close", "similar", "else"];
+const AREA: &[&str] = &[
+    "exact",
+    "postcode",
+    "postcode_close",
+    "city",
+    "region",
+    "else",
+];
 const IDENT: &[&str] = &["exact", "close", "else"];
 const CATEGORY: &[&str] = &["exact", "else"];
 
@@ -58,7 +69,8 @@ impl Function {
             Function::DateOfBirth => DOB,
             Function::Email => EMAIL,
             Function::Phone => PHONE,
-            Function::Location => LOCATION,
+            Function::Address => ADDRESS,
+            Function::Area => AREA,
             Function::Identifier(_) => IDENT,
             Function::Category(_) => CATEGORY,
         }
@@ -69,7 +81,7 @@ impl Function {
     pub fn shared_by_household(self) -> bool {
         matches!(
             self,
-            Function::Surname | Function::Location | Function::Phone
+            Function::Surname | Function::Address | Function::Area | Function::Phone
         )
     }
 
@@ -81,7 +93,8 @@ impl Function {
             Function::DateOfBirth => "date_of_birth".into(),
             Function::Email => "email".into(),
             Function::Phone => "phone".into(),
-            Function::Location => "location".into(),
+            Function::Address => "address".into(),
+            Function::Area => "area".into(),
             Function::Identifier(k) | Function::Category(k) => k.name().into(),
         }
     }
@@ -105,12 +118,11 @@ impl Function {
         if has(AttrKind::Phone) {
             out.push(Function::Phone);
         }
-        if has(AttrKind::Address)
-            || has(AttrKind::Postcode)
-            || has(AttrKind::City)
-            || has(AttrKind::Region)
-        {
-            out.push(Function::Location);
+        if has(AttrKind::Address) {
+            out.push(Function::Address);
+        }
+        if has(AttrKind::Postcode) || has(AttrKind::City) || has(AttrKind::Region) {
+            out.push(Function::Area);
         }
         for k in [AttrKind::NationalId, AttrKind::Username] {
             if has(k) {
@@ -143,11 +155,12 @@ impl Bound {
             Function::DateOfBirth => [c(AttrKind::DateOfBirth), None, None, None],
             Function::Email => [c(AttrKind::Email), None, None, None],
             Function::Phone => [c(AttrKind::Phone), None, None, None],
-            Function::Location => [
-                c(AttrKind::Address),
+            Function::Address => [c(AttrKind::Address), None, None, None],
+            Function::Area => [
                 c(AttrKind::Postcode),
                 c(AttrKind::City),
                 c(AttrKind::Region),
+                None,
             ],
             Function::Identifier(k) | Function::Category(k) => [c(k), None, None, None],
         };
@@ -163,7 +176,8 @@ impl Bound {
             Function::DateOfBirth => dob_level(col(0), a, b),
             Function::Email => email_level(col(0), a, b),
             Function::Phone => phone_level(col(0), a, b),
-            Function::Location => location_level(col(0), col(1), col(2), col(3), a, b),
+            Function::Address => address_level(col(0), a, b),
+            Function::Area => area_level(col(0), col(1), col(2), a, b),
             Function::Identifier(_) => ident_level(col(0), a, b),
             Function::Category(_) => category_level(col(0), a, b),
         }
@@ -410,59 +424,56 @@ pub fn token_jaccard(x: &[u64], y: &[u64]) -> f64 {
     common as f64 / (x.len() + y.len() - common) as f64
 }
 
-fn location_level(
-    addr: Option<&Column>,
+fn address_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
+    let Some((x, y)) = pair_ids(col, a, b) else {
+        return 0;
+    };
+    if x == y {
+        return 1;
+    }
+    let col = col.expect("checked above");
+    let Derived::Addresses { tokens, numbers } = &col.derived else {
+        return 0;
+    };
+    let (x, y) = (x as usize, y as usize);
+    let jac = token_jaccard(&tokens[x], &tokens[y]);
+    let numbers_agree = numbers[x] == numbers[y];
+    if (jac >= 0.6 && numbers_agree) || within_one_edit(&col.values[x], &col.values[y]) {
+        return 2;
+    }
+    if jac >= 0.34 || (numbers_agree && !numbers[x].is_empty() && jac > 0.0) {
+        return 3;
+    }
+    4
+}
+
+fn area_level(
     post: Option<&Column>,
     city: Option<&Column>,
     region: Option<&Column>,
     a: u32,
     b: u32,
 ) -> u8 {
-    let addr_ids = pair_ids(addr, a, b);
     let post_ids = pair_ids(post, a, b);
     let city_ids = pair_ids(city, a, b);
     let region_ids = pair_ids(region, a, b);
-    if addr_ids.is_none() && post_ids.is_none() && city_ids.is_none() && region_ids.is_none() {
+    if post_ids.is_none() && city_ids.is_none() && region_ids.is_none() {
         return 0;
     }
     let same = |p: Option<(u32, u32)>| p.map(|(x, y)| x == y);
-    let post_same = same(post_ids);
+    let (post_same, city_same) = (same(post_ids), same(city_ids));
+    if post_same == Some(true) {
+        return if city_same == Some(false) { 2 } else { 1 };
+    }
     let post_close = match (post, post_ids) {
-        (Some(c), Some((x, y))) => {
-            x == y || within_one_edit(&c.values[x as usize], &c.values[y as usize])
-        }
+        (Some(c), Some((x, y))) => within_one_edit(&c.values[x as usize], &c.values[y as usize]),
         _ => false,
     };
-    let city_same = same(city_ids);
-    if let (Some(col), Some((x, y))) = (addr, addr_ids) {
-        if x == y && post_same != Some(false) {
-            return 1;
-        }
-        if let Derived::Addresses { tokens, numbers } = &col.derived {
-            let (x, y) = (x as usize, y as usize);
-            let jac = token_jaccard(&tokens[x], &tokens[y]);
-            let numbers_agree = numbers[x] == numbers[y];
-            let area_agrees = post_close || city_same == Some(true);
-            if x == y || (jac >= 0.6 && numbers_agree) || (jac >= 0.5 && area_agrees) {
-                return 2;
-            }
-            if jac >= 0.34
-                || within_one_edit(&col.values[x], &col.values[y])
-                || (numbers_agree && !numbers[x].is_empty() && area_agrees)
-            {
-                return 3;
-            }
-        }
-    }
-    if post_same == Some(true) || (post_close && city_same == Some(true)) {
-        return 4;
-    }
     if city_same == Some(true) {
-        return 5;
+        return if post_close { 3 } else { 4 };
     }
-    if addr_ids.is_none() && post_ids.is_none() && city_ids.is_none() {
-        // only regions are known: equality is too weak to count as agreement
-        return if same(region_ids) == Some(true) { 0 } else { 6 };
+    if same(region_ids) == Some(true) {
+        return 5;
     }
     6
 }
@@ -586,23 +597,45 @@ mod tests {
     }
 
     #[test]
-    fn location_levels() {
-        use AttrKind::{Address as A, City as C, Postcode as P};
+    fn address_and_area_levels() {
+        use AttrKind::{Address as A, City as C, Postcode as P, Region as R};
         let t = table(&[
-            &[(A, "12 High Street"), (P, "SW1A 1AA"), (C, "London")],
+            &[
+                (A, "12 High Street"),
+                (P, "SW1A 1AA"),
+                (C, "London"),
+                (R, "LDN"),
+            ],
             &[(A, "12 high st"), (P, "sw1a1aa"), (C, "London")],
-            &[(A, "12 High Street Flat 2"), (P, "SW1A 1AA"), (C, "London")],
-            &[(A, "99 Other Road"), (P, "SW1A 1AA"), (C, "London")],
+            &[(A, "12 High Street Flat 2"), (P, "SW1A 1AB"), (C, "London")],
+            &[(A, "12 Hihg Street"), (P, "SW1A 1AA"), (C, "Leeds")],
             &[(A, "99 Other Road"), (P, "M1 1AE"), (C, "London")],
-            &[(A, "1 Elm Close"), (P, "EH1 1YZ"), (C, "Edinburgh")],
+            &[
+                (A, "1 Elm Close"),
+                (P, "EH1 1YZ"),
+                (C, "Edinburgh"),
+                (R, "LDN"),
+            ],
+            &[
+                (A, "1 Elm Close"),
+                (P, "EH1 1YZ"),
+                (C, "Edinburgh"),
+                (R, "SCT"),
+            ],
             &[(C, "")],
         ]);
-        assert_eq!(label(Function::Location, &t, 0, 1), "exact");
-        assert_eq!(label(Function::Location, &t, 0, 2), "close");
-        assert_eq!(label(Function::Location, &t, 0, 3), "postcode");
-        assert_eq!(label(Function::Location, &t, 0, 4), "city");
-        assert_eq!(label(Function::Location, &t, 0, 5), "else");
-        assert_eq!(label(Function::Location, &t, 0, 6), "null");
+        assert_eq!(label(Function::Address, &t, 0, 1), "exact");
+        assert_eq!(label(Function::Address, &t, 0, 2), "similar");
+        assert_eq!(label(Function::Address, &t, 0, 3), "close");
+        assert_eq!(label(Function::Address, &t, 0, 4), "else");
+        assert_eq!(label(Function::Address, &t, 0, 7), "null");
+        assert_eq!(label(Function::Area, &t, 0, 1), "exact");
+        assert_eq!(label(Function::Area, &t, 0, 2), "postcode_close");
+        assert_eq!(label(Function::Area, &t, 0, 3), "postcode");
+        assert_eq!(label(Function::Area, &t, 0, 4), "city");
+        assert_eq!(label(Function::Area, &t, 0, 5), "region");
+        assert_eq!(label(Function::Area, &t, 5, 6), "exact");
+        assert_eq!(label(Function::Area, &t, 0, 7), "null");
     }
 
     proptest! {

@@ -33,14 +33,8 @@ pub fn explain_kinds(function: Function) -> Vec<AttrKind> {
         Function::DateOfBirth => vec![AttrKind::DateOfBirth],
         Function::Email => vec![AttrKind::Email],
         Function::Phone => vec![AttrKind::Phone],
-        Function::Location => {
-            vec![
-                AttrKind::Address,
-                AttrKind::Postcode,
-                AttrKind::City,
-                AttrKind::Region,
-            ]
-        }
+        Function::Address => vec![AttrKind::Address],
+        Function::Area => vec![AttrKind::Postcode, AttrKind::City, AttrKind::Region],
         Function::Identifier(k) | Function::Category(k) => vec![k],
     }
 }

@@ -184,7 +184,7 @@ impl Model {
         // A household class only makes sense where both a household's shared attributes
         // (surname, location) and a person's own ones (given name, date of birth) exist.
         let household = functions.contains(&Function::Surname)
-            && functions.contains(&Function::Location)
+            && (functions.contains(&Function::Address) || functions.contains(&Function::Area))
             && (functions.contains(&Function::GivenName)
                 || functions.contains(&Function::DateOfBirth));
         Ok(Model {
@@ -612,7 +612,7 @@ fn exact_u_from_frequencies(table: &RecordTable, f: Function) -> Option<f64> {
         Function::DateOfBirth => spirit_model::AttrKind::DateOfBirth,
         Function::Email => spirit_model::AttrKind::Email,
         Function::Identifier(k) | Function::Category(k) => k,
-        Function::Phone | Function::Location => return None,
+        Function::Phone | Function::Address | Function::Area => return None,
     };
     let col = table.column(kind)?;
     (col.non_null > 1).then(|| col.agreement_probability().max(1e-12))
@@ -1043,7 +1043,7 @@ mod tests {
             Function::GivenName,
             Function::DateOfBirth,
             Function::Surname,
-            Function::Location,
+            Function::Address,
             Function::Phone,
         ];
         for (i, c) in model.comparisons.iter_mut().enumerate() {
