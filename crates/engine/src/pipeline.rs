@@ -630,12 +630,30 @@ fn write_edges(
         row.clear();
         row.push(keys[e.left as usize].to_string());
         row.push(keys[e.right as usize].to_string());
-        row.push(format!("{:.4}", e.weight));
-        row.push(format!("{:.6}", e.probability));
-        row.extend(e.partials.iter().map(|p| format!("{p:.4}")));
+        row.push(fixed(e.weight, 4));
+        row.push(fixed(e.probability, 6));
+        row.extend(e.partials.iter().map(|p| fixed(f64::from(*p), 4)));
         w.write_record(&row).map_err(csv_err(path))?;
     }
     finish_csv(w, tmp, path)
+}
+
+/// `v` with `digits` decimals, by integer arithmetic (much faster than `{:.N}` for the
+/// millions of numbers in `edges.csv`); non-finite values print as Rust prints them.
+fn fixed(v: f64, digits: u32) -> String {
+    let scale = 10f64.powi(digits as i32);
+    let scaled = (v * scale).round();
+    if !scaled.is_finite() || scaled.abs() >= 9.0e15 {
+        return format!("{v:.prec$}", prec = digits as usize);
+    }
+    let n = scaled as i64;
+    let unit = 10i64.pow(digits);
+    let sign = if n < 0 { "-" } else { "" };
+    let (int, frac) = (
+        n.unsigned_abs() / unit as u64,
+        n.unsigned_abs() % unit as u64,
+    );
+    format!("{sign}{int}.{frac:0width$}", width = digits as usize)
 }
 
 fn write_quarantine(path: &Path, rows: &[(String, QuarantinedRow)]) -> Result<(), EngineError> {
@@ -721,4 +739,31 @@ fn read_labels(path: &Path, keys: &[RecordKey]) -> Result<LabelledPairs, EngineE
         }
     }
     Ok((matches, non))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixed;
+
+    #[test]
+    fn fixed_point_formatting_matches_rust() {
+        for v in [
+            0.0, 1.5, -1.5, 12.34567, -0.00004, -0.00006, 0.99999951, 1234.5, -7.0, 3.0e-7,
+        ] {
+            for d in [4u32, 6] {
+                let want = format!("{v:.prec$}", prec = d as usize);
+                let want = if want
+                    .trim_start_matches('-')
+                    .chars()
+                    .all(|c| c == '0' || c == '.')
+                {
+                    want.trim_start_matches('-').to_string()
+                } else {
+                    want
+                };
+                assert_eq!(fixed(v, d), want, "{v} with {d} digits");
+            }
+        }
+        assert_eq!(fixed(f64::INFINITY, 4), "inf");
+    }
 }

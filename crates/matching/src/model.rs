@@ -355,22 +355,37 @@ impl Model {
             let mut h_acc: Vec<Vec<f64>> = self.comparisons.iter().map(zeros).collect();
             let mut matched = vec![0.0; rules];
             let mut housed = vec![0.0; rules];
+            // ln m, ln h, ln u per comparison level, once per iteration
+            let logs: Vec<Vec<[f64; 3]>> = self
+                .comparisons
+                .iter()
+                .map(|c| {
+                    c.levels
+                        .iter()
+                        .map(|p| [p.m.ln(), p.h.max(1e-300).ln(), p.u.ln()])
+                        .collect()
+                })
+                .collect();
+            let priors: Vec<[f64; 3]> = (0..rules)
+                .map(|r| {
+                    let h = if household {
+                        eta[r].ln()
+                    } else {
+                        f64::NEG_INFINITY
+                    };
+                    [lambda[r].ln(), h, (1.0 - lambda[r] - eta[r]).ln()]
+                })
+                .collect();
             for (hc, lv) in histogram.iter().zip(&levels) {
                 let r = usize::from(hc.rule);
-                let mut log_m = lambda[r].ln();
-                let mut log_h = if household {
-                    eta[r].ln()
-                } else {
-                    f64::NEG_INFINITY
-                };
-                let mut log_u = (1.0 - lambda[r] - eta[r]).ln();
-                for (c, &l) in self.comparisons.iter().zip(lv) {
+                let [mut log_m, mut log_h, mut log_u] = priors[r];
+                for (lg, &l) in logs.iter().zip(lv) {
                     if l > 0 {
-                        let p = &c.levels[l as usize - 1];
-                        log_m += p.m.ln();
-                        log_u += p.u.ln();
+                        let [lm, lh, lu] = lg[l as usize - 1];
+                        log_m += lm;
+                        log_u += lu;
                         if household {
-                            log_h += p.h.ln();
+                            log_h += lh;
                         }
                     }
                 }

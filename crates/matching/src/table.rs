@@ -149,52 +149,38 @@ impl RecordTable {
             .filter(|k| present[*k as usize] && *k != AttrKind::FullName)
             .collect();
 
-        // Normalise every record's values, in parallel, into one row of options per kind.
-        let rows: Vec<Vec<Option<String>>> = records
-            .par_iter()
-            .map(|r| {
-                let mut row: Vec<Option<String>> = vec![None; kinds.len()];
-                let mut full: Option<&str> = None;
-                for (kind, raw) in r.as_ref() {
-                    if *kind == AttrKind::FullName {
-                        full = Some(raw);
-                        continue;
-                    }
-                    if let Some(slot) = kinds.iter().position(|k| k == kind) {
-                        let v = normalise(*kind, raw, options, &phones);
-                        if v.is_some() {
-                            row[slot] = v;
-                        }
-                    }
-                }
-                if let Some(full) = full {
-                    let (g, s) = spirit_text::split_full_name(full);
-                    if let Some(gi) = kinds.iter().position(|k| *k == AttrKind::GivenName)
-                        && row[gi].is_none()
-                    {
-                        row[gi] = g;
-                    }
-                    if let Some(si) = kinds.iter().position(|k| *k == AttrKind::Surname)
-                        && row[si].is_none()
-                    {
-                        row[si] = s;
-                    }
-                }
-                row
-            })
-            .collect();
-
+        // One kind at a time: normalise every record's value in parallel, then intern.
+        // Only one column of normalised strings exists at once.
         let columns: Vec<Column> = kinds
-            .par_iter()
-            .enumerate()
-            .map(|(slot, &kind)| {
+            .iter()
+            .map(|&kind| {
+                let normalised: Vec<Option<String>> = records
+                    .par_iter()
+                    .map(|r| {
+                        let r = r.as_ref();
+                        let direct = r
+                            .iter()
+                            .find(|(k, _)| *k == kind)
+                            .and_then(|(_, raw)| normalise(kind, raw, options, &phones));
+                        if direct.is_some() || !split_full {
+                            return direct;
+                        }
+                        let full = r.iter().find(|(k, _)| *k == AttrKind::FullName)?;
+                        let (given, surname) = spirit_text::split_full_name(&full.1);
+                        match kind {
+                            AttrKind::GivenName => given,
+                            AttrKind::Surname => surname,
+                            _ => None,
+                        }
+                    })
+                    .collect();
                 let mut index: FxHashMap<&str, u32> = FxHashMap::default();
                 let mut values: Vec<Box<str>> = Vec::new();
                 let mut counts: Vec<u32> = Vec::new();
                 let mut ids = Vec::with_capacity(n);
                 let mut non_null = 0u32;
-                for row in &rows {
-                    match row[slot].as_deref() {
+                for v in &normalised {
+                    match v.as_deref() {
                         None => ids.push(NULL_ID),
                         Some(v) => {
                             non_null += 1;
@@ -209,6 +195,7 @@ impl RecordTable {
                     }
                 }
                 drop(index);
+                drop(normalised);
                 let derived = derive(kind, &values, options);
                 Column {
                     kind,
