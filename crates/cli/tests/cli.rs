@@ -297,3 +297,62 @@ fn bad_input_gives_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn labelled_pairs_fit_the_model() {
+    let out = tempfile::tempdir().unwrap();
+    let labels = out.path().join("labels.csv");
+    std::fs::write(&labels, "left,right,label\na1,b1,1\na2,b:b2,match\na3,b3,0\n").unwrap();
+    let o = spirit(&[
+        "resolve", "--input", &data("a.csv"), "--input", &data("b.csv"), "--link-type", "link",
+        "--labels", labels.to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--json",
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    let model: serde_json::Value =
+        serde_json::from_str(&read(out.path().join("model.json"))).unwrap();
+    assert_eq!(model["training"]["method"], "labelled");
+    assert_eq!(model["training"]["labelled_matches"], 2);
+    assert_eq!(model["training"]["labelled_non_matches"], 1);
+
+    std::fs::write(&labels, "left,right,label\na1,nobody,1\n").unwrap();
+    let o = spirit(&[
+        "resolve", "--input", &data("a.csv"), "--input", &data("b.csv"), "--labels",
+        labels.to_str().unwrap(), "--out", out.path().to_str().unwrap(),
+    ]);
+    let (_, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr.contains("labels.csv") && stderr.contains("line 2") && stderr.contains("nobody"), "{stderr}");
+}
+
+#[test]
+fn json_lines_and_settings_files_are_read() {
+    let out = tempfile::tempdir().unwrap();
+    let jsonl = out.path().join("people.jsonl");
+    std::fs::write(
+        &jsonl,
+        concat!(
+            "{\"pid\": \"p1\", \"fname\": \"Anna\", \"lname\": \"Kowalska\", \"born\": \"1988-02-03\"}\n",
+            "{\"pid\": \"p2\", \"fname\": \"Ana\", \"lname\": \"Kowalska\", \"born\": \"03/02/1988\"}\n",
+            "not json\n",
+            "{\"pid\": \"p3\", \"fname\": \"Piotr\", \"lname\": \"Nowak\", \"born\": null}\n",
+        ),
+    )
+    .unwrap();
+    let settings = out.path().join("spirit.toml");
+    std::fs::write(
+        &settings,
+        "[input]\nid_column = \"pid\"\n[input.columns]\nfname = \"given_name\"\nlname = \"surname\"\nborn = \"date_of_birth\"\n",
+    )
+    .unwrap();
+    let o = spirit(&[
+        "resolve", "--input", jsonl.to_str().unwrap(), "--settings", settings.to_str().unwrap(),
+        "--out", out.path().to_str().unwrap(), "--json",
+    ]);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["records"], 3);
+    assert_eq!(v["sources"][0]["quarantined"], 1);
+    assert!(read(out.path().join("quarantine.csv")).contains("people,3,"));
+}

@@ -387,13 +387,8 @@ impl ScalarUDFImpl for SpiritUdf {
             .values();
         let n = a.len();
         let (av, bv) = (a.values(), b.values());
-        let keys = &self.kernel.keys.keys;
-        let first = |i: usize| -> bool {
-            let (x, y) = (av[i] as usize, bv[i] as usize);
-            keys[..usize::from(rules[i])]
-                .iter()
-                .all(|k| k[x].is_none() || k[x] != k[y])
-        };
+        let keys = &self.kernel.keys;
+        let first = |i: usize| -> bool { keys.is_first(av[i], bv[i], usize::from(rules[i])) };
         if self.name == "spirit_first" {
             let v: BooleanArray = (0..n).map(|i| Some(first(i))).collect();
             return Ok(ColumnarValue::Array(Arc::new(v)));
