@@ -302,10 +302,24 @@ fn bad_input_gives_a_clear_error() {
 fn labelled_pairs_fit_the_model() {
     let out = tempfile::tempdir().unwrap();
     let labels = out.path().join("labels.csv");
-    std::fs::write(&labels, "left,right,label\na1,b1,1\na2,b:b2,match\na3,b3,0\n").unwrap();
+    std::fs::write(
+        &labels,
+        "left,right,label\na1,b1,1\na2,b:b2,match\na3,b3,0\n",
+    )
+    .unwrap();
     let o = spirit(&[
-        "resolve", "--input", &data("a.csv"), "--input", &data("b.csv"), "--link-type", "link",
-        "--labels", labels.to_str().unwrap(), "--out", out.path().to_str().unwrap(), "--json",
+        "resolve",
+        "--input",
+        &data("a.csv"),
+        "--input",
+        &data("b.csv"),
+        "--link-type",
+        "link",
+        "--labels",
+        labels.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+        "--json",
     ]);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
@@ -317,12 +331,22 @@ fn labelled_pairs_fit_the_model() {
 
     std::fs::write(&labels, "left,right,label\na1,nobody,1\n").unwrap();
     let o = spirit(&[
-        "resolve", "--input", &data("a.csv"), "--input", &data("b.csv"), "--labels",
-        labels.to_str().unwrap(), "--out", out.path().to_str().unwrap(),
+        "resolve",
+        "--input",
+        &data("a.csv"),
+        "--input",
+        &data("b.csv"),
+        "--labels",
+        labels.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
     ]);
     let (_, stderr) = text(&o);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr.contains("labels.csv") && stderr.contains("line 2") && stderr.contains("nobody"), "{stderr}");
+    assert!(
+        stderr.contains("labels.csv") && stderr.contains("line 2") && stderr.contains("nobody"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -346,8 +370,14 @@ fn json_lines_and_settings_files_are_read() {
     )
     .unwrap();
     let o = spirit(&[
-        "resolve", "--input", jsonl.to_str().unwrap(), "--settings", settings.to_str().unwrap(),
-        "--out", out.path().to_str().unwrap(), "--json",
+        "resolve",
+        "--input",
+        jsonl.to_str().unwrap(),
+        "--settings",
+        settings.to_str().unwrap(),
+        "--out",
+        out.path().to_str().unwrap(),
+        "--json",
     ]);
     let (stdout, stderr) = text(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");

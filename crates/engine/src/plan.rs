@@ -223,25 +223,43 @@ impl CandidatePlan {
 
     /// Pairs whose match weight is at least `floor_weight`, with that weight.
     pub fn edges(&self, floor_weight: f64) -> Result<Vec<(u32, u32, f64)>, EngineError> {
+        // The weight is computed once per pair in the plan; the floor is applied as the
+        // batches stream out, so only edges are ever held in memory.
         let sql = format!(
-            "SELECT a, b, w FROM (SELECT a, b, spirit_weight(a, b, rule) AS w FROM ({})) \
-             WHERE w >= {floor_weight:.17}",
+            "SELECT a, b, spirit_weight(a, b, rule) AS w FROM ({})",
             self.rule_pairs_sql()
         );
-        let batches = self.collect(&sql)?;
         let mut out = Vec::new();
-        for b in &batches {
-            let (a, bb, w) = (
-                column::<UInt32Array>(b, 0)?,
-                column::<UInt32Array>(b, 1)?,
-                column::<Float64Array>(b, 2)?,
+        self.stream(&sql, |batch| {
+            let (a, b, w) = (
+                column::<UInt32Array>(batch, 0)?,
+                column::<UInt32Array>(batch, 1)?,
+                column::<Float64Array>(batch, 2)?,
             );
-            for i in 0..b.num_rows() {
-                out.push((a.value(i), bb.value(i), w.value(i)));
+            for i in 0..batch.num_rows() {
+                if w.is_valid(i) && w.value(i) >= floor_weight {
+                    out.push((a.value(i), b.value(i), w.value(i)));
+                }
             }
-        }
+            Ok(())
+        })?;
         out.sort_unstable_by_key(|x| (x.0, x.1));
         Ok(out)
+    }
+
+    fn stream(
+        &self,
+        sql: &str,
+        mut each: impl FnMut(&RecordBatch) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        self.runtime.block_on(async {
+            let df = self.ctx.sql(sql).await.map_err(plan_err)?;
+            let mut stream = df.execute_stream().await.map_err(plan_err)?;
+            while let Some(batch) = stream.next().await {
+                each(&batch.map_err(plan_err)?)?;
+            }
+            Ok(())
+        })
     }
 
     /// Streams every candidate pair to `sink` (for `--keep-candidates`).
@@ -325,7 +343,9 @@ struct SpiritUdf {
 impl SpiritUdf {
     fn new(name: &'static str, kernel: Kernel) -> SpiritUdf {
         let args = vec![DataType::UInt32, DataType::UInt32, DataType::UInt8];
-        let signature = Signature::exact(args, Volatility::Immutable);
+        // Volatile, although the kernels are pure: it keeps the optimiser from copying a
+        // call into both a filter and a projection, which would score every pair twice.
+        let signature = Signature::exact(args, Volatility::Volatile);
         SpiritUdf {
             name,
             signature,

@@ -263,7 +263,10 @@ impl BlockKeys {
     pub fn is_first(&self, a: u32, b: u32, rule: usize) -> bool {
         let nr = self.rules.len();
         let (ka, kb) = (a as usize * nr, b as usize * nr);
-        let (ka, kb) = (&self.by_record[ka..ka + rule], &self.by_record[kb..kb + rule]);
+        let (ka, kb) = (
+            &self.by_record[ka..ka + rule],
+            &self.by_record[kb..kb + rule],
+        );
         ka.iter().zip(kb).all(|(x, y)| *x == 0 || x != y)
     }
 
@@ -423,7 +426,11 @@ mod tests {
     #[test]
     fn the_first_rule_proposing_a_pair_counts_it() {
         use AttrKind::{GivenName as G, Surname as S};
-        let t = table(&[&[(G, "Ann"), (S, "Lee")], &[(G, "Ann"), (S, "Lee")], &[(G, "Ann"), (S, "Kim")]]);
+        let t = table(&[
+            &[(G, "Ann"), (S, "Lee")],
+            &[(G, "Ann"), (S, "Lee")],
+            &[(G, "Ann"), (S, "Kim")],
+        ]);
         let rules = vec![
             BlockingRule::parse(&["surname:exact"]).unwrap(),
             BlockingRule::parse(&["given_name:exact"]).unwrap(),
