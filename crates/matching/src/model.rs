@@ -410,12 +410,13 @@ impl Model {
             let mut delta: f64 = 0.0;
             for r in 0..rules {
                 if stratum_total[r] > 0.0 {
-                    let new = (matched[r] / stratum_total[r]).clamp(1e-9, 1.0 - 1e-6);
+                    // Every class keeps some share, so no logarithm meets a zero.
+                    let new = (matched[r] / stratum_total[r]).clamp(1e-9, 0.999);
                     delta = delta.max((new - lambda[r]).abs());
                     lambda[r] = new;
                     if household {
-                        let new =
-                            (housed[r] / stratum_total[r]).clamp(1e-9, 1.0 - 1e-6 - lambda[r]);
+                        let room = (0.999 - lambda[r]).max(1e-9);
+                        let new = (housed[r] / stratum_total[r]).clamp(1e-9, room);
                         delta = delta.max((new - eta[r]).abs());
                         eta[r] = new;
                     }
@@ -1257,6 +1258,43 @@ mod tests {
             "expected matches {got}"
         );
         assert!((model.prior - matches / possible).abs() / (matches / possible) < 0.05);
+    }
+
+    proptest::proptest! {
+        /// Training never panics and leaves a valid model, whatever the counts: strata
+        /// of only matches, empty strata, a single pattern, huge counts.
+        #[test]
+        fn training_leaves_a_valid_model(
+            rows in proptest::collection::vec((0u8..4, proptest::bool::ANY, 1u8..4, 1u8..4, 1u8..3, 0u64..1_000_000), 0..20),
+            household in proptest::bool::ANY,
+        ) {
+            let hist: Vec<PatternCount> = rows
+                .iter()
+                .map(|&(rule, first, a, b, c, count)| PatternCount { rule, first, pattern: pack(&[a, b, c]), count })
+                .collect();
+            let m = vec![vec![0.6, 0.3, 0.1], vec![0.6, 0.3, 0.1], vec![0.7, 0.3]];
+            let u = vec![vec![0.01, 0.09, 0.9], vec![0.01, 0.09, 0.9], vec![0.1, 0.9]];
+            let mut model = model_with(&[3, 3, 2], &m, &u, 0.01);
+            if household {
+                model.household_prior = 1e-3;
+                for (i, c) in model.comparisons.iter_mut().enumerate() {
+                    c.function = [Function::GivenName, Function::Surname, Function::Address][i];
+                    c.levels = c.function.levels().iter().take(c.levels.len()).zip(&m[i]).zip(&u[i])
+                        .map(|((l, m), u)| LevelParams { label: l.to_string(), m: *m, u: *u, h: *u, tf: false })
+                        .collect();
+                }
+            }
+            let covered = vec![vec![false, false, false], vec![true, false, false], vec![false, true, true], vec![true, true, true]];
+            model.train(&hist, &covered, &[1.0, 2.0, 1.0, 3.0], 1e7, 50);
+            proptest::prop_assert!(model.prior > 0.0 && model.prior < 1.0, "prior {}", model.prior);
+            proptest::prop_assert!(model.household_prior >= 0.0 && model.prior + model.household_prior < 1.0);
+            for c in &model.comparisons {
+                for p in &c.levels {
+                    proptest::prop_assert!(p.m > 0.0 && p.m <= 1.0 && p.u > 0.0 && p.u <= 1.0, "{:?}", p);
+                    proptest::prop_assert!(p.h.is_finite());
+                }
+            }
+        }
     }
 
     #[test]
