@@ -134,14 +134,19 @@ fn parse_cluster(s: &str) -> Result<ClusterMethod, String> {
 fn main() -> ExitCode {
     // A panic is a bug in SPIRIT, never the user's fault: say so in one line, no trace.
     std::panic::set_hook(Box::new(|info| {
-        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         let message = info
             .payload()
             .downcast_ref::<&str>()
             .map(|s| (*s).to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        eprintln!("error: internal error{at}: {message} (this is a bug in SPIRIT; please report it)");
+        eprintln!(
+            "error: internal error{at}: {message} (this is a bug in SPIRIT; please report it)"
+        );
     }));
     let cli = Cli::parse();
     match run(cli) {
