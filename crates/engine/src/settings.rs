@@ -124,7 +124,7 @@ impl Default for ResolveSettings {
             max_block_size: 2000,
             em_max_iterations: 100,
             em_pairs_per_rule: 500_000,
-            u_sample_pairs: 300_000,
+            u_sample_pairs: 200_000,
             seed: 42,
             memory_limit_mb: 2048,
         }

@@ -291,7 +291,7 @@ fn value_key(col: &Column, function: KeyFunction, id: u32) -> Option<u64> {
     let h = match function {
         KeyFunction::Exact => hash_str(v),
         KeyFunction::Metaphone => match &col.derived {
-            Derived::Names { metaphone } if !metaphone[id as usize].is_empty() => {
+            Derived::Names { metaphone, .. } if !metaphone[id as usize].is_empty() => {
                 hash_str(&metaphone[id as usize])
             }
             _ => return None,

@@ -201,8 +201,19 @@ fn pair_ids(col: Option<&Column>, a: u32, b: u32) -> Option<(u32, u32)> {
 
 fn metaphone(col: &Column, id: u32) -> &str {
     match &col.derived {
-        Derived::Names { metaphone } => &metaphone[id as usize],
+        Derived::Names { metaphone, .. } => &metaphone[id as usize],
         _ => "",
+    }
+}
+
+/// Whether two name values share a nickname group (from the groups derived per value).
+fn name_variants(col: &Column, x: u32, y: u32) -> bool {
+    match &col.derived {
+        Derived::Names { nicknames, .. } => {
+            let (gx, gy) = (nicknames[x as usize], nicknames[y as usize]);
+            !gx.is_empty() && gx.iter().any(|g| gy.contains(g))
+        }
+        _ => false,
     }
 }
 
@@ -275,7 +286,7 @@ fn given_name_level(g: Option<&Column>, s: Option<&Column>, a: u32, b: u32) -> u
     if close_name(va, vb) {
         return 2;
     }
-    if spirit_text::are_name_variants(va, vb) {
+    if name_variants(g, ia, ib) {
         return 3;
     }
     let (ma, mb) = (metaphone(g, ia), metaphone(g, ib));

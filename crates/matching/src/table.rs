@@ -32,9 +32,10 @@ impl Default for PrepareOptions {
 #[derive(Clone, Debug)]
 pub enum Derived {
     None,
-    /// Double Metaphone primary code of each name value.
+    /// Double Metaphone primary code and nickname groups of each name value.
     Names {
         metaphone: Vec<Box<str>>,
+        nicknames: Vec<&'static [u32]>,
     },
     /// Parsed date of each value.
     Dates {
@@ -132,7 +133,8 @@ impl RecordTable {
     {
         assert_eq!(records.len(), sources.len(), "one source per record");
         let n = records.len();
-        let phones = PhoneNormaliser::new(&options.default_region);
+        // The phone metadata takes a while to load: only when there are phones.
+        let phones = std::sync::LazyLock::new(|| PhoneNormaliser::new(&options.default_region));
         let mut present = [false; AttrKind::ALL.len()];
         for r in records {
             for (k, _) in r.as_ref() {
@@ -261,6 +263,10 @@ fn derive(kind: AttrKind, values: &[Box<str>], options: &PrepareOptions) -> Deri
             metaphone: values
                 .iter()
                 .map(|v| spirit_text::double_metaphone(v).0.into_boxed_str())
+                .collect(),
+            nicknames: values
+                .iter()
+                .map(|v| spirit_text::nickname_groups(v))
                 .collect(),
         },
         AttrKind::DateOfBirth => Derived::Dates {
