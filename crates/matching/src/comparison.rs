@@ -322,13 +322,17 @@ fn surname_level(s: Option<&Column>, g: Option<&Column>, a: u32, b: u32) -> u8 {
     5
 }
 
-/// Given name of one record equals the surname of the other, both ways.
+/// Given name of one record is the surname of the other, both ways (one of the two
+/// crossings may carry a typo).
 fn swapped(g: &Column, s: Option<&Column>, a: u32, b: u32) -> bool {
     let Some(s) = s else { return false };
     let (Some(ga), Some(gb), Some(sa), Some(sb)) = (g.get(a), g.get(b), s.get(a), s.get(b)) else {
         return false;
     };
-    ga != gb && ga == sb && sa == gb
+    // Each crossed pair equal or one typo apart, and at least one of them exact, so two
+    // typos never pass for a swap.
+    let near = |x: &str, y: &str| x == y || close_name(x, y);
+    ga != gb && near(ga, sb) && near(sa, gb) && (ga == sb || sa == gb)
 }
 
 fn dob_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
@@ -558,6 +562,8 @@ mod tests {
             &[(G, "W."), (S, "Smith")],
             &[(G, "Zebedee"), (S, "Smith")],
             &[(S, "Smith")],
+            &[(G, "Smiht"), (S, "William")],
+            &[(G, "Smiht"), (S, "Wiliam")],
         ]);
         assert_eq!(label(Function::GivenName, &t, 0, 0), "exact");
         assert_eq!(label(Function::GivenName, &t, 0, 1), "variant");
@@ -567,6 +573,9 @@ mod tests {
         assert_eq!(label(Function::GivenName, &t, 0, 4), "initial");
         assert_eq!(label(Function::GivenName, &t, 0, 5), "else");
         assert_eq!(label(Function::GivenName, &t, 0, 6), "null");
+        assert_eq!(label(Function::GivenName, &t, 0, 7), "swapped", "one typo");
+        assert_eq!(label(Function::Surname, &t, 7, 0), "swapped", "one typo");
+        assert_ne!(label(Function::GivenName, &t, 0, 8), "swapped", "two typos");
     }
 
     #[test]
