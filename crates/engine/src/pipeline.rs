@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 use spirit_matching::blocking::{BlockKeys, BlockingRule};
 use spirit_matching::cluster::{RobustParams, ScoredPair, connected_components, robust_clusters};
-use spirit_matching::model::{Explanation, Model};
+use spirit_matching::model::{Explanation, Model, TrainingData};
 use spirit_matching::{Function, PrepareOptions, RecordTable, Scorer};
 use spirit_model::{RecordKey, probability_to_weight};
 use spirit_text::DateOrder;
@@ -388,13 +388,13 @@ pub fn resolve(
             })
             .collect();
         let rule_scale: Vec<f64> = scale.iter().map(|&s| s as f64).collect();
-        model.train(
-            &histogram,
-            &covered,
-            &rule_scale,
-            possible as f64,
-            settings.resolve.em_max_iterations,
-        );
+        let data = TrainingData {
+            histogram: &histogram,
+            covered: &covered,
+            rule_scale: &rule_scale,
+            possible_pairs: possible as f64,
+        };
+        model.train(data, settings.resolve.em_max_iterations);
         if let Some(labels) = &request.labels {
             let (matches, non_matches) = read_labels(labels, &record_keys)?;
             model.fit_labels(&table, &matches, &non_matches);

@@ -92,6 +92,18 @@ pub struct TrainingInfo {
     pub expected_matches: f64,
 }
 
+/// What EM trains on: the histogram of training pairs, which comparisons each rule
+/// blocks on (`covered[rule][comparison]`), how many candidate pairs each counted pair
+/// stands for (`rule_scale[rule]`, when a rule's pairs were sampled), and the number of
+/// possible pairs (for the prior).
+#[derive(Clone, Copy, Debug)]
+pub struct TrainingData<'a> {
+    pub histogram: &'a [PatternCount],
+    pub covered: &'a [Vec<bool>],
+    pub rule_scale: &'a [f64],
+    pub possible_pairs: f64,
+}
+
 /// How many training pairs of blocking rule `rule` have `pattern`. `first` tells
 /// whether `rule` is the first rule proposing those pairs (so each candidate pair is
 /// counted once over the rows with `first`).
@@ -299,14 +311,13 @@ impl Model {
     /// point of λ = Σ P(match | pattern, λ) / `possible_pairs` over the candidate pairs
     /// (the rows flagged `first`, each standing for `rule_scale[rule]` pairs): pairs that
     /// no rule proposes are taken as non-matches. Returns the number of EM iterations.
-    pub fn train_em(
-        &mut self,
-        histogram: &[PatternCount],
-        covered: &[Vec<bool>],
-        rule_scale: &[f64],
-        possible_pairs: f64,
-        max_iterations: usize,
-    ) -> usize {
+    pub fn train_em(&mut self, data: TrainingData<'_>, max_iterations: usize) -> usize {
+        let TrainingData {
+            histogram,
+            covered,
+            rule_scale,
+            possible_pairs,
+        } = data;
         let nc = self.comparisons.len();
         let total: f64 = histogram.iter().map(|h| h.count as f64).sum();
         self.training.pattern_pairs = total as u64;
@@ -538,31 +549,12 @@ impl Model {
     }
 
     /// Unsupervised training: EM, then u cleared of the matches' share, then EM again
-    /// with the cleaner u. See [`Model::train_em`] for the arguments.
-    pub fn train(
-        &mut self,
-        histogram: &[PatternCount],
-        covered: &[Vec<bool>],
-        rule_scale: &[f64],
-        possible_pairs: f64,
-        max_iterations: usize,
-    ) {
-        self.train_em(
-            histogram,
-            covered,
-            rule_scale,
-            possible_pairs,
-            max_iterations,
-        );
+    /// with the cleaner u.
+    pub fn train(&mut self, data: TrainingData<'_>, max_iterations: usize) {
+        self.train_em(data, max_iterations);
         self.remove_matches_from_u();
         let first = self.training.em_iterations;
-        self.train_em(
-            histogram,
-            covered,
-            rule_scale,
-            possible_pairs,
-            max_iterations,
-        );
+        self.train_em(data, max_iterations);
         self.training.em_iterations += first;
     }
 
@@ -1070,7 +1062,15 @@ mod tests {
             }
         }
         let total = nm + nh + nu;
-        model.train_em(&hist, &[vec![false; 5]], &[1.0], total, 5000);
+        model.train_em(
+            TrainingData {
+                histogram: &hist,
+                covered: &[vec![false; 5]],
+                rule_scale: &[1.0],
+                possible_pairs: total,
+            },
+            5000,
+        );
         for (c, want) in model.comparisons.iter().zip(&m) {
             assert!(
                 (c.levels[0].m - want[0]).abs() < 0.03,
@@ -1151,7 +1151,15 @@ mod tests {
         let flat = vec![vec![0.5, 0.3, 0.2], vec![0.5, 0.3, 0.2], vec![0.6, 0.4]];
         let mut model = model_with(&[3, 3, 2], &flat, &true_u, 0.05);
         let n: f64 = hist.iter().map(|h| h.count as f64).sum();
-        model.train_em(&hist, &[vec![false; 3]], &[1.0], n, 500);
+        model.train_em(
+            TrainingData {
+                histogram: &hist,
+                covered: &[vec![false; 3]],
+                rule_scale: &[1.0],
+                possible_pairs: n,
+            },
+            500,
+        );
         let share = model.training.rule_match_share[0];
         assert!((share - prior).abs() < 0.005, "match share {share}");
         assert!((model.prior - prior).abs() < 0.005, "prior {}", model.prior);
@@ -1213,7 +1221,15 @@ mod tests {
         let mut model = model_with(&[2, 2, 2], &flat, &true_u, 0.05);
         let covered = vec![vec![false; 3], vec![true, false, false]];
         let n: f64 = hist.iter().map(|h| h.count as f64).sum();
-        model.train_em(&hist, &covered, &[1.0, 1.0], n, 1000);
+        model.train_em(
+            TrainingData {
+                histogram: &hist,
+                covered: &covered,
+                rule_scale: &[1.0, 1.0],
+                possible_pairs: n,
+            },
+            1000,
+        );
         let shares = &model.training.rule_match_share;
         assert!((shares[0] - 0.2).abs() < 0.01, "{shares:?}");
         assert!((shares[1] - 0.5).abs() < 0.01, "{shares:?}");
@@ -1251,7 +1267,15 @@ mod tests {
             }
         }
         let mut model = model_with(&[2; 5], &vec![m.to_vec(); k], &vec![u.to_vec(); k], 0.01);
-        model.train_em(&hist, &[vec![false; k]], &[1.0], possible, 200);
+        model.train_em(
+            TrainingData {
+                histogram: &hist,
+                covered: &[vec![false; k]],
+                rule_scale: &[1.0],
+                possible_pairs: possible,
+            },
+            200,
+        );
         let got = model.training.expected_matches;
         assert!(
             (got - matches).abs() / matches < 0.05,
@@ -1285,7 +1309,7 @@ mod tests {
                 }
             }
             let covered = vec![vec![false, false, false], vec![true, false, false], vec![false, true, true], vec![true, true, true]];
-            model.train(&hist, &covered, &[1.0, 2.0, 1.0, 3.0], 1e7, 50);
+            model.train(TrainingData { histogram: &hist, covered: &covered, rule_scale: &[1.0, 2.0, 1.0, 3.0], possible_pairs: 1e7 }, 50);
             proptest::prop_assert!(model.prior > 0.0 && model.prior < 1.0, "prior {}", model.prior);
             proptest::prop_assert!(model.household_prior >= 0.0 && model.prior + model.household_prior < 1.0);
             for c in &model.comparisons {
