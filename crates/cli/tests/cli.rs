@@ -279,6 +279,15 @@ fn bad_input_gives_a_clear_error() {
         );
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+    let empty = out.path().join("empty.csv");
+    std::fs::write(&empty, "id,first_name,surname\n").unwrap();
+    let o = spirit(&["resolve", "--input", empty.to_str().unwrap(), "--out", outp]);
+    let (_, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr.contains("no readable records") && stderr.contains("empty.csv"),
+        "{stderr}"
+    );
     let settings = out.path().join("bad.toml");
     std::fs::write(&settings, "[resolve]\nthreshhold = 0.4\n").unwrap();
     let o = spirit(&[

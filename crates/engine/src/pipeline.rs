@@ -207,6 +207,13 @@ pub fn load(
     }
     progress.done();
     let total: usize = raw.iter().map(Vec::len).sum();
+    if total == 0 {
+        let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+        return Err(EngineError::Invalid(format!(
+            "the inputs hold no readable records: {}",
+            names.join(", ")
+        )));
+    }
     if total > u32::MAX as usize - 1 {
         return Err(EngineError::Invalid(format!(
             "{total} records is more than one run can hold"
