@@ -6,7 +6,8 @@
 //! - [`table`]: the prepared record table (normalised, interned columns).
 //! - [`comparison`]: comparison functions and their levels.
 //! - [`blocking`]: blocking rules and per-record keys, with the block-size cap.
-//! - [`model`]: the Fellegi–Sunter model, its training, scoring and explanation.
+//! - [`model`]: the Fellegi–Sunter model and its training (EM, term frequencies, labels).
+//! - [`score`]: scoring pairs with a trained model, and the explanation waterfall.
 //! - [`cluster`]: connected components and chaining-resistant clustering.
 //! - [`eval`]: precision, recall and F1 against ground truth.
 //!
@@ -17,6 +18,7 @@ pub mod cluster;
 pub mod comparison;
 pub mod eval;
 pub mod model;
+pub mod score;
 pub mod table;
 
 use spirit_model::AttrKind;
