@@ -410,6 +410,10 @@ pub fn resolve(
         lap("train", &mut phases, &mut t0);
     }
     model.tf_min_frequency = 0.0;
+    // A model that training left unusable is reported, never written or used.
+    model
+        .validate()
+        .map_err(|e| EngineError::Invalid(format!("training produced an unusable model: {e}")))?;
 
     // Score: only edges at or above the floor leave the plan.
     progress.phase("score", Some(estimate));
