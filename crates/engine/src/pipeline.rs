@@ -321,7 +321,7 @@ pub fn resolve(
     let rule_summaries: Vec<RuleSummary> = block_keys
         .rules
         .iter()
-        .zip(block_keys.pairs_per_rule())
+        .zip(block_keys.pairs_per_rule().iter().copied())
         .enumerate()
         .map(|(i, (r, pairs))| RuleSummary {
             rule: r.to_string(),

@@ -271,23 +271,19 @@ impl CandidatePlan {
             "SELECT a, b FROM ({}) WHERE spirit_first(a, b, rule)",
             self.rule_pairs_sql()
         );
-        self.runtime.block_on(async {
-            let df = self.ctx.sql(&sql).await.map_err(plan_err)?;
-            let mut stream = df.execute_stream().await.map_err(plan_err)?;
-            let mut n = 0u64;
-            while let Some(batch) = stream.next().await {
-                let batch = batch.map_err(plan_err)?;
-                let (a, b) = (
-                    column::<UInt32Array>(&batch, 0)?,
-                    column::<UInt32Array>(&batch, 1)?,
-                );
-                for i in 0..batch.num_rows() {
-                    sink(a.value(i), b.value(i))?;
-                    n += 1;
-                }
+        let mut n = 0u64;
+        self.stream(&sql, |batch| {
+            let (a, b) = (
+                column::<UInt32Array>(batch, 0)?,
+                column::<UInt32Array>(batch, 1)?,
+            );
+            for i in 0..batch.num_rows() {
+                sink(a.value(i), b.value(i))?;
+                n += 1;
             }
-            Ok(n)
-        })
+            Ok(())
+        })?;
+        Ok(n)
     }
 
     fn collect(&self, sql: &str) -> Result<Vec<RecordBatch>, EngineError> {

@@ -193,6 +193,8 @@ pub struct BlockKeys {
     pub capped_records: Vec<u64>,
     /// Per rule: number of blocks over the cap.
     pub capped_blocks: Vec<u64>,
+    /// Per rule: pairs inside the blocks that remain after the cap.
+    block_pairs: Vec<u64>,
     /// The same keys record by record (`rules.len()` per record, 0 for none), so that
     /// checking which rules propose a pair touches one cache line per record.
     by_record: Vec<u64>,
@@ -207,6 +209,7 @@ impl BlockKeys {
         let mut keys = Vec::with_capacity(rules.len());
         let mut capped_records = Vec::with_capacity(rules.len());
         let mut capped_blocks = Vec::with_capacity(rules.len());
+        let mut block_pairs = Vec::with_capacity(rules.len());
         for rule in &rules {
             let mut rule_keys: Vec<Option<u64>> = vec![Some(0x9e37_79b9_7f4a_7c15); n];
             for part in &rule.parts {
@@ -231,12 +234,16 @@ impl BlockKeys {
                     recs += 1;
                 }
             }
-            capped_blocks.push(
-                sizes
-                    .values()
-                    .filter(|&&s| s as usize > max_block_size)
-                    .count() as u64,
-            );
+            let (mut over, mut pairs) = (0u64, 0u64);
+            for &size in sizes.values() {
+                if size as usize > max_block_size {
+                    over += 1;
+                } else {
+                    pairs += u64::from(size) * u64::from(size - 1) / 2;
+                }
+            }
+            capped_blocks.push(over);
+            block_pairs.push(pairs);
             capped_records.push(recs);
             keys.push(rule_keys);
         }
@@ -253,6 +260,7 @@ impl BlockKeys {
             keys,
             capped_records,
             capped_blocks,
+            block_pairs,
             by_record,
         }
     }
@@ -272,17 +280,8 @@ impl BlockKeys {
 
     /// Number of candidate pairs each rule proposes within its blocks (before removing
     /// pairs already proposed by earlier rules and before any link-type filter).
-    pub fn pairs_per_rule(&self) -> Vec<u64> {
-        self.keys
-            .iter()
-            .map(|ks| {
-                let mut sizes: FxHashMap<u64, u64> = FxHashMap::default();
-                for k in ks.iter().flatten() {
-                    *sizes.entry(*k).or_default() += 1;
-                }
-                sizes.values().map(|s| s * (s - 1) / 2).sum()
-            })
-            .collect()
+    pub fn pairs_per_rule(&self) -> &[u64] {
+        &self.block_pairs
     }
 }
 
@@ -420,7 +419,7 @@ mod tests {
         assert!(k.keys[0][0].is_some());
         assert_eq!(k.keys[0][0], k.keys[0][1]);
         assert_eq!(k.keys[0][2], None);
-        assert_eq!(k.pairs_per_rule(), vec![1]);
+        assert_eq!(k.pairs_per_rule(), [1]);
     }
 
     #[test]
@@ -455,7 +454,7 @@ mod tests {
         assert_eq!(k.capped_blocks, vec![1]);
         assert!(k.keys[0][..5].iter().all(Option::is_none));
         assert!(k.keys[0][5].is_some());
-        assert_eq!(k.pairs_per_rule(), vec![1]);
+        assert_eq!(k.pairs_per_rule(), [1]);
     }
 
     #[test]

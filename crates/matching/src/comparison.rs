@@ -308,7 +308,7 @@ fn surname_level(s: Option<&Column>, g: Option<&Column>, a: u32, b: u32) -> u8 {
     if ia == ib {
         return 1;
     }
-    if swapped(g.unwrap_or(s), Some(s), a, b) && g.is_some() {
+    if g.is_some_and(|g| swapped(g, Some(s), a, b)) {
         return 3;
     }
     let (va, vb) = (&*s.values[ia as usize], &*s.values[ib as usize]);

@@ -3,9 +3,7 @@
 //! random pairs, m and the prior by EM on the histogram of agreement patterns),
 //! supervised fitting from labelled pairs, scoring and explanation.
 
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use spirit_model::probability_to_weight;
 
 use crate::comparison::{Bound, Function};
 use crate::table::RecordTable;
@@ -291,11 +289,6 @@ impl Model {
     /// The comparison functions, in order.
     pub fn functions(&self) -> Vec<Function> {
         self.comparisons.iter().map(|c| c.function).collect()
-    }
-
-    /// log2 prior odds.
-    pub fn prior_weight(&self) -> f64 {
-        probability_to_weight(self.prior)
     }
 
     /// Estimates m and the prior by EM on the histogram of agreement patterns, with u
@@ -724,25 +717,6 @@ pub fn unpack(pattern: u64, n: usize) -> Vec<u8> {
     (0..n)
         .map(|i| ((pattern >> (BITS * i as u32)) & ((1 << BITS) - 1)) as u8)
         .collect()
-}
-
-/// Builds the histogram of (rule, first, pattern) from an iterator of them.
-pub fn histogram(patterns: impl IntoIterator<Item = (u8, bool, u64)>) -> Vec<PatternCount> {
-    let mut h: FxHashMap<(u8, bool, u64), u64> = FxHashMap::default();
-    for p in patterns {
-        *h.entry(p).or_default() += 1;
-    }
-    let mut v: Vec<PatternCount> = h
-        .into_iter()
-        .map(|((rule, first, pattern), count)| PatternCount {
-            rule,
-            first,
-            pattern,
-            count,
-        })
-        .collect();
-    v.sort_unstable();
-    v
 }
 
 #[cfg(test)]

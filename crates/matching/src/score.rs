@@ -94,14 +94,6 @@ impl<'t> Scorer<'t> {
         self.household_weight.is_some()
     }
 
-    /// Levels of every comparison for the pair.
-    pub fn levels(&self, a: u32, b: u32) -> Vec<u8> {
-        self.bounds
-            .iter()
-            .map(|bd| bd.level(self.table, a, b))
-            .collect()
-    }
-
     /// The packed agreement pattern of the pair.
     pub fn pattern(&self, a: u32, b: u32) -> u64 {
         self.bounds.iter().enumerate().fold(0u64, |acc, (i, bd)| {

@@ -198,7 +198,7 @@ impl RecordTable {
                 }
                 drop(index);
                 drop(normalised);
-                let derived = derive(kind, &values, options);
+                let derived = derive(kind, &values);
                 Column {
                     kind,
                     ids,
@@ -257,7 +257,7 @@ pub fn normalise(
     }
 }
 
-fn derive(kind: AttrKind, values: &[Box<str>], options: &PrepareOptions) -> Derived {
+fn derive(kind: AttrKind, values: &[Box<str>]) -> Derived {
     match kind {
         AttrKind::GivenName | AttrKind::Surname | AttrKind::MiddleName => Derived::Names {
             metaphone: values
@@ -270,7 +270,7 @@ fn derive(kind: AttrKind, values: &[Box<str>], options: &PrepareOptions) -> Deri
                 .collect(),
         },
         AttrKind::DateOfBirth => Derived::Dates {
-            dates: values.iter().map(|v| date_from_key(v, options)).collect(),
+            dates: values.iter().map(|v| date_from_key(v)).collect(),
         },
         AttrKind::Address => Derived::Addresses {
             tokens: values.iter().map(|v| token_hashes(v)).collect(),
@@ -299,7 +299,7 @@ pub fn phone_tail(v: &str) -> Box<str> {
     String::from_utf8_lossy(&digits[start..]).into()
 }
 
-fn date_from_key(key: &str, _options: &PrepareOptions) -> PartialDate {
+fn date_from_key(key: &str) -> PartialDate {
     let num = |s: &str| s.parse::<u16>().ok().filter(|v| *v != 0);
     PartialDate {
         year: key.get(0..4).and_then(num),
