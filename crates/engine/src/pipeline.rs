@@ -10,7 +10,9 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use spirit_matching::blocking::{BlockKeys, BlockingRule};
-use spirit_matching::cluster::{RobustParams, ScoredPair, connected_components, robust_clusters};
+use spirit_matching::cluster::{
+    RobustParams, ScoredPair, connected_components, robust_clusters_constrained,
+};
 use spirit_matching::model::{Explanation, Model, TrainingData};
 use spirit_matching::{Function, PrepareOptions, RecordTable, Scorer};
 use spirit_model::{RecordKey, probability_to_weight};
@@ -291,8 +293,130 @@ pub fn resolve(
     let table = Arc::new(table);
     let n = table.len as u64;
 
+    let scored = score_table(
+        &table,
+        &record_keys,
+        settings,
+        link_type,
+        request.model.clone(),
+        request.labels.as_deref(),
+        progress,
+    )?;
+    phases.extend(scored.phase_seconds.iter().cloned());
+    t0 = Instant::now();
+    let Scored {
+        model,
+        edges,
+        partial_names,
+        rule_summaries,
+        candidate_pairs,
+        possible_pairs: possible,
+        plan,
+        ..
+    } = scored;
+
+    // Cluster.
+    progress.phase("cluster", None);
+    let clusters = cluster_edges(n as usize, &edges, settings, &[], &[]);
+    let entities = clusters
+        .iter()
+        .copied()
+        .max()
+        .map_or(0, |m| u64::from(m) + 1);
+    progress.done();
+    lap("cluster", &mut phases, &mut t0);
+
+    // Write.
+    progress.phase("write", None);
+    write_clusters(&request.out.join("clusters.csv"), &record_keys, &clusters)?;
+    write_edges(
+        &request.out.join("edges.csv"),
+        &record_keys,
+        &partial_names,
+        &edges,
+    )?;
+    write_atomic(&request.out.join("model.json"), model.to_json().as_bytes())?;
+    if !quarantined.is_empty() {
+        write_quarantine(&request.out.join("quarantine.csv"), &quarantined)?;
+    }
+    if request.keep_candidates {
+        write_candidates(&request.out.join("candidates.csv"), &record_keys, &plan)?;
+    }
+    progress.done();
+    lap("write", &mut phases, &mut t0);
+    phases.push(("total".into(), clock.elapsed().as_secs_f64()));
+
+    let summary = RunSummary {
+        link_type,
+        records: n,
+        sources,
+        comparisons: model.comparisons.iter().map(|c| c.name.clone()).collect(),
+        blocking_rules: rule_summaries,
+        candidate_pairs,
+        blocking_reduction: if possible == 0 {
+            0.0
+        } else {
+            1.0 - candidate_pairs as f64 / possible as f64
+        },
+        edges: edges.len() as u64,
+        entities,
+        threshold: settings.resolve.threshold,
+        cluster_method: settings.resolve.cluster,
+        model_trained: request.model.is_none(),
+        prior: model.prior,
+        em_iterations: model.training.em_iterations,
+        phase_seconds: phases,
+        out: request.out.clone(),
+    };
+    let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
+    write_atomic(&request.out.join("summary.json"), json.as_bytes())?;
+    Ok(ResolveOutput {
+        summary,
+        table,
+        keys: record_keys,
+        model,
+        clusters,
+        edges,
+    })
+}
+
+/// What scoring a prepared table leaves: the model (trained or given), the edges at or
+/// above the floor with their partial weights, and the blocking figures.
+pub struct Scored {
+    pub model: Model,
+    pub edges: Vec<spirit_model::Edge>,
+    /// Names of the partial weights, in the order of [`spirit_model::Edge::partials`].
+    pub partial_names: Vec<String>,
+    pub rules: Vec<BlockingRule>,
+    pub rule_summaries: Vec<RuleSummary>,
+    pub candidate_pairs: u64,
+    pub possible_pairs: u64,
+    pub phase_seconds: Vec<(String, f64)>,
+    pub plan: CandidatePlan,
+}
+
+/// Blocks, trains (unless `given` holds a model) and scores a prepared table: the
+/// middle of the batch pipeline, shared by `spirit resolve` over files and by the
+/// identity store's batch re-run.
+pub fn score_table(
+    table: &Arc<RecordTable>,
+    record_keys: &[RecordKey],
+    settings: &Settings,
+    link_type: LinkType,
+    given: Option<Model>,
+    labels: Option<&Path>,
+    progress: &dyn Progress,
+) -> Result<Scored, EngineError> {
+    let mut phases: Vec<(String, f64)> = Vec::new();
+    let lap = |name: &str, phases: &mut Vec<(String, f64)>, start: &mut Instant| {
+        phases.push((name.to_string(), start.elapsed().as_secs_f64()));
+        *start = Instant::now();
+    };
+    let mut t0 = Instant::now();
+    let n = table.len as u64;
+    let table = table.clone();
     // Comparisons: the model's when one is given, else the defaults for the kinds present.
-    let functions = match &request.model {
+    let functions = match &given {
         Some(m) => m.functions(),
         None => Function::defaults_for(&table.kinds()),
     };
@@ -352,7 +476,7 @@ pub fn resolve(
     };
     // Model: train unless one was given.
     let link_only = link_type == LinkType::Link;
-    let mut model = match &request.model {
+    let mut model = match &given {
         Some(m) => m.clone(),
         None => Model::initial(
             &table,
@@ -365,7 +489,7 @@ pub fn resolve(
     };
     let estimate: u64 = rule_summaries.iter().map(|r| r.block_pairs).sum();
     let counter = Arc::new(AtomicU64::new(0));
-    if request.model.is_none() {
+    if given.is_none() {
         progress.phase("train", Some(estimate));
         plan.register_model(
             table.clone(),
@@ -402,8 +526,8 @@ pub fn resolve(
             possible_pairs: possible as f64,
         };
         model.train(data, settings.resolve.em_max_iterations);
-        if let Some(labels) = &request.labels {
-            let (matches, non_matches) = read_labels(labels, &record_keys)?;
+        if let Some(labels) = labels {
+            let (matches, non_matches) = read_labels(labels, record_keys)?;
             model.fit_labels(&table, &matches, &non_matches);
         }
         progress.done();
@@ -445,8 +569,28 @@ pub fn resolve(
     progress.done();
     lap("score", &mut phases, &mut t0);
 
-    // Cluster.
-    progress.phase("cluster", None);
+    Ok(Scored {
+        partial_names: scorer.partial_names(),
+        model,
+        edges,
+        rules: block_keys.rules.clone(),
+        rule_summaries,
+        candidate_pairs,
+        possible_pairs: possible,
+        phase_seconds: phases,
+        plan,
+    })
+}
+
+/// Clusters scored edges with the settings' method and threshold, honouring "same"
+/// (`must_link`) and "not same" (`cannot_link`) judgements on record indices.
+pub fn cluster_edges(
+    n: usize,
+    edges: &[spirit_model::Edge],
+    settings: &Settings,
+    must_link: &[(u32, u32)],
+    cannot_link: &[(u32, u32)],
+) -> Vec<u32> {
     let threshold_weight = probability_to_weight(settings.resolve.threshold);
     let pairs: Vec<ScoredPair> = edges
         .iter()
@@ -456,76 +600,19 @@ pub fn resolve(
             weight: e.weight,
         })
         .collect();
-    let clusters = match settings.resolve.cluster {
-        ClusterMethod::Components => connected_components(n as usize, &pairs, threshold_weight),
-        ClusterMethod::Robust => robust_clusters(
-            n as usize,
-            &pairs,
-            threshold_weight,
-            RobustParams::default(),
-            &[],
-        ),
-    };
-    let entities = clusters
-        .iter()
-        .copied()
-        .max()
-        .map_or(0, |m| u64::from(m) + 1);
-    progress.done();
-    lap("cluster", &mut phases, &mut t0);
-
-    // Write.
-    progress.phase("write", None);
-    write_clusters(&request.out.join("clusters.csv"), &record_keys, &clusters)?;
-    write_edges(
-        &request.out.join("edges.csv"),
-        &record_keys,
-        &scorer.partial_names(),
-        &edges,
-    )?;
-    write_atomic(&request.out.join("model.json"), model.to_json().as_bytes())?;
-    if !quarantined.is_empty() {
-        write_quarantine(&request.out.join("quarantine.csv"), &quarantined)?;
-    }
-    if request.keep_candidates {
-        write_candidates(&request.out.join("candidates.csv"), &record_keys, &plan)?;
-    }
-    progress.done();
-    lap("write", &mut phases, &mut t0);
-    phases.push(("total".into(), clock.elapsed().as_secs_f64()));
-
-    let summary = RunSummary {
-        link_type,
-        records: n,
-        sources,
-        comparisons: model.comparisons.iter().map(|c| c.name.clone()).collect(),
-        blocking_rules: rule_summaries,
-        candidate_pairs,
-        blocking_reduction: if possible == 0 {
-            0.0
-        } else {
-            1.0 - candidate_pairs as f64 / possible as f64
+    let params = match settings.resolve.cluster {
+        ClusterMethod::Components if must_link.is_empty() && cannot_link.is_empty() => {
+            return connected_components(n, &pairs, threshold_weight);
+        }
+        // Greedy merging without a density test is connected components that honour
+        // judgements.
+        ClusterMethod::Components => RobustParams {
+            min_density: 0.0,
+            ..RobustParams::default()
         },
-        edges: edges.len() as u64,
-        entities,
-        threshold: settings.resolve.threshold,
-        cluster_method: settings.resolve.cluster,
-        model_trained: request.model.is_none(),
-        prior: model.prior,
-        em_iterations: model.training.em_iterations,
-        phase_seconds: phases,
-        out: request.out.clone(),
+        ClusterMethod::Robust => RobustParams::default(),
     };
-    let json = serde_json::to_string_pretty(&summary).expect("summary serialises");
-    write_atomic(&request.out.join("summary.json"), json.as_bytes())?;
-    Ok(ResolveOutput {
-        summary,
-        table,
-        keys: record_keys,
-        model,
-        clusters,
-        edges,
-    })
+    robust_clusters_constrained(n, &pairs, threshold_weight, params, must_link, cannot_link)
 }
 
 /// Explains one pair under a model: the waterfall of partial weights.

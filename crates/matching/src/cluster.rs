@@ -118,6 +118,22 @@ pub fn robust_clusters(
     params: RobustParams,
     cannot_link: &[(u32, u32)],
 ) -> Vec<u32> {
+    robust_clusters_constrained(n, edges, threshold_weight, params, &[], cannot_link)
+}
+
+/// [`robust_clusters`] with analyst "same" judgements as well: every `must_link` pair is
+/// joined before any edge is considered (whatever the edges say), unless that would put a
+/// `cannot_link` pair together — contradictory judgements are for the caller to refuse;
+/// here "not same" wins. With `min_density` 0 this is connected components that honour
+/// both kinds of judgement.
+pub fn robust_clusters_constrained(
+    n: usize,
+    edges: &[ScoredPair],
+    threshold_weight: f64,
+    params: RobustParams,
+    must_link: &[(u32, u32)],
+    cannot_link: &[(u32, u32)],
+) -> Vec<u32> {
     assert!(n <= u32::MAX as usize, "record indices are u32");
     let support = Adjacency::new(
         n,
@@ -151,6 +167,16 @@ pub fn robust_clusters(
     order.sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
 
     let mut clusters = Clusters::new(n, &support, &forbid);
+    for &(a, b) in must_link {
+        if !in_range(n, a, b) {
+            continue;
+        }
+        let (ra, rb) = (clusters.owner[a as usize], clusters.owner[b as usize]);
+        if ra != rb && !clusters.conflict(ra, rb) {
+            let cross = clusters.cross(ra, rb);
+            clusters.merge(ra, rb, cross);
+        }
+    }
     // A cluster's state is identified by (root, size): a root only ever grows, and an
     // absorbed root never becomes a root again.
     let mut refused: FxHashSet<(u32, u32, u32, u32)> = FxHashSet::default();
@@ -309,24 +335,8 @@ impl<'a> Clusters<'a> {
     /// documented on [`robust_clusters`]; if so, the number of support edges between them
     /// (0 when the density needed is 0, where it is never consulted).
     fn may_merge(&self, a: u32, b: u32, min_density: f64) -> Option<u64> {
-        if !self.forbid.is_empty() {
-            let (walk, other) =
-                if self.forbid_entries[a as usize] <= self.forbid_entries[b as usize] {
-                    (a, b)
-                } else {
-                    (b, a)
-                };
-            if self.forbid_entries[walk as usize] > 0 {
-                let conflict = self.members(walk).any(|m| {
-                    self.forbid
-                        .neighbours(m)
-                        .iter()
-                        .any(|&x| self.owner[x as usize] == other)
-                });
-                if conflict {
-                    return None;
-                }
-            }
+        if self.conflict(a, b) {
+            return None;
         }
         let (size_a, size_b) = (u64::from(self.size(a)), u64::from(self.size(b)));
         let needed = min_density * (size_a * size_b) as f64;
@@ -338,6 +348,32 @@ impl<'a> Clusters<'a> {
         if !pair_of_singletons && (bound as f64) < needed {
             return None;
         }
+        let cross = self.cross(a, b);
+        (pair_of_singletons || cross as f64 >= needed).then_some(cross)
+    }
+
+    /// Whether a cannot-link pair has one record in cluster `a` and one in cluster `b`.
+    fn conflict(&self, a: u32, b: u32) -> bool {
+        if self.forbid.is_empty() {
+            return false;
+        }
+        let (walk, other) = if self.forbid_entries[a as usize] <= self.forbid_entries[b as usize] {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        self.forbid_entries[walk as usize] > 0
+            && self.members(walk).any(|m| {
+                self.forbid
+                    .neighbours(m)
+                    .iter()
+                    .any(|&x| self.owner[x as usize] == other)
+            })
+    }
+
+    /// The number of support edges between clusters `a` and `b`, walking the side with
+    /// fewer adjacency entries.
+    fn cross(&self, a: u32, b: u32) -> u64 {
         let (walk, other) = if self.support_entries[a as usize] <= self.support_entries[b as usize]
         {
             (a, b)
@@ -352,7 +388,7 @@ impl<'a> Clusters<'a> {
                 }
             }
         }
-        (pair_of_singletons || cross as f64 >= needed).then_some(cross)
+        cross
     }
 
     /// Merges the clusters rooted at `a` and `b`, joined by `cross` support edges; the
@@ -638,6 +674,83 @@ mod tests {
                 if a != b {
                     prop_assert_ne!(robust[a as usize], robust[b as usize]);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn same_judgements_join_and_not_same_wins() {
+        // No edges at all: "same" alone joins 0-1 and, through 1, 2.
+        let labels = robust_clusters_constrained(
+            4,
+            &[],
+            5.0,
+            RobustParams::default(),
+            &[(0, 1), (2, 1)],
+            &[],
+        );
+        assert_eq!(labels, vec![0, 0, 0, 1]);
+        // A contradicting pair of judgements: "not same" between 0 and 2 wins.
+        let labels = robust_clusters_constrained(
+            3,
+            &[],
+            5.0,
+            RobustParams::default(),
+            &[(0, 1), (1, 2)],
+            &[(0, 2)],
+        );
+        assert_ne!(labels[0], labels[2]);
+        // A strong edge cannot undo a "not same" that a "same" made transitive.
+        let labels = robust_clusters_constrained(
+            3,
+            &[e(1, 2, 20.0)],
+            5.0,
+            RobustParams::default(),
+            &[(0, 1)],
+            &[(0, 2)],
+        );
+        assert_eq!(labels[0], labels[1]);
+        assert_ne!(labels[1], labels[2]);
+    }
+
+    proptest! {
+        #[test]
+        fn judgements_always_hold(
+            n in 2u32..12,
+            raw_edges in proptest::collection::vec((0u32..12, 0u32..12, -5.0f64..20.0), 0..40),
+            raw_same in proptest::collection::vec((0u32..12, 0u32..12), 0..6),
+            raw_not in proptest::collection::vec((0u32..12, 0u32..12), 0..6),
+            density in 0.0f64..1.0,
+        ) {
+            let edges: Vec<ScoredPair> = raw_edges
+                .into_iter()
+                .filter(|(a, b, _)| *a < n && *b < n)
+                .map(|(a, b, w)| e(a, b, w))
+                .collect();
+            let not_same: Vec<(u32, u32)> =
+                raw_not.into_iter().filter(|(a, b)| *a < n && *b < n && a != b).collect();
+            // "Same" judgements that do not contradict "not same" ones (the store refuses
+            // contradictions): keep those whose transitive closure stays consistent.
+            let mut same = Vec::new();
+            for (a, b) in raw_same.into_iter().filter(|(a, b)| *a < n && *b < n) {
+                let mut trial = same.clone();
+                trial.push((a, b));
+                let comp = connected_components(
+                    n as usize,
+                    &trial.iter().map(|&(x, y)| e(x, y, 1.0)).collect::<Vec<_>>(),
+                    0.0,
+                );
+                if not_same.iter().all(|&(x, y)| comp[x as usize] != comp[y as usize]) {
+                    same = trial;
+                }
+            }
+            let params = RobustParams { min_density: density, support_weight: 0.0 };
+            let labels = robust_clusters_constrained(n as usize, &edges, 5.0, params, &same, &not_same);
+            for &(a, b) in &same {
+                prop_assert_eq!(labels[a as usize], labels[b as usize]);
+            }
+            for &(a, b) in &not_same {
+                prop_assert_ne!(labels[a as usize], labels[b as usize]);
             }
         }
     }
