@@ -14,6 +14,7 @@ use spirit_engine::settings::{ClusterMethod, LinkType, Settings};
 use spirit_matching::eval::Scope;
 
 mod demo;
+mod store;
 
 #[derive(Parser)]
 #[command(
@@ -77,16 +78,31 @@ enum Command {
         #[arg(long, default_value = "spirit-demo")]
         out: PathBuf,
     },
+    #[command(flatten)]
+    Store(store::StoreCommand),
 }
 
 #[derive(clap::Args)]
 struct ResolveArgs {
+    /// A workspace to re-resolve in place (instead of --input files and --out).
+    workspace: Option<PathBuf>,
     /// Input files: CSV, JSON Lines or Parquet (repeat for several sources).
-    #[arg(long = "input", required = true)]
+    #[arg(
+        long = "input",
+        required_unless_present = "workspace",
+        conflicts_with = "workspace"
+    )]
     inputs: Vec<PathBuf>,
     /// Output folder.
-    #[arg(long)]
-    out: PathBuf,
+    #[arg(
+        long,
+        required_unless_present = "workspace",
+        conflicts_with = "workspace"
+    )]
+    out: Option<PathBuf>,
+    /// With a workspace: score with its current model instead of training a new one.
+    #[arg(long, requires = "workspace")]
+    keep_model: bool,
     /// Settings file (TOML).
     #[arg(long)]
     settings: Option<PathBuf>,
@@ -161,6 +177,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     let bars = Bars::new(cli.quiet);
     match cli.command {
+        Command::Resolve(args) if args.workspace.is_some() => {
+            let dir = args.workspace.as_deref().expect("checked");
+            store::resolve_workspace(dir, args.keep_model, args.json, &bars)?;
+        }
         Command::Resolve(args) => {
             let summary = resolve(&args, &bars)?;
             bars.clear();
@@ -223,6 +243,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo { out } => {
             demo::run(&out, &bars)?;
         }
+        Command::Store(command) => return store::run(command, &bars),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -268,7 +289,10 @@ fn resolve(args: &ResolveArgs, bars: &Bars) -> Result<RunSummary> {
         id_column: args.id_column.clone(),
         model,
         labels: args.labels.clone(),
-        out: args.out.clone(),
+        out: args
+            .out
+            .clone()
+            .expect("clap requires --out without a workspace"),
         keep_candidates: args.keep_candidates,
     };
     let output = pipeline::resolve(&request, bars).with_context(|| "resolve failed")?;

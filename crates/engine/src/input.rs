@@ -39,6 +39,9 @@ pub struct RawRecord {
     pub id: String,
     pub line: u64,
     pub values: Vec<(AttrKind, String)>,
+    /// The row as read (CSV row, JSON line; a Parquet row as JSON) when
+    /// [`InputSettings::keep_payload`] is set.
+    pub payload: Option<String>,
 }
 
 /// A row that could not be read, kept for the quarantine file.
@@ -152,6 +155,68 @@ pub fn read_source(
         records: collected.records,
         quarantined: collected.quarantined,
     })
+}
+
+/// Maps records that arrive one at a time (a JSON object per line, a CSV row with its
+/// header) to an id and attribute values, under the same column rules as files. The
+/// column plan is cached while the headers stay the same.
+pub struct RowMapper {
+    settings: InputSettings,
+    id_column: Option<String>,
+    origin: PathBuf,
+    plan: Option<ColumnPlan>,
+}
+
+/// One mapped record: its id (`None` when no id column was found) and its values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MappedRow {
+    pub id: Option<String>,
+    pub values: Vec<(AttrKind, String)>,
+}
+
+impl RowMapper {
+    /// `origin` names the stream in messages (for example `<stdin>`).
+    pub fn new(settings: &InputSettings, id_column: Option<&str>, origin: &Path) -> RowMapper {
+        RowMapper {
+            settings: settings.clone(),
+            id_column: id_column.map(str::to_owned),
+            origin: origin.to_path_buf(),
+            plan: None,
+        }
+    }
+
+    /// Maps one record given as (column, value) pairs; missing values (`""`, `null`,
+    /// `NA`, …) are skipped. The error names the problem (no mappable column, an id
+    /// column that is absent).
+    pub fn map(&mut self, fields: &[(String, String)]) -> Result<MappedRow, EngineError> {
+        let same = self.plan.as_ref().is_some_and(|p| {
+            p.headers.len() == fields.len() && p.headers.iter().zip(fields).all(|(h, f)| *h == f.0)
+        });
+        if !same {
+            let headers = fields.iter().map(|f| f.0.trim().to_owned()).collect();
+            self.plan = Some(plan_columns(
+                &self.origin,
+                headers,
+                &[],
+                &self.settings,
+                self.id_column.as_deref(),
+            )?);
+        }
+        let plan = self.plan.as_ref().expect("planned above");
+        let mut row = RowBuilder::new(&plan.kinds);
+        for &(col, slot) in &plan.reads {
+            row.push(slot, &fields[col].1);
+        }
+        let id = plan
+            .id_col
+            .map(|c| fields[c].1.trim())
+            .filter(|v| !is_missing(v))
+            .map(str::to_owned);
+        Ok(MappedRow {
+            id,
+            values: row.take(),
+        })
+    }
 }
 
 fn input_error(path: &Path, line: Option<u64>, message: impl Into<String>) -> EngineError {
@@ -417,12 +482,13 @@ struct Collected {
     /// Data rows seen so far (quarantined ones included): the id when there is no id column.
     rows: u64,
     by_row_number: bool,
+    keep_payload: bool,
 }
 
 const NO_RECORD: usize = usize::MAX;
 
 impl Collected {
-    fn new(by_row_number: bool) -> Collected {
+    fn new(by_row_number: bool, keep_payload: bool) -> Collected {
         Collected {
             records: Vec::new(),
             quarantined: Vec::new(),
@@ -431,6 +497,7 @@ impl Collected {
             same_hash: Vec::new(),
             rows: 0,
             by_row_number,
+            keep_payload,
         }
     }
 
@@ -464,10 +531,12 @@ impl Collected {
     fn accept(&mut self, id: &str, line: u64, row: &RowBuilder, raw: impl FnOnce() -> String) {
         if self.by_row_number {
             let id = self.rows.to_string();
+            let payload = self.keep_payload.then(raw);
             self.records.push(RawRecord {
                 id,
                 line,
                 values: row.take(),
+                payload,
             });
             return;
         }
@@ -490,10 +559,12 @@ impl Collected {
         let index = self.records.len();
         let previous = self.seen.insert(hash, index).unwrap_or(NO_RECORD);
         self.same_hash.push(previous);
+        let payload = self.keep_payload.then(raw);
         self.records.push(RawRecord {
             id: id.to_owned(),
             line,
             values: row.take(),
+            payload,
         });
     }
 
@@ -685,7 +756,7 @@ fn read_csv(
     let plan = plan_columns(path, headers, &[], settings, id_arg)?;
     let width = plan.headers.len();
 
-    let mut collected = Collected::new(plan.id_col.is_none());
+    let mut collected = Collected::new(plan.id_col.is_none(), settings.keep_payload);
     let mut row = RowBuilder::new(&plan.kinds);
     while let Some(line) = next_record(&mut record)? {
         collected.next_row();
@@ -1011,7 +1082,7 @@ fn read_json_lines(
     let mut file = reader.into_inner();
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     let mut reader = BufReader::with_capacity(READ_BUFFER, file);
-    let mut collected = Collected::new(plan.id_col.is_none());
+    let mut collected = Collected::new(plan.id_col.is_none(), settings.keep_payload);
     let mut row = RowBuilder::new(&plan.kinds);
     let id_name = plan
         .id_col
@@ -1224,7 +1295,7 @@ fn read_parquet(
         .build()
         .map_err(|e| input_error(path, None, format!("cannot read Parquet file: {e}")))?;
 
-    let mut collected = Collected::new(plan.id_col.is_none());
+    let mut collected = Collected::new(plan.id_col.is_none(), settings.keep_payload);
     let mut row = RowBuilder::new(&plan.kinds);
     let mut row_number = 0u64;
     let name_of = |c: usize| plan.headers.get(c).map_or("", String::as_str);
@@ -1796,7 +1867,7 @@ mod tests {
 
     #[test]
     fn duplicate_check_follows_hash_collisions() {
-        let mut c = Collected::new(false);
+        let mut c = Collected::new(false, false);
         let row = RowBuilder::new(&[]);
         c.accept("a", 2, &row, String::new);
         // Pretend "b" collided with "a": both in one chain under one hash.
@@ -1804,6 +1875,7 @@ mod tests {
         c.records.push(RawRecord {
             id: "b".into(),
             line: 3,
+            payload: None,
             values: vec![],
         });
         c.same_hash

@@ -158,6 +158,14 @@ fn date_order(s: DateOrderSetting) -> DateOrder {
     }
 }
 
+/// The normalisation options a settings file asks for.
+pub fn prepare_options(settings: &Settings) -> PrepareOptions {
+    PrepareOptions {
+        default_region: settings.normalise.default_region.clone(),
+        date_order: date_order(settings.normalise.date_order),
+    }
+}
+
 /// Reads every input and prepares the record table.
 pub fn load(
     inputs: &[PathBuf],
@@ -235,11 +243,7 @@ pub fn load(
             values.push(r.values);
         }
     }
-    let options = PrepareOptions {
-        default_region: settings.normalise.default_region.clone(),
-        date_order: date_order(settings.normalise.date_order),
-    };
-    let table = RecordTable::build(&values, src_idx, &options);
+    let table = RecordTable::build(&values, src_idx, &prepare_options(settings));
     progress.set(total as u64);
     progress.done();
     Ok(Loaded {

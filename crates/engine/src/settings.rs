@@ -68,6 +68,10 @@ pub struct InputSettings {
     pub recognise_columns: bool,
     /// CSV delimiter (one byte).
     pub delimiter: Option<char>,
+    /// Keep each record's raw row (the CSV row or JSON line as read) in
+    /// [`crate::input::RawRecord::payload`]. Set by the identity store, never by a file.
+    #[serde(skip)]
+    pub keep_payload: bool,
 }
 
 /// Normalisation settings.

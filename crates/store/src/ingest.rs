@@ -1,0 +1,239 @@
+//! Storing records: raw payload, provenance, attributes raw and normalised, value
+//! counts and the search index, in one transaction per chunk.
+//!
+//! A record is identified by its source and record id. Storing a record that is already
+//! there with the same payload is a no-op (so a file or stream can be replayed after a
+//! crash); the same id with a different payload is a conflict, reported and skipped.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use spirit_engine::input::read_source;
+use spirit_engine::pipeline::{Progress, prepare_options};
+use spirit_matching::PrepareOptions;
+use spirit_matching::table::normalise_record;
+use spirit_model::AttrKind;
+use spirit_text::PhoneNormaliser;
+
+use crate::{StoreError, Workspace, now, search};
+
+/// A record on its way into the store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Incoming {
+    pub source: String,
+    pub record_id: String,
+    /// The record as it arrived (a JSON line, a CSV row).
+    pub payload: String,
+    /// Where it came from: `file:line`, `<stdin>:line`.
+    pub provenance: String,
+    /// Raw attribute values.
+    pub values: Vec<(AttrKind, String)>,
+}
+
+/// What storing one record did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stored {
+    /// Stored now, with its internal id and normalised values.
+    New(i64, Vec<(AttrKind, Box<str>)>),
+    /// Already stored with the same payload: its internal id.
+    Existing(i64),
+    /// Already stored with a different payload: the message says so.
+    Conflict(String),
+}
+
+/// Normalises records the way the batch pipeline does.
+pub struct Normaliser {
+    options: PrepareOptions,
+    phones: std::sync::OnceLock<PhoneNormaliser>,
+}
+
+impl Normaliser {
+    pub fn new(settings: &spirit_engine::settings::Settings) -> Normaliser {
+        Normaliser {
+            options: prepare_options(settings),
+            phones: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The normalised (kind, value) pairs of raw values.
+    pub fn normalise(&self, values: &[(AttrKind, String)]) -> Vec<(AttrKind, Box<str>)> {
+        let phones = self
+            .phones
+            .get_or_init(|| PhoneNormaliser::new(&self.options.default_region));
+        normalise_record(values, &self.options, phones)
+    }
+}
+
+/// Stores one record inside the caller's transaction.
+pub(crate) fn store_record(
+    conn: &Connection,
+    run: i64,
+    normaliser: &Normaliser,
+    rec: &Incoming,
+) -> Result<Stored, StoreError> {
+    let source = Workspace::source_id(conn, &rec.source)?;
+    let existing: Option<(i64, String)> = conn
+        .prepare_cached("SELECT id, payload FROM records WHERE source = ?1 AND record_id = ?2")?
+        .query_row(params![source, rec.record_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    if let Some((id, payload)) = existing {
+        return Ok(if payload == rec.payload {
+            Stored::Existing(id)
+        } else {
+            Stored::Conflict(format!(
+                "record {}:{} is already stored with different content; it was not changed",
+                rec.source, rec.record_id
+            ))
+        });
+    }
+    conn.prepare_cached(
+        "INSERT INTO records(source, record_id, payload, provenance, run) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![source, rec.record_id, rec.payload, rec.provenance, run])?;
+    let id = conn.last_insert_rowid();
+    let norm = normaliser.normalise(&rec.values);
+    let mut insert_attr = conn.prepare_cached(
+        "INSERT INTO attributes(record, kind, raw, value) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut count_value = conn.prepare_cached(
+        "INSERT INTO value_counts(kind, value, count) VALUES (?1, ?2, 1) \
+         ON CONFLICT(kind, value) DO UPDATE SET count = count + 1",
+    )?;
+    let mut count_kind = conn.prepare_cached(
+        "INSERT INTO kind_counts(kind, count) VALUES (?1, 1) \
+         ON CONFLICT(kind) DO UPDATE SET count = count + 1",
+    )?;
+    for kind in AttrKind::ALL {
+        let raw = rec
+            .values
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, v)| v.as_str());
+        let value = norm.iter().find(|(k, _)| *k == kind).map(|(_, v)| &**v);
+        if raw.is_none() && value.is_none() {
+            continue;
+        }
+        insert_attr.execute(params![id, kind.name(), raw.unwrap_or(""), value])?;
+        if let Some(v) = value {
+            count_value.execute(params![kind.name(), v])?;
+            count_kind.execute(params![kind.name()])?;
+        }
+    }
+    let refs: Vec<(AttrKind, &str)> = norm.iter().map(|(k, v)| (*k, &**v)).collect();
+    search::index_record(conn, id, &refs)?;
+    Ok(Stored::New(id, norm))
+}
+
+/// What an ingest did.
+#[derive(Clone, Debug, Serialize)]
+pub struct IngestReport {
+    pub source: String,
+    pub path: PathBuf,
+    pub read: u64,
+    pub stored: u64,
+    pub already_stored: u64,
+    /// Records whose id was stored before with other content: (line, message).
+    pub conflicts: Vec<(u64, String)>,
+    /// Rows the reader could not use.
+    pub quarantined: u64,
+    /// Where the quarantined rows were written, if any.
+    pub quarantine_file: Option<PathBuf>,
+    pub mapping: Vec<(String, String)>,
+    pub run: i64,
+}
+
+/// Records committed per transaction during ingest.
+pub const INGEST_CHUNK: usize = 5_000;
+
+/// Reads a file (CSV, JSON Lines, Parquet) and stores its records under `source` (the
+/// file stem when `None`). Each chunk of [`INGEST_CHUNK`] records is one transaction:
+/// an interrupted ingest keeps the chunks committed before, and running it again
+/// stores the rest.
+pub fn ingest(
+    ws: &mut Workspace,
+    source: Option<&str>,
+    path: &Path,
+    id_column: Option<&str>,
+    progress: &dyn Progress,
+) -> Result<IngestReport, StoreError> {
+    ws.require_write()?;
+    let mut input = ws.settings().input.clone();
+    input.keep_payload = true;
+    progress.phase("read", None);
+    let table = read_source(path, &input, id_column)?;
+    progress.done();
+    let source = source.map_or_else(|| table.source.clone(), str::to_owned);
+    if source.trim().is_empty() || source.contains(':') {
+        return Err(StoreError::Invalid(format!(
+            "source name {source:?} must be non-empty and without ':'"
+        )));
+    }
+    let normaliser = Normaliser::new(ws.settings());
+    let run = Workspace::start_run(&ws.conn, "ingest").map_err(|e| ws.write_error(e))?;
+    let mut report = IngestReport {
+        source: source.clone(),
+        path: path.to_path_buf(),
+        read: table.records.len() as u64,
+        stored: 0,
+        already_stored: 0,
+        conflicts: Vec::new(),
+        quarantined: table.quarantined.len() as u64,
+        quarantine_file: None,
+        mapping: table
+            .mapping
+            .iter()
+            .map(|(c, k)| (c.clone(), k.name().to_string()))
+            .collect(),
+        run,
+    };
+    let file = path.display().to_string();
+    progress.phase("store", Some(report.read));
+    let mut done = 0u64;
+    for chunk in table.records.chunks(INGEST_CHUNK) {
+        let dir = ws.dir().to_path_buf();
+        let tx = ws.conn.transaction()?;
+        for r in chunk {
+            let rec = Incoming {
+                source: source.clone(),
+                record_id: r.id.clone(),
+                payload: r.payload.clone().unwrap_or_default(),
+                provenance: format!("{file}:{}", r.line),
+                values: r.values.clone(),
+            };
+            match store_record(&tx, run, &normaliser, &rec)
+                .map_err(|e| crate::workspace::map_store_error(&dir, e))?
+            {
+                Stored::New(..) => report.stored += 1,
+                Stored::Existing(_) => report.already_stored += 1,
+                Stored::Conflict(m) => report.conflicts.push((r.line, m)),
+            }
+        }
+        tx.commit()
+            .map_err(|e| crate::workspace::map_store_error(&dir, e.into()))?;
+        done += chunk.len() as u64;
+        progress.set(done);
+    }
+    progress.done();
+    if !table.quarantined.is_empty() {
+        let qdir = ws.dir().join("quarantine");
+        std::fs::create_dir_all(&qdir).map_err(|e| StoreError::io(&qdir, e))?;
+        let qpath = qdir.join(format!("{source}-run{run}.csv"));
+        let mut w =
+            csv::Writer::from_path(&qpath).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        w.write_record(["line", "reason", "raw"])
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        for q in &table.quarantined {
+            w.write_record([q.line.to_string(), q.reason.clone(), q.raw.clone()])
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        }
+        w.flush().map_err(|e| StoreError::io(&qpath, e))?;
+        report.quarantine_file = Some(qpath);
+    }
+    let summary = serde_json::to_string(&report).expect("report serialises");
+    Workspace::finish_run(&ws.conn, run, None, &summary).map_err(|e| ws.write_error(e))?;
+    let _ = now;
+    Ok(report)
+}

@@ -1,0 +1,289 @@
+//! `spirit add`: a stream of records (JSON Lines, or CSV with a header) resolved as
+//! they arrive, with group commit.
+//!
+//! A reader thread parses lines into records while the resolver works; the resolver
+//! takes every record waiting (up to [`StreamOptions::max_batch`]) as one batch, stores
+//! and resolves it in one transaction, commits, and only then writes one
+//! acknowledgement line `record_id,entity_id` per record. A trickle of records is
+//! committed one by one with low latency; a flood is committed in large batches for
+//! throughput. An acknowledged record is durable; a record not yet acknowledged when
+//! the process dies was never committed and can be sent again (storing it twice is a
+//! no-op).
+
+use std::io::{BufRead, Write};
+use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
+use std::time::Instant;
+
+use serde::Serialize;
+use spirit_engine::input::RowMapper;
+
+use crate::incremental::{AddTotals, Resolver};
+use crate::ingest::Incoming;
+use crate::{StoreError, Workspace, entity_label};
+
+/// The format of a stream of records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamFormat {
+    /// One JSON object per line.
+    JsonLines,
+    /// CSV with a header row.
+    Csv,
+}
+
+/// How a stream is added.
+#[derive(Clone, Debug)]
+pub struct StreamOptions {
+    pub source: String,
+    pub format: StreamFormat,
+    pub id_column: Option<String>,
+    /// Most records committed in one transaction.
+    pub max_batch: usize,
+    /// Names the stream in messages and provenance.
+    pub origin: String,
+}
+
+impl StreamOptions {
+    pub fn new(source: &str) -> StreamOptions {
+        StreamOptions {
+            source: source.to_string(),
+            format: StreamFormat::JsonLines,
+            id_column: None,
+            max_batch: 1024,
+            origin: "<stdin>".into(),
+        }
+    }
+}
+
+/// Totals of a stream, with the latency of each record from arrival to acknowledgement.
+#[derive(Clone, Debug, Serialize)]
+pub struct StreamReport {
+    pub totals: AddTotals,
+    /// Lines that could not be read as records.
+    pub unreadable: u64,
+    pub seconds: f64,
+    /// Per-record latency percentiles (arrival to acknowledgement), in milliseconds.
+    pub latency_ms_p50: f64,
+    pub latency_ms_p99: f64,
+    pub latency_ms_max: f64,
+}
+
+/// One parsed item of the stream.
+enum Item {
+    Record(Box<Incoming>, Instant),
+    /// A line that is not a usable record: the message names the line.
+    Bad(String),
+}
+
+/// Adds every record of `input` to the workspace; acknowledgements go to `acks`, and
+/// problems with single lines (unreadable, conflicting) go to `problems`.
+pub fn add_stream<R, W, P>(
+    ws: &mut Workspace,
+    input: R,
+    acks: &mut W,
+    problems: &mut P,
+    options: &StreamOptions,
+) -> Result<StreamReport, StoreError>
+where
+    R: BufRead + Send + 'static,
+    W: Write,
+    P: Write,
+{
+    if options.source.trim().is_empty() || options.source.contains(':') {
+        return Err(StoreError::Invalid(format!(
+            "source name {:?} must be non-empty and without ':'",
+            options.source
+        )));
+    }
+    let mut resolver = Resolver::new(ws)?;
+    let settings = resolver.settings().input.clone();
+    let (tx, rx) = sync_channel::<Item>(options.max_batch.max(1) * 4);
+    let reader_options = options.clone();
+    let reader = std::thread::spawn(move || read_items(input, &settings, &reader_options, tx));
+    let start = Instant::now();
+    let mut latencies: Vec<f64> = Vec::new();
+    let mut unreadable = 0u64;
+    let io = |e: std::io::Error| StoreError::io("<output>", e);
+    while let Some(batch) = next_batch(&rx, options.max_batch.max(1)) {
+        let mut records = Vec::with_capacity(batch.len());
+        let mut arrived = Vec::with_capacity(batch.len());
+        for item in batch {
+            match item {
+                Item::Record(r, at) => {
+                    records.push(*r);
+                    arrived.push(at);
+                }
+                Item::Bad(message) => {
+                    unreadable += 1;
+                    writeln!(problems, "{message}").map_err(io)?;
+                }
+            }
+        }
+        if records.is_empty() {
+            continue;
+        }
+        let outcomes = resolver.add_batch(&records)?;
+        for ((outcome, rec), at) in outcomes.iter().zip(&records).zip(&arrived) {
+            match &outcome.entity {
+                Ok(e) => {
+                    writeln!(acks, "{},{}", outcome.record_id, entity_label(*e)).map_err(io)?
+                }
+                Err(message) => writeln!(problems, "{}: {message}", rec.provenance).map_err(io)?,
+            }
+            latencies.push(at.elapsed().as_secs_f64() * 1000.0);
+        }
+        acks.flush().map_err(io)?;
+    }
+    // The reader only fails by panicking; its errors travel as items.
+    let _ = reader.join();
+    let totals = resolver.finish()?;
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| -> f64 {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        latencies[i]
+    };
+    Ok(StreamReport {
+        totals,
+        unreadable,
+        seconds: start.elapsed().as_secs_f64(),
+        latency_ms_p50: pct(0.50),
+        latency_ms_p99: pct(0.99),
+        latency_ms_max: latencies.last().copied().unwrap_or(0.0),
+    })
+}
+
+/// Blocks for the first item, then takes whatever else is already waiting.
+fn next_batch(rx: &Receiver<Item>, max: usize) -> Option<Vec<Item>> {
+    let first = rx.recv().ok()?;
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match rx.try_recv() {
+            Ok(item) => batch.push(item),
+            Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
+        }
+    }
+    Some(batch)
+}
+
+/// Parses the stream into items until it ends or the resolver goes away.
+fn read_items<R: BufRead>(
+    input: R,
+    settings: &spirit_engine::settings::InputSettings,
+    options: &StreamOptions,
+    tx: std::sync::mpsc::SyncSender<Item>,
+) {
+    let mut mapper = RowMapper::new(
+        settings,
+        options.id_column.as_deref(),
+        std::path::Path::new(&options.origin),
+    );
+    let origin = &options.origin;
+    let mut make = |line: u64, fields: Vec<(String, String)>, payload: String| -> Item {
+        match mapper.map(&fields) {
+            Ok(row) => match row.id {
+                Some(id) => Item::Record(
+                    Box::new(Incoming {
+                        source: options.source.clone(),
+                        record_id: id,
+                        payload,
+                        provenance: format!("{origin}:{line}"),
+                        values: row.values,
+                    }),
+                    Instant::now(),
+                ),
+                None => Item::Bad(format!(
+                    "{origin}:{line}: no record id (name the id column with --id-column)"
+                )),
+            },
+            Err(e) => Item::Bad(format!("{origin}:{line}: {e}")),
+        }
+    };
+    match options.format {
+        StreamFormat::JsonLines => {
+            for (i, line) in input.lines().enumerate() {
+                let n = i as u64 + 1;
+                let item = match line {
+                    Err(e) => Item::Bad(format!("{origin}:{n}: cannot read: {e}")),
+                    Ok(line) if line.trim().is_empty() => continue,
+                    Ok(line) => match json_fields(&line) {
+                        Ok(fields) => make(n, fields, line),
+                        Err(e) => Item::Bad(format!("{origin}:{n}: {e}")),
+                    },
+                };
+                if tx.send(item).is_err() {
+                    return;
+                }
+            }
+        }
+        StreamFormat::Csv => {
+            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+            let headers: Vec<String> = match reader.headers() {
+                Ok(h) => h.iter().map(str::to_owned).collect(),
+                Err(e) => {
+                    let _ = tx.send(Item::Bad(format!(
+                        "{origin}:1: cannot read the header: {e}"
+                    )));
+                    return;
+                }
+            };
+            for row in reader.records() {
+                let item = match row {
+                    Err(e) => {
+                        let line = e.position().map_or(0, |p| p.line());
+                        Item::Bad(format!("{origin}:{line}: {e}"))
+                    }
+                    Ok(row) => {
+                        let line = row.position().map_or(0, |p| p.line());
+                        if row.len() != headers.len() {
+                            Item::Bad(format!(
+                                "{origin}:{line}: {} fields where the header has {}",
+                                row.len(),
+                                headers.len()
+                            ))
+                        } else {
+                            let fields: Vec<(String, String)> = headers
+                                .iter()
+                                .cloned()
+                                .zip(row.iter().map(str::to_owned))
+                                .collect();
+                            let payload = serde_json::Value::Object(
+                                fields
+                                    .iter()
+                                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                                    .collect(),
+                            )
+                            .to_string();
+                            make(line, fields, payload)
+                        }
+                    }
+                };
+                if tx.send(item).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The (key, value) pairs of a JSON object line; scalars become text, nested values
+/// their JSON text.
+fn json_fields(line: &str) -> Result<Vec<(String, String)>, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))?;
+    let serde_json::Value::Object(map) = value else {
+        return Err("a record must be a JSON object".into());
+    };
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            (k, text)
+        })
+        .collect())
+}
