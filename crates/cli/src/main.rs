@@ -160,6 +160,11 @@ fn main() -> ExitCode {
             .map(|s| (*s).to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
+        // The reader of standard output went away (`spirit entity … | head`): stop
+        // quietly, as command-line tools do.
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
         eprintln!(
             "error: internal error{at}: {message} (this is a bug in SPIRIT; please report it)"
         );

@@ -107,6 +107,13 @@ pub enum StoreCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write `clusters.csv` (source,record_id,entity_id) of every resolved record.
+    Export {
+        workspace: PathBuf,
+        /// Where to write (a CSV file).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Merges, splits and judgements of an entity over time.
     History {
         workspace: PathBuf,
@@ -402,6 +409,11 @@ pub fn run(command: StoreCommand, bars: &Bars) -> Result<ExitCode> {
                     );
                 }
             }
+        }
+        StoreCommand::Export { workspace, out } => {
+            let ws = open(&workspace, Access::Read)?;
+            let n = query::export_clusters(ws.connection(), &out)?;
+            println!("{n} records written to {}", out.display());
         }
         StoreCommand::History {
             workspace,

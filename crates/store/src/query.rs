@@ -346,3 +346,32 @@ pub fn history(conn: &Connection, text: &str) -> Result<Option<Vec<EventView>>, 
     }
     Ok(Some(out))
 }
+
+/// Writes `source,record_id,entity_id` for every resolved record (the layout of the
+/// batch pipeline's `clusters.csv`, so `spirit evaluate` reads it). Returns the rows
+/// written.
+pub fn export_clusters(conn: &Connection, out: &std::path::Path) -> Result<u64, StoreError> {
+    let tmp = out.with_extension("partial");
+    let file = std::fs::File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
+    let csv_err = |e: csv::Error| StoreError::Invalid(format!("{}: {e}", tmp.display()));
+    w.write_record(["source", "record_id", "entity_id"])
+        .map_err(csv_err)?;
+    let mut stmt = conn.prepare(
+        "SELECT s.name, r.record_id, m.entity FROM records r JOIN sources s ON s.id = r.source \
+         JOIN membership m ON m.record = r.id ORDER BY r.id",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut n = 0u64;
+    while let Some(row) = rows.next()? {
+        let (source, record_id, entity): (String, String, i64) =
+            (row.get(0)?, row.get(1)?, row.get(2)?);
+        w.write_record([source, record_id, entity_label(entity)])
+            .map_err(csv_err)?;
+        n += 1;
+    }
+    w.flush().map_err(|e| StoreError::io(&tmp, e))?;
+    drop(w);
+    std::fs::rename(&tmp, out).map_err(|e| StoreError::io(out, e))?;
+    Ok(n)
+}
