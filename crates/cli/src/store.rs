@@ -114,10 +114,29 @@ pub enum StoreCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Benchmarks that print figures.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Merges, splits and judgements of an entity over time.
     History {
         workspace: PathBuf,
         entity: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Search latency and recall: queries for stored records' names with a typo.
+    Search {
+        workspace: PathBuf,
+        /// Number of queries.
+        #[arg(long, default_value_t = 1000)]
+        queries: usize,
+        /// Seed choosing the records and typos.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
         #[arg(long)]
         json: bool,
     },
@@ -262,7 +281,7 @@ pub fn run(command: StoreCommand, bars: &Bars) -> Result<ExitCode> {
             } else {
                 let t = &report.totals;
                 eprintln!(
-                    "added {} records ({} new, {} already stored, {} rejected, {} unreadable) in {:.2}s: {:.0} records/s, latency p50 {:.2} ms, p99 {:.2} ms",
+                    "added {} records ({} new, {} already stored, {} rejected, {} unreadable) in {:.2}s: {:.0} records/s",
                     t.records,
                     t.stored,
                     t.already_stored,
@@ -270,6 +289,12 @@ pub fn run(command: StoreCommand, bars: &Bars) -> Result<ExitCode> {
                     report.unreadable,
                     report.seconds,
                     t.records as f64 / report.seconds.max(1e-9),
+                );
+                eprintln!(
+                    "{} transactions: {:.2} ms p50, {:.2} ms p99 each; arrival to acknowledgement {:.2} ms p50, {:.2} ms p99",
+                    report.batches,
+                    report.batch_ms_p50,
+                    report.batch_ms_p99,
                     report.latency_ms_p50,
                     report.latency_ms_p99
                 );
@@ -414,6 +439,28 @@ pub fn run(command: StoreCommand, bars: &Bars) -> Result<ExitCode> {
             let ws = open(&workspace, Access::Read)?;
             let n = query::export_clusters(ws.connection(), &out)?;
             println!("{n} records written to {}", out.display());
+        }
+        StoreCommand::Bench(BenchCommand::Search {
+            workspace,
+            queries,
+            seed,
+            json: as_json,
+        }) => {
+            let ws = open(&workspace, Access::Read)?;
+            let b = spirit_store::bench::search_benchmark(ws.connection(), queries, seed)?;
+            if as_json {
+                json(&b)?;
+            } else {
+                println!(
+                    "search over {} records, {} queries: recall@10 {:.3}, latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                    b.records,
+                    b.queries,
+                    b.recall_at_10,
+                    b.latency_ms_p50,
+                    b.latency_ms_p99,
+                    b.latency_ms_max
+                );
+            }
         }
         StoreCommand::History {
             workspace,

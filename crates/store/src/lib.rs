@@ -20,6 +20,7 @@
 //! # Ok::<(), spirit_store::StoreError>(())
 //! ```
 
+pub mod bench;
 pub mod check;
 pub mod entities;
 pub mod incremental;

@@ -43,6 +43,8 @@ pub const SEARCH_TERMS: &str = "search_terms";
 pub const SEARCH_TRIGRAMS: &str = "search_trigrams";
 /// Which records hold which search term.
 pub const SEARCH_POSTINGS: &str = "search_postings";
+/// Sound codes and nickname groups of name terms, for sound-alike and nickname search.
+pub const SEARCH_KEYS: &str = "search_keys";
 
 /// All tables, in creation order (the FTS5 index's shadow tables aside).
 pub const TABLES: &[&str] = &[
@@ -63,9 +65,11 @@ pub const TABLES: &[&str] = &[
     SEARCH_TERMS,
     SEARCH_TRIGRAMS,
     SEARCH_POSTINGS,
+    SEARCH_KEYS,
 ];
 
-/// Version 1: records, entities, edges, judgements and events.
+/// Version 1: records, entities, edges, judgements and events. (Version 2 adds the
+/// search index: [`crate::search`].)
 const V1: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE sources (

@@ -61,10 +61,17 @@ pub struct StreamReport {
     /// Lines that could not be read as records.
     pub unreadable: u64,
     pub seconds: f64,
-    /// Per-record latency percentiles (arrival to acknowledgement), in milliseconds.
+    /// Per-record latency percentiles (arrival to acknowledgement), in milliseconds;
+    /// under a flood this includes waiting behind earlier records.
     pub latency_ms_p50: f64,
     pub latency_ms_p99: f64,
     pub latency_ms_max: f64,
+    /// Transactions committed.
+    pub batches: u64,
+    /// Time to resolve and commit one batch (store, block, score, cluster, commit),
+    /// percentiles in milliseconds: with `--batch 1`, the latency of one resolution.
+    pub batch_ms_p50: f64,
+    pub batch_ms_p99: f64,
 }
 
 /// One parsed item of the stream.
@@ -101,6 +108,7 @@ where
     let reader = std::thread::spawn(move || read_items(input, &settings, &reader_options, tx));
     let start = Instant::now();
     let mut latencies: Vec<f64> = Vec::new();
+    let mut batch_times: Vec<f64> = Vec::new();
     let mut unreadable = 0u64;
     let io = |e: std::io::Error| StoreError::io("<output>", e);
     while let Some(batch) = next_batch(&rx, options.max_batch.max(1)) {
@@ -121,7 +129,9 @@ where
         if records.is_empty() {
             continue;
         }
+        let began = Instant::now();
         let outcomes = resolver.add_batch(&records)?;
+        batch_times.push(began.elapsed().as_secs_f64() * 1000.0);
         for ((outcome, rec), at) in outcomes.iter().zip(&records).zip(&arrived) {
             match &outcome.entity {
                 Ok(e) => {
@@ -137,21 +147,26 @@ where
     let _ = reader.join();
     let totals = resolver.finish()?;
     latencies.sort_by(f64::total_cmp);
-    let pct = |p: f64| -> f64 {
-        if latencies.is_empty() {
-            return 0.0;
-        }
-        let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
-        latencies[i]
-    };
+    batch_times.sort_by(f64::total_cmp);
     Ok(StreamReport {
         totals,
         unreadable,
         seconds: start.elapsed().as_secs_f64(),
-        latency_ms_p50: pct(0.50),
-        latency_ms_p99: pct(0.99),
+        latency_ms_p50: percentile(&latencies, 0.50),
+        latency_ms_p99: percentile(&latencies, 0.99),
         latency_ms_max: latencies.last().copied().unwrap_or(0.0),
+        batches: batch_times.len() as u64,
+        batch_ms_p50: percentile(&batch_times, 0.50),
+        batch_ms_p99: percentile(&batch_times, 0.99),
     })
+}
+
+/// The `p` quantile (nearest rank) of sorted values; 0 when there are none.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// Blocks for the first item, then takes whatever else is already waiting.

@@ -100,9 +100,21 @@ impl Workspace {
             Access::Read => OpenFlags::SQLITE_OPEN_READ_ONLY,
         } | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI;
-        let mut conn =
-            Connection::open_with_flags(&db, flags).map_err(|e| map_write_error(dir, e))?;
+        // On a read-only file system SQLite cannot create the shared-memory file WAL
+        // readers need; the store cannot change there, so it is opened as immutable.
+        let mut conn = if access == Access::Read && !dir_writable(dir) {
+            Connection::open_with_flags(
+                format!("file:{}?mode=ro&immutable=1", uri_path(&db)),
+                flags,
+            )
+        } else {
+            Connection::open_with_flags(&db, flags)
+        }
+        .map_err(|e| map_write_error(dir, e))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Ingest, incremental resolution and search together use more statements than
+        // rusqlite caches by default; evicting them would re-parse SQL per record.
+        conn.set_prepared_statement_cache_capacity(64);
         if access == Access::Write {
             conn.pragma_update(None, "journal_mode", "WAL")
                 .map_err(|e| map_write_error(dir, e))?;
@@ -124,7 +136,10 @@ impl Workspace {
                 });
             }
         }
-        conn.pragma_update(None, "cache_size", -65_536)?;
+        // Reads go through a memory map (no copy per page read); the page cache holds
+        // what is written.
+        conn.pragma_update(None, "mmap_size", 1_i64 << 36)?;
+        conn.pragma_update(None, "cache_size", -262_144)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         Ok(Workspace {
             dir: dir.to_path_buf(),
@@ -286,6 +301,21 @@ fn map_write_error(dir: &Path, e: rusqlite::Error) -> StoreError {
         },
         _ => StoreError::Sqlite(e),
     }
+}
+
+/// A path written for a SQLite `file:` URI: `%`, `?` and `#` escaped.
+fn uri_path(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3f"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn dir_writable(dir: &Path) -> bool {
