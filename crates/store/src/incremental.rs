@@ -12,6 +12,8 @@
 //! [`Resolver::add_batch`] runs a batch in one transaction (group commit): the caller
 //! acknowledges records only after it returns.
 
+use std::time::Instant;
+
 use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
@@ -48,6 +50,13 @@ pub struct AddTotals {
     pub edges: u64,
     pub batches: u64,
     pub changes: Changes,
+    /// Seconds spent per step: storing records, finding candidates, scoring them,
+    /// clustering, committing.
+    pub seconds_store: f64,
+    pub seconds_block: f64,
+    pub seconds_score: f64,
+    pub seconds_cluster: f64,
+    pub seconds_commit: f64,
 }
 
 /// Resolves records into a workspace with its current model.
@@ -110,9 +119,11 @@ impl<'w> Resolver<'w> {
         };
         for rec in batch {
             totals.records += 1;
-            let entity = match store_record(&tx, self.run, &self.normaliser, rec)
-                .map_err(|e| crate::workspace::map_store_error(&dir, e))?
-            {
+            let t = Instant::now();
+            let stored = store_record(&tx, self.run, &self.normaliser, rec)
+                .map_err(|e| crate::workspace::map_store_error(&dir, e))?;
+            totals.seconds_store += t.elapsed().as_secs_f64();
+            let entity = match stored {
                 Stored::New(id, norm) => {
                     totals.stored += 1;
                     Ok(ctx.link(&tx, id, &norm, &mut totals)?)
@@ -138,8 +149,10 @@ impl<'w> Resolver<'w> {
                 entity,
             });
         }
+        let t = Instant::now();
         tx.commit()
             .map_err(|e| crate::workspace::map_store_error(&dir, e.into()))?;
+        totals.seconds_commit += t.elapsed().as_secs_f64();
         totals.batches = 1;
         let t = &mut self.totals;
         t.records += totals.records;
@@ -150,6 +163,11 @@ impl<'w> Resolver<'w> {
         t.edges += totals.edges;
         t.batches += 1;
         t.changes += totals.changes;
+        t.seconds_store += totals.seconds_store;
+        t.seconds_block += totals.seconds_block;
+        t.seconds_score += totals.seconds_score;
+        t.seconds_cluster += totals.seconds_cluster;
+        t.seconds_commit += totals.seconds_commit;
         Ok(out)
     }
 
@@ -180,6 +198,7 @@ impl Context<'_> {
         norm: &[(AttrKind, Box<str>)],
         totals: &mut AddTotals,
     ) -> Result<i64, StoreError> {
+        let t = Instant::now();
         let candidates = candidates(
             conn,
             id,
@@ -188,6 +207,8 @@ impl Context<'_> {
             self.settings.resolve.max_block_size,
         )?;
         totals.candidates += candidates.len() as u64;
+        totals.seconds_block += t.elapsed().as_secs_f64();
+        let t = Instant::now();
         let scored = score_candidates(conn, &self.model.model, norm, &candidates)?;
         let mut insert = conn.prepare_cached(
             "INSERT OR REPLACE INTO edges(a, b, weight, partials, model) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -209,8 +230,11 @@ impl Context<'_> {
             }
         }
         strong.push(id);
+        totals.seconds_score += t.elapsed().as_secs_f64();
+        let t = Instant::now();
         let (entities, changes) = recluster(conn, self.run, self.settings, &strong)?;
         totals.changes += changes;
+        totals.seconds_cluster += t.elapsed().as_secs_f64();
         entities
             .get(&id)
             .copied()
