@@ -327,36 +327,127 @@ pub fn normalise(
 }
 
 fn derive(kind: AttrKind, values: &[Box<str>]) -> Derived {
+    let mut derived = empty_derived(kind);
+    for v in values {
+        derive_one(&mut derived, v);
+    }
+    derived
+}
+
+/// Derived data of a kind, for no value yet.
+fn empty_derived(kind: AttrKind) -> Derived {
     match kind {
         AttrKind::GivenName | AttrKind::Surname | AttrKind::MiddleName => Derived::Names {
-            metaphone: values
-                .iter()
-                .map(|v| spirit_text::double_metaphone(v).0.into_boxed_str())
-                .collect(),
-            nicknames: values
-                .iter()
-                .map(|v| spirit_text::nickname_groups(v))
-                .collect(),
+            metaphone: Vec::new(),
+            nicknames: Vec::new(),
         },
-        AttrKind::DateOfBirth => Derived::Dates {
-            dates: values.iter().map(|v| date_from_key(v)).collect(),
-        },
+        AttrKind::DateOfBirth => Derived::Dates { dates: Vec::new() },
         AttrKind::Address => Derived::Addresses {
-            tokens: values.iter().map(|v| token_hashes(v)).collect(),
-            numbers: values
+            tokens: Vec::new(),
+            numbers: Vec::new(),
+        },
+        AttrKind::Phone => Derived::Phones { tail: Vec::new() },
+        _ => Derived::None,
+    }
+}
+
+/// Appends the derived data of one more distinct value.
+fn derive_one(derived: &mut Derived, v: &str) {
+    match derived {
+        Derived::Names {
+            metaphone,
+            nicknames,
+        } => {
+            metaphone.push(spirit_text::double_metaphone(v).0.into_boxed_str());
+            nicknames.push(spirit_text::nickname_groups(v));
+        }
+        Derived::Dates { dates } => dates.push(date_from_key(v)),
+        Derived::Addresses { tokens, numbers } => {
+            tokens.push(token_hashes(v));
+            numbers.push(
+                spirit_text::address_numbers(v)
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
+            );
+        }
+        Derived::Phones { tail } => tail.push(phone_tail(v)),
+        Derived::None => {}
+    }
+}
+
+/// Appends records to a prepared table one at a time (the incremental path). Value ids
+/// are found through one map per column, so a new record costs a few hash lookups plus
+/// the derived data of its new values; counts (and so term frequencies) grow with it.
+/// A kind the table lacks gets a new column.
+#[derive(Debug, Default)]
+pub struct Appender {
+    maps: Vec<FxHashMap<Box<str>, u32>>,
+}
+
+impl Appender {
+    /// Indexes the values of every column of `table`.
+    pub fn new(table: &RecordTable) -> Appender {
+        Appender {
+            maps: table
+                .columns
                 .iter()
-                .map(|v| {
-                    spirit_text::address_numbers(v)
-                        .into_iter()
-                        .map(Into::into)
+                .map(|c| {
+                    c.values
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| (v.clone(), i as u32))
                         .collect()
                 })
                 .collect(),
-        },
-        AttrKind::Phone => Derived::Phones {
-            tail: values.iter().map(|v| phone_tail(v)).collect(),
-        },
-        _ => Derived::None,
+        }
+    }
+
+    /// Appends a record given by its normalised values (as [`normalise_record`] makes
+    /// them); returns its index. `table` must be the one this appender was made for.
+    pub fn push(
+        &mut self,
+        table: &mut RecordTable,
+        values: &[(AttrKind, Box<str>)],
+        source: u16,
+    ) -> u32 {
+        for (kind, _) in values {
+            if *kind != AttrKind::FullName && table.column_index(*kind).is_none() {
+                table.columns.push(Column {
+                    kind: *kind,
+                    ids: vec![NULL_ID; table.len as usize],
+                    values: Vec::new(),
+                    counts: Vec::new(),
+                    non_null: 0,
+                    derived: empty_derived(*kind),
+                });
+                self.maps.push(FxHashMap::default());
+            }
+        }
+        for (col, map) in table.columns.iter_mut().zip(&mut self.maps) {
+            let value = values.iter().find(|(k, _)| *k == col.kind).map(|(_, v)| v);
+            let Some(value) = value else {
+                col.ids.push(NULL_ID);
+                continue;
+            };
+            let id = match map.get(value) {
+                Some(&id) => id,
+                None => {
+                    let id = col.values.len() as u32;
+                    col.values.push(value.clone());
+                    col.counts.push(0);
+                    derive_one(&mut col.derived, value);
+                    map.insert(value.clone(), id);
+                    id
+                }
+            };
+            col.counts[id as usize] += 1;
+            col.non_null += 1;
+            col.ids.push(id);
+        }
+        table.sources.push(source);
+        table.len += 1;
+        table.len - 1
     }
 }
 
@@ -493,5 +584,48 @@ mod tests {
             rebuilt.column(AttrKind::GivenName).unwrap().get(0),
             Some("jon")
         );
+    }
+
+    #[test]
+    fn appending_equals_building_at_once() {
+        let raw = [
+            rec(&[(AttrKind::GivenName, "Ann"), (AttrKind::Surname, "Lee")]),
+            rec(&[
+                (AttrKind::GivenName, "Anne"),
+                (AttrKind::DateOfBirth, "1980-01-02"),
+            ]),
+            rec(&[
+                (AttrKind::GivenName, "Ann"),
+                (AttrKind::Phone, "07700 900123"),
+                (AttrKind::Address, "1 High St"),
+            ]),
+        ];
+        let options = PrepareOptions::default();
+        let phones = PhoneNormaliser::new(&options.default_region);
+        let norm: Vec<_> = raw
+            .iter()
+            .map(|r| normalise_record(r, &options, &phones))
+            .collect();
+        let whole = RecordTable::from_normalised(&norm, vec![0, 1, 1]);
+        let mut grown = RecordTable::from_normalised(&norm[..1], vec![0]);
+        let mut appender = Appender::new(&grown);
+        assert_eq!(appender.push(&mut grown, &norm[1], 1), 1);
+        assert_eq!(appender.push(&mut grown, &norm[2], 1), 2);
+        assert_eq!(grown.len, 3);
+        assert_eq!(grown.sources, whole.sources);
+        for kind in whole.kinds() {
+            let (a, b) = (whole.column(kind).unwrap(), grown.column(kind).unwrap());
+            for r in 0..3 {
+                assert_eq!(a.get(r), b.get(r), "{kind:?} {r}");
+            }
+            assert_eq!(a.non_null, b.non_null, "{kind:?}");
+            let ann = |c: &Column| c.id(0).map(|id| c.counts[id as usize]);
+            assert_eq!(ann(a), ann(b), "{kind:?}");
+        }
+        // Derived data follows the values: the phone's tail and the address tokens.
+        match &grown.column(AttrKind::Phone).unwrap().derived {
+            Derived::Phones { tail } => assert_eq!(&*tail[0], "700900123"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! The integrity check behind `spirit check`: SQLite's own checks, then the store's
-//! invariants — counts that match the attributes, membership only in live entities,
+//! invariants — membership only in live entities,
 //! every live entity with records, every judgement in force honoured by the current
 //! entities, and no index entry pointing at a missing record.
 
@@ -77,24 +77,6 @@ pub fn check(ws: &Workspace) -> Result<CheckReport, StoreError> {
         Ok(())
     };
     expect_zero(
-        "SELECT count(*) FROM (SELECT kind, value, count(*) AS n FROM attributes \
-         WHERE value IS NOT NULL GROUP BY kind, value) a \
-         LEFT JOIN value_counts v ON v.kind = a.kind AND v.value = a.value \
-         WHERE v.count IS NULL OR v.count != a.n",
-        "normalised values whose stored count is wrong",
-    )?;
-    expect_zero(
-        "SELECT count(*) FROM value_counts v WHERE (v.kind, v.value) NOT IN \
-         (SELECT kind, value FROM attributes WHERE value IS NOT NULL)",
-        "value counts for values no record holds",
-    )?;
-    expect_zero(
-        "SELECT count(*) FROM (SELECT kind, count(*) AS n FROM attributes \
-         WHERE value IS NOT NULL GROUP BY kind) a LEFT JOIN kind_counts k ON k.kind = a.kind \
-         WHERE k.count IS NULL OR k.count != a.n",
-        "attribute kinds whose stored record count is wrong",
-    )?;
-    expect_zero(
         "SELECT count(*) FROM membership m JOIN entities e ON e.id = m.entity \
          WHERE e.retired_at IS NOT NULL",
         "records belong to a retired entity",
@@ -108,11 +90,6 @@ pub fn check(ws: &Workspace) -> Result<CheckReport, StoreError> {
         "SELECT count(*) FROM membership m WHERE NOT EXISTS \
          (SELECT 1 FROM records r WHERE r.id = m.record)",
         "memberships name a missing record",
-    )?;
-    expect_zero(
-        "SELECT count(*) FROM block_keys k WHERE NOT EXISTS \
-         (SELECT 1 FROM records r WHERE r.id = k.record)",
-        "blocking keys name a missing record",
     )?;
     expect_zero(
         "SELECT count(*) FROM search_postings p WHERE NOT EXISTS \

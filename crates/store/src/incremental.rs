@@ -1,13 +1,16 @@
 //! Incremental resolution: records resolved one by one as they arrive.
 //!
-//! For each record: store it (raw, normalised, counted, searchable); compute its keys
-//! under the stored model's blocking rules and look them up in the persistent key index
-//! (blocks over the cap are skipped, as in batch); score the candidates with the stored
-//! model — the batch kernels, over a small table of the record and its candidates, with
-//! term frequencies from the store's value counts; keep the edges at or above the floor;
-//! then re-cluster the entities the record reaches with an edge at or above the
-//! threshold, together with the record, from their stored edges and judgements. The
-//! outcome — attach, create, merge or split — gets entity ids by overlap and events.
+//! A [`Resolver`] first loads a *resident index* of the store: every record's
+//! normalised values as a prepared table (the batch kernels' input) and the blocking
+//! keys of the stored model's rules, sorted for binary search. Both are derived from the
+//! stored attributes, so nothing is lost with the process; SQLite holds the durable
+//! state. Then, for each record: store it (raw, normalised, searchable); append it to
+//! the table; look its keys up (blocks over the cap are skipped, as in batch); score the
+//! candidates with the stored model — term frequencies from the counts of the whole
+//! table, as in batch; keep the edges at or above the floor; then re-cluster the
+//! entities the record reaches with an edge at or above the threshold, together with the
+//! record, from their stored edges and judgements. The outcome — attach, create, merge
+//! or split — gets entity ids by overlap and events.
 //!
 //! [`Resolver::add_batch`] runs a batch in one transaction (group commit): the caller
 //! acknowledges records only after it returns.
@@ -18,16 +21,17 @@ use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use spirit_engine::pipeline::cluster_edges;
+use spirit_engine::settings::LinkType;
 use spirit_engine::settings::Settings;
 use spirit_matching::blocking::{BlockKeys, BlockingRule};
-use spirit_matching::model::Model;
-use spirit_matching::table::NULL_ID;
+use spirit_matching::table::Appender;
 use spirit_matching::{RecordTable, Scorer};
 use spirit_model::{AttrKind, Edge, probability_to_weight};
 
 use crate::entities::{Changes, reconcile};
 use crate::ingest::{Incoming, Normaliser, Stored, store_record};
-use crate::resolve::{StoredModel, current_model, pack_partials};
+use crate::resolve::{StoredModel, current_model, load_all, pack_partials};
+use crate::workspace::Checkpointer;
 use crate::{StoreError, Workspace};
 
 /// The outcome of adding one record.
@@ -63,12 +67,25 @@ pub struct AddTotals {
 pub struct Resolver<'w> {
     ws: &'w mut Workspace,
     model: StoredModel,
+    resident: Resident,
+    /// Set when a batch failed after the resident index took some of its records: the
+    /// index no longer matches the store, so the resolver refuses more work.
+    poisoned: bool,
+    /// Seconds spent loading the resident index.
+    pub load_seconds: f64,
     normaliser: Normaliser,
     settings: Settings,
     run: i64,
     threshold_weight: f64,
     floor_weight: f64,
     pub totals: AddTotals,
+    checkpointer: Checkpointer,
+}
+
+impl Drop for Resolver<'_> {
+    fn drop(&mut self) {
+        self.checkpointer.stop(&self.ws.conn);
+    }
 }
 
 impl<'w> Resolver<'w> {
@@ -85,8 +102,16 @@ impl<'w> Resolver<'w> {
             ))
         })?;
         let settings = ws.settings().clone();
+        let t = Instant::now();
+        let resident = Resident::load(&ws.conn, &model.rules)?;
+        let load_seconds = t.elapsed().as_secs_f64();
         let run = Workspace::start_run(&ws.conn, "add").map_err(|e| ws.write_error(e))?;
+        let checkpointer = Checkpointer::start(ws)?;
         Ok(Resolver {
+            checkpointer,
+            resident,
+            poisoned: false,
+            load_seconds,
             normaliser: Normaliser::new(&settings),
             threshold_weight: probability_to_weight(settings.resolve.threshold),
             floor_weight: probability_to_weight(settings.resolve.edge_floor),
@@ -106,10 +131,23 @@ impl<'w> Resolver<'w> {
     /// Stores and resolves a batch of records in one transaction. When it returns `Ok`,
     /// every outcome is durable. An error rolls the whole batch back.
     pub fn add_batch(&mut self, batch: &[Incoming]) -> Result<Vec<AddOutcome>, StoreError> {
+        if self.poisoned {
+            return Err(StoreError::Invalid(
+                "an earlier batch failed; open the workspace again to go on".into(),
+            ));
+        }
+        self.poisoned = true;
+        let result = self.add_batch_inner(batch);
+        self.poisoned = result.is_err();
+        result
+    }
+
+    fn add_batch_inner(&mut self, batch: &[Incoming]) -> Result<Vec<AddOutcome>, StoreError> {
         let dir = self.ws.dir().to_path_buf();
         let tx = self.ws.conn.transaction()?;
         let mut out = Vec::with_capacity(batch.len());
         let mut totals = AddTotals::default();
+        let resident = &mut self.resident;
         let ctx = Context {
             model: &self.model,
             settings: &self.settings,
@@ -126,15 +164,18 @@ impl<'w> Resolver<'w> {
             let entity = match stored {
                 Stored::New(id, norm) => {
                     totals.stored += 1;
-                    Ok(ctx.link(&tx, id, &norm, &mut totals)?)
+                    let source = resident.source_index(&rec.source);
+                    let dense = resident.push(id, &norm, source);
+                    Ok(ctx.link(&tx, resident, dense, &mut totals)?)
                 }
                 Stored::Existing(id) => {
                     totals.already_stored += 1;
                     match entity_of(&tx, id)? {
                         Some(e) => Ok(e),
                         None => {
-                            let norm = normalised_values(&tx, id)?;
-                            Ok(ctx.link(&tx, id, &norm, &mut totals)?)
+                            // Stored but never resolved: it is in the resident index.
+                            let dense = resident.dense_of(id)?;
+                            Ok(ctx.link(&tx, resident, dense, &mut totals)?)
                         }
                     }
                 }
@@ -153,6 +194,7 @@ impl<'w> Resolver<'w> {
         tx.commit()
             .map_err(|e| crate::workspace::map_store_error(&dir, e.into()))?;
         totals.seconds_commit += t.elapsed().as_secs_f64();
+        self.checkpointer.nudge();
         totals.batches = 1;
         let t = &mut self.totals;
         t.records += totals.records;
@@ -172,11 +214,12 @@ impl<'w> Resolver<'w> {
     }
 
     /// Closes the run with its totals.
-    pub fn finish(self) -> Result<AddTotals, StoreError> {
+    pub fn finish(mut self) -> Result<AddTotals, StoreError> {
+        self.checkpointer.stop(&self.ws.conn);
         let summary = serde_json::to_string(&self.totals).expect("totals serialise");
         Workspace::finish_run(&self.ws.conn, self.run, Some(self.model.id), &summary)
             .map_err(|e| self.ws.write_error(e))?;
-        Ok(self.totals)
+        Ok(self.totals.clone())
     }
 }
 
@@ -190,35 +233,40 @@ struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// Finds, scores and clusters one stored record; returns its entity.
+    /// Finds, scores and clusters one record already in the resident index (at `dense`)
+    /// and in the store; returns its entity.
     fn link(
         &self,
         conn: &Connection,
-        id: i64,
-        norm: &[(AttrKind, Box<str>)],
+        resident: &mut Resident,
+        dense: u32,
         totals: &mut AddTotals,
     ) -> Result<i64, StoreError> {
         let t = Instant::now();
-        let candidates = candidates(
-            conn,
-            id,
-            norm,
+        let link_only = self.settings.resolve.link_type == LinkType::Link;
+        let candidates = resident.candidates(
+            dense,
             &self.model.rules,
             self.settings.resolve.max_block_size,
-        )?;
+            link_only,
+        );
         totals.candidates += candidates.len() as u64;
         totals.seconds_block += t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let scored = score_candidates(conn, &self.model.model, norm, &candidates)?;
+        let scorer = Scorer::new(self.model.model.clone(), &resident.table);
         let mut insert = conn.prepare_cached(
             "INSERT OR REPLACE INTO edges(a, b, weight, partials, model) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
+        let id = resident.ids[dense as usize];
         let mut strong = Vec::new();
-        for (c, w, partials) in scored {
+        for c in candidates {
+            // Scored as batch scores a pair: the smaller index first.
+            let (w, partials) = scorer.score(dense.min(c), dense.max(c));
+            let other = resident.ids[c as usize];
             if w >= self.floor_weight {
                 insert.execute(params![
-                    id.min(c),
-                    id.max(c),
+                    id.min(other),
+                    id.max(other),
                     w,
                     pack_partials(&partials),
                     self.model.id
@@ -226,7 +274,7 @@ impl Context<'_> {
                 totals.edges += 1;
             }
             if w >= self.threshold_weight {
-                strong.push(c);
+                strong.push(other);
             }
         }
         strong.push(id);
@@ -242,114 +290,108 @@ impl Context<'_> {
     }
 }
 
+/// The resident index: every stored record prepared for the comparison kernels, and the
+/// blocking keys under the model's rules. Records loaded at start are found by binary
+/// search in one sorted array; records added since, in a hash map.
+struct Resident {
+    table: RecordTable,
+    appender: Appender,
+    /// Store id of each dense index.
+    ids: Vec<i64>,
+    /// (rule, key, dense index), sorted.
+    base: Vec<(u32, u64, u32)>,
+    added: FxHashMap<(u32, u64), Vec<u32>>,
+    sources: FxHashMap<String, u16>,
+}
+
+impl Resident {
+    fn load(conn: &Connection, rules: &[BlockingRule]) -> Result<Resident, StoreError> {
+        let stored = load_all(conn)?;
+        let mut sources: FxHashMap<String, u16> = FxHashMap::default();
+        for (key, &s) in stored.keys.iter().zip(&stored.sources) {
+            sources.entry(key.source.clone()).or_insert(s);
+        }
+        let table = RecordTable::from_normalised(&stored.values, stored.sources);
+        let keys = BlockKeys::compute(&table, rules.to_vec(), usize::MAX);
+        let mut base = Vec::new();
+        for (rule, rule_keys) in keys.keys.iter().enumerate() {
+            for (i, k) in rule_keys.iter().enumerate() {
+                if let Some(k) = k {
+                    base.push((rule as u32, *k, i as u32));
+                }
+            }
+        }
+        base.sort_unstable();
+        Ok(Resident {
+            appender: Appender::new(&table),
+            table,
+            ids: stored.ids,
+            base,
+            added: FxHashMap::default(),
+            sources,
+        })
+    }
+
+    fn source_index(&mut self, name: &str) -> u16 {
+        let next = self.sources.len().min(usize::from(u16::MAX)) as u16;
+        *self.sources.entry(name.to_string()).or_insert(next)
+    }
+
+    fn dense_of(&self, id: i64) -> Result<u32, StoreError> {
+        // Ids only grow, and records enter the index in id order.
+        self.ids
+            .binary_search(&id)
+            .map(|i| i as u32)
+            .map_err(|_| StoreError::Invalid(format!("record {id} is not in the resident index")))
+    }
+
+    fn push(&mut self, id: i64, norm: &[(AttrKind, Box<str>)], source: u16) -> u32 {
+        self.ids.push(id);
+        self.appender.push(&mut self.table, norm, source)
+    }
+
+    /// The records sharing a key with record `dense` under some rule (blocks over `cap`
+    /// skipped), after adding the record's own keys to the index.
+    fn candidates(
+        &mut self,
+        dense: u32,
+        rules: &[BlockingRule],
+        cap: usize,
+        link_only: bool,
+    ) -> Vec<u32> {
+        let mut found: Vec<u32> = Vec::new();
+        for (rule, r) in rules.iter().enumerate() {
+            let Some(key) = r.key(&self.table, dense) else {
+                continue;
+            };
+            let rule = rule as u32;
+            let lo = self.base.partition_point(|e| (e.0, e.1) < (rule, key));
+            let hi = self.base.partition_point(|e| (e.0, e.1) <= (rule, key));
+            let added = self.added.entry((rule, key)).or_default();
+            let fresh = !added.contains(&dense) && !self.base[lo..hi].iter().any(|e| e.2 == dense);
+            let size = hi - lo + added.len() + usize::from(fresh);
+            if size <= cap {
+                found.extend(self.base[lo..hi].iter().map(|e| e.2));
+                found.extend(added.iter().copied());
+            }
+            if fresh {
+                added.push(dense);
+            }
+        }
+        let source = self.table.sources[dense as usize];
+        found.retain(|&c| c != dense && !(link_only && self.table.sources[c as usize] == source));
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+}
+
 /// The record's entity, if it has one.
 pub(crate) fn entity_of(conn: &Connection, record: i64) -> Result<Option<i64>, StoreError> {
     Ok(conn
         .prepare_cached("SELECT entity FROM membership WHERE record = ?1")?
         .query_row([record], |r| r.get(0))
         .optional()?)
-}
-
-/// The stored normalised values of a record.
-pub(crate) fn normalised_values(
-    conn: &Connection,
-    record: i64,
-) -> Result<Vec<(AttrKind, Box<str>)>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT kind, value FROM attributes WHERE record = ?1 AND value IS NOT NULL",
-    )?;
-    let rows = stmt.query_map([record], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (kind, value) = row?;
-        if let Some(kind) = AttrKind::from_name(&kind) {
-            out.push((kind, value.into_boxed_str()));
-        }
-    }
-    Ok(out)
-}
-
-/// Adds the record's keys to the index and returns the records sharing a key under
-/// some rule, skipping blocks over the cap (the record itself included in the count).
-fn candidates(
-    conn: &Connection,
-    id: i64,
-    norm: &[(AttrKind, Box<str>)],
-    rules: &[BlockingRule],
-    cap: usize,
-) -> Result<Vec<i64>, StoreError> {
-    let one = RecordTable::from_normalised(&[norm], vec![0]);
-    let keys = BlockKeys::compute(&one, rules.to_vec(), usize::MAX);
-    let mut lookup =
-        conn.prepare_cached("SELECT record FROM block_keys WHERE rule = ?1 AND key = ?2 LIMIT ?3")?;
-    let mut insert = conn.prepare_cached(
-        "INSERT OR IGNORE INTO block_keys(rule, key, record) VALUES (?1, ?2, ?3)",
-    )?;
-    let mut found: Vec<i64> = Vec::new();
-    for (rule, rule_keys) in keys.keys.iter().enumerate() {
-        let Some(key) = rule_keys[0] else { continue };
-        let key = key as i64;
-        let block: Vec<i64> = lookup
-            .query_map(params![rule as i64, key, cap as i64], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        // With the record itself the block would hold block.len() + 1 records.
-        if block.len() < cap {
-            found.extend(block.into_iter().filter(|&r| r != id));
-        }
-        insert.execute(params![rule as i64, key, id])?;
-    }
-    found.sort_unstable();
-    found.dedup();
-    Ok(found)
-}
-
-/// Scores the record against each candidate with the batch kernels; term frequencies
-/// of the record's values come from the store's counts. Returns (candidate, weight,
-/// partial weights).
-fn score_candidates(
-    conn: &Connection,
-    model: &Model,
-    norm: &[(AttrKind, Box<str>)],
-    candidates: &[i64],
-) -> Result<Vec<(i64, f64, Vec<f32>)>, StoreError> {
-    if candidates.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut rows: Vec<Vec<(AttrKind, Box<str>)>> = Vec::with_capacity(candidates.len() + 1);
-    rows.push(norm.to_vec());
-    for &c in candidates {
-        rows.push(normalised_values(conn, c)?);
-    }
-    let mut table = RecordTable::from_normalised(&rows, vec![0; rows.len()]);
-    let mut count_value =
-        conn.prepare_cached("SELECT count FROM value_counts WHERE kind = ?1 AND value = ?2")?;
-    let mut count_kind = conn.prepare_cached("SELECT count FROM kind_counts WHERE kind = ?1")?;
-    for col in &mut table.columns {
-        let id = col.ids[0];
-        if id == NULL_ID {
-            continue;
-        }
-        let kind = col.kind.name();
-        let count: Option<u32> = count_value
-            .query_row(params![kind, &*col.values[id as usize]], |r| r.get(0))
-            .optional()?;
-        let total: Option<u32> = count_kind.query_row([kind], |r| r.get(0)).optional()?;
-        if let (Some(count), Some(total)) = (count, total) {
-            col.counts[id as usize] = count.max(1);
-            col.non_null = total.max(1);
-        }
-    }
-    let scorer = Scorer::new(model.clone(), &table);
-    Ok(candidates
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| {
-            let (w, partials) = scorer.score(0, i as u32 + 1);
-            (c, w, partials)
-        })
-        .collect())
 }
 
 /// Re-clusters the entities of `seeds` together with the seeds themselves, from their

@@ -1,5 +1,5 @@
-//! Storing records: raw payload, provenance, attributes raw and normalised, value
-//! counts and the search index, in one transaction per chunk.
+//! Storing records: raw payload, provenance, attributes raw and normalised, and the
+//! search index, in one transaction per chunk.
 //!
 //! A record is identified by its source and record id. Storing a record that is already
 //! there with the same payload is a no-op (so a file or stream can be replayed after a
@@ -16,7 +16,7 @@ use spirit_matching::table::normalise_record;
 use spirit_model::AttrKind;
 use spirit_text::PhoneNormaliser;
 
-use crate::{StoreError, Workspace, now, search};
+use crate::{StoreError, Workspace, search};
 
 /// A record on its way into the store.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +29,8 @@ pub struct Incoming {
     pub provenance: String,
     /// Raw attribute values.
     pub values: Vec<(AttrKind, String)>,
+    /// The values normalised already (by a reader thread); normalised on storing if not.
+    pub normalised: Option<Vec<(AttrKind, Box<str>)>>,
 }
 
 /// What storing one record did.
@@ -94,17 +96,12 @@ pub(crate) fn store_record(
     )?
     .execute(params![source, rec.record_id, rec.payload, rec.provenance, run])?;
     let id = conn.last_insert_rowid();
-    let norm = normaliser.normalise(&rec.values);
+    let norm = match &rec.normalised {
+        Some(n) => n.clone(),
+        None => normaliser.normalise(&rec.values),
+    };
     let mut insert_attr = conn.prepare_cached(
         "INSERT INTO attributes(record, kind, raw, value) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    let mut count_value = conn.prepare_cached(
-        "INSERT INTO value_counts(kind, value, count) VALUES (?1, ?2, 1) \
-         ON CONFLICT(kind, value) DO UPDATE SET count = count + 1",
-    )?;
-    let mut count_kind = conn.prepare_cached(
-        "INSERT INTO kind_counts(kind, count) VALUES (?1, 1) \
-         ON CONFLICT(kind) DO UPDATE SET count = count + 1",
     )?;
     for kind in AttrKind::ALL {
         let raw = rec
@@ -117,10 +114,6 @@ pub(crate) fn store_record(
             continue;
         }
         insert_attr.execute(params![id, kind.name(), raw.unwrap_or(""), value])?;
-        if let Some(v) = value {
-            count_value.execute(params![kind.name(), v])?;
-            count_kind.execute(params![kind.name()])?;
-        }
     }
     let refs: Vec<(AttrKind, &str)> = norm.iter().map(|(k, v)| (*k, &**v)).collect();
     search::index_record(conn, id, &refs)?;
@@ -202,6 +195,7 @@ pub fn ingest(
                 payload: r.payload.clone().unwrap_or_default(),
                 provenance: format!("{file}:{}", r.line),
                 values: r.values.clone(),
+                normalised: None,
             };
             match store_record(&tx, run, &normaliser, &rec)
                 .map_err(|e| crate::workspace::map_store_error(&dir, e))?
@@ -234,6 +228,5 @@ pub fn ingest(
     }
     let summary = serde_json::to_string(&report).expect("report serialises");
     Workspace::finish_run(&ws.conn, run, None, &summary).map_err(|e| ws.write_error(e))?;
-    let _ = now;
     Ok(report)
 }

@@ -1,7 +1,7 @@
 //! The batch re-run over everything stored: the engine's plan blocks, trains and scores
 //! the whole store; clusters honour every judgement; entity ids carry over by overlap;
-//! the model, its rules, the edges and the blocking-key index are replaced in one
-//! transaction, so an interrupted re-run leaves the previous state intact.
+//! the model with its rules and the edges are replaced in one transaction, so an
+//! interrupted re-run leaves the previous state intact.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use spirit_engine::pipeline::{Progress, cluster_edges, effective_link_type, score_table};
-use spirit_matching::blocking::{BlockKeys, BlockingRule};
+use spirit_matching::blocking::BlockingRule;
 use spirit_matching::model::Model;
 use spirit_matching::{RecordTable, Scorer};
 use spirit_model::{AttrKind, RecordKey};
@@ -282,8 +282,6 @@ pub fn resolve(
                 ])?;
             }
         }
-        progress.set(1);
-        write_block_keys(&tx, &table, &stored.ids, scored.rules.clone())?;
         progress.set(2);
         let old = load_membership(&tx)?;
         let (_, changes) = reconcile(&tx, run, &groups, &old, false)?;
@@ -311,33 +309,6 @@ pub fn resolve(
     Workspace::finish_run(&ws.conn, run, Some(model_id), &summary)
         .map_err(|e| ws.write_error(e))?;
     Ok(report)
-}
-
-/// Replaces the blocking-key index with every record's keys under `rules` (uncapped:
-/// the cap is applied when the index is read, so block sizes stay known).
-fn write_block_keys(
-    conn: &Connection,
-    table: &RecordTable,
-    ids: &[i64],
-    rules: Vec<BlockingRule>,
-) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM block_keys", [])?;
-    let keys = BlockKeys::compute(table, rules, usize::MAX);
-    let mut rows: Vec<(u32, i64, i64)> = Vec::new();
-    for (rule, rule_keys) in keys.keys.iter().enumerate() {
-        for (i, k) in rule_keys.iter().enumerate() {
-            if let Some(k) = k {
-                rows.push((rule as u32, *k as i64, ids[i]));
-            }
-        }
-    }
-    rows.sort_unstable();
-    let mut insert =
-        conn.prepare_cached("INSERT INTO block_keys(rule, key, record) VALUES (?1, ?2, ?3)")?;
-    for (rule, key, record) in rows {
-        insert.execute(params![rule, key, record])?;
-    }
-    Ok(())
 }
 
 /// Every record's current entity.

@@ -17,12 +17,6 @@ pub const SOURCES: &str = "sources";
 pub const RECORDS: &str = "records";
 /// Attribute values of each record, raw and normalised.
 pub const ATTRIBUTES: &str = "attributes";
-/// Number of records holding each normalised value, for term-frequency adjustment.
-pub const VALUE_COUNTS: &str = "value_counts";
-/// Number of records with a value of each kind.
-pub const KIND_COUNTS: &str = "kind_counts";
-/// The persistent blocking-key index of the current model's rules.
-pub const BLOCK_KEYS: &str = "block_keys";
 /// Trained models, with the blocking rules and settings they were trained with.
 pub const MODELS: &str = "models";
 /// Every batch run, ingest and stream of additions.
@@ -52,9 +46,6 @@ pub const TABLES: &[&str] = &[
     SOURCES,
     RECORDS,
     ATTRIBUTES,
-    VALUE_COUNTS,
-    KIND_COUNTS,
-    BLOCK_KEYS,
     MODELS,
     RUNS,
     ENTITIES,
@@ -101,13 +92,6 @@ CREATE TABLE attributes (
     value TEXT,
     PRIMARY KEY (record, kind)
 ) WITHOUT ROWID;
-CREATE TABLE value_counts (
-    kind TEXT NOT NULL,
-    value TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    PRIMARY KEY (kind, value)
-) WITHOUT ROWID;
-CREATE TABLE kind_counts (kind TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE models (
     id INTEGER PRIMARY KEY,
     created_at TEXT NOT NULL,
@@ -115,12 +99,6 @@ CREATE TABLE models (
     rules TEXT NOT NULL,
     settings TEXT NOT NULL
 );
-CREATE TABLE block_keys (
-    rule INTEGER NOT NULL,
-    key INTEGER NOT NULL,
-    record INTEGER NOT NULL REFERENCES records(id),
-    PRIMARY KEY (rule, key, record)
-) WITHOUT ROWID;
 CREATE TABLE entities (
     id INTEGER PRIMARY KEY,
     created_at TEXT NOT NULL,

@@ -18,7 +18,7 @@ use serde::Serialize;
 use spirit_engine::input::RowMapper;
 
 use crate::incremental::{AddTotals, Resolver};
-use crate::ingest::Incoming;
+use crate::ingest::{Incoming, Normaliser};
 use crate::{StoreError, Workspace, entity_label};
 
 /// The format of a stream of records.
@@ -102,7 +102,7 @@ where
         )));
     }
     let mut resolver = Resolver::new(ws)?;
-    let settings = resolver.settings().input.clone();
+    let settings = resolver.settings().clone();
     let (tx, rx) = sync_channel::<Item>(options.max_batch.max(1) * 4);
     let reader_options = options.clone();
     let reader = std::thread::spawn(move || read_items(input, &settings, &reader_options, tx));
@@ -185,12 +185,14 @@ fn next_batch(rx: &Receiver<Item>, max: usize) -> Option<Vec<Item>> {
 /// Parses the stream into items until it ends or the resolver goes away.
 fn read_items<R: BufRead>(
     input: R,
-    settings: &spirit_engine::settings::InputSettings,
+    settings: &spirit_engine::settings::Settings,
     options: &StreamOptions,
     tx: std::sync::mpsc::SyncSender<Item>,
 ) {
+    // Normalising here keeps it off the resolver's thread.
+    let normaliser = Normaliser::new(settings);
     let mut mapper = RowMapper::new(
-        settings,
+        &settings.input,
         options.id_column.as_deref(),
         std::path::Path::new(&options.origin),
     );
@@ -204,6 +206,7 @@ fn read_items<R: BufRead>(
                         record_id: id,
                         payload,
                         provenance: format!("{origin}:{line}"),
+                        normalised: Some(normaliser.normalise(&row.values)),
                         values: row.values,
                     }),
                     Instant::now(),

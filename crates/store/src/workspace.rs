@@ -139,7 +139,7 @@ impl Workspace {
         // Reads go through a memory map (no copy per page read); the page cache holds
         // what is written.
         conn.pragma_update(None, "mmap_size", 1_i64 << 36)?;
-        conn.pragma_update(None, "cache_size", -262_144)?;
+        conn.pragma_update(None, "cache_size", -65_536)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         Ok(Workspace {
             dir: dir.to_path_buf(),
@@ -219,6 +219,55 @@ impl Workspace {
             params![run, now(), model, summary],
         )?;
         Ok(())
+    }
+}
+
+/// Checkpoints the write-ahead log from a thread of its own while a writer streams
+/// commits, so that no commit waits for pages to be copied back into the database. The
+/// writer's own automatic checkpoints are off meanwhile and come back when it is dropped.
+pub(crate) struct Checkpointer {
+    nudge: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    pub(crate) fn start(ws: &Workspace) -> Result<Checkpointer, StoreError> {
+        let conn = Connection::open(ws.dir.join(DATABASE))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        ws.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let (nudge, wake) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::spawn(move || {
+            use std::sync::mpsc::RecvTimeoutError;
+            let checkpoint = |mode: &str| {
+                let _ = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()));
+            };
+            while let Ok(()) | Err(RecvTimeoutError::Timeout) =
+                wake.recv_timeout(std::time::Duration::from_millis(250))
+            {
+                checkpoint("PASSIVE");
+            }
+            checkpoint("PASSIVE");
+        });
+        Ok(Checkpointer {
+            nudge: Some(nudge),
+            thread: Some(thread),
+        })
+    }
+
+    /// Asks for a checkpoint soon (after a commit).
+    pub(crate) fn nudge(&self) {
+        if let Some(n) = &self.nudge {
+            let _ = n.try_send(());
+        }
+    }
+
+    /// Stops the thread after a last checkpoint and gives checkpoints back to `conn`.
+    pub(crate) fn stop(&mut self, conn: &Connection) {
+        drop(self.nudge.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = conn.pragma_update(None, "wal_autocheckpoint", 1000);
     }
 }
 
