@@ -734,7 +734,7 @@ fn a_full_disk_stops_add_after_the_last_acknowledged_batch() {
     resolved_workspace(&built, tmp.path());
     let db = std::fs::metadata(built.join("spirit.db")).unwrap().len();
     // Room for the store and a little more: a few batches of the stream.
-    let size = format!("size={}k", db / 1024 + 256);
+    let size = format!("size={}k", db / 1024 + 768);
     let Some(disk) = Mounted::new(
         &["-t", "tmpfs", "-o", &size, "tmpfs"],
         &tmp.path().join("disk"),
