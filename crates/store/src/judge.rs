@@ -173,13 +173,15 @@ pub fn judge(
         "reason": reason.trim(),
     })
     .to_string();
+    // One event per entity judged; `other` names the other entity when there are two.
+    let other = |e: Option<i64>, of: Option<i64>| e.filter(|_| e != of);
     if let Some(ea) = before.0 {
-        event.execute(params![at, ea, before.1, x, detail, run])?;
+        event.execute(params![at, ea, other(before.1, before.0), x, detail, run])?;
     }
     if let Some(eb) = before.1
         && before.1 != before.0
     {
-        event.execute(params![at, eb, before.0, y, detail, run])?;
+        event.execute(params![at, eb, other(before.0, before.1), y, detail, run])?;
     }
     drop(event);
     // Records without an entity (stored, never resolved) are left to the next resolve.
