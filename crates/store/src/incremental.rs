@@ -17,6 +17,7 @@
 
 use std::time::Instant;
 
+use rayon::prelude::*;
 use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
@@ -223,6 +224,9 @@ impl<'w> Resolver<'w> {
     }
 }
 
+/// Candidate sets at least this large are scored in parallel.
+const PARALLEL_CANDIDATES: usize = 64;
+
 /// What linking needs, borrowed from the resolver.
 struct Context<'a> {
     model: &'a StoredModel,
@@ -259,11 +263,18 @@ impl Context<'_> {
         )?;
         let id = resident.ids[dense as usize];
         let mut strong = Vec::new();
-        for c in candidates {
-            // Scored as batch scores a pair: the smaller index first.
-            let (w, partials) = scorer.score(dense.min(c), dense.max(c));
+        // Scored as batch scores a pair: the smaller index first. Large candidate sets
+        // (records with common names) are scored on every core.
+        let weigh = |&c: &u32| (c, scorer.weight(dense.min(c), dense.max(c)));
+        let weights: Vec<(u32, f64)> = if candidates.len() >= PARALLEL_CANDIDATES {
+            candidates.par_iter().map(weigh).collect()
+        } else {
+            candidates.iter().map(weigh).collect()
+        };
+        for (c, w) in weights {
             let other = resident.ids[c as usize];
             if w >= self.floor_weight {
+                let (_, partials) = scorer.score(dense.min(c), dense.max(c));
                 insert.execute(params![
                     id.min(other),
                     id.max(other),
