@@ -795,10 +795,9 @@ fn a_full_disk_stops_add_after_the_last_acknowledged_batch() {
     assert_eq!(count(&report, "unresolved_records"), 0);
 }
 
-/// A workspace on a read-only file system: every writer stops with exit code 2 and
-/// a message naming the workspace as read-only, and the store is untouched.
-#[test]
-fn writers_on_a_read_only_file_system_are_refused() {
+/// A workspace of 100 demo records ingested from `first.csv` (not resolved): the temporary
+/// folder, the workspace and the file.
+fn small_workspace() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
     init(&src);
@@ -806,6 +805,14 @@ fn writers_on_a_read_only_file_system_are_refused() {
     write(&first, &csv_text(&demo().rows[..100]));
     let o = spirit(&["ingest", s(&src), "--source", "people", s(&first)]);
     assert!(o.status.success(), "{}", show(&o));
+    (tmp, src, first)
+}
+
+/// A workspace on a read-only file system: every writer stops with exit code 2 and
+/// a message naming the workspace as read-only, and the store is untouched.
+#[test]
+fn writers_on_a_read_only_file_system_are_refused() {
+    let (tmp, src, first) = small_workspace();
     let files_before = listing(&src);
 
     let ro = tmp.path().join("ro");
@@ -861,13 +868,7 @@ fn listing(dir: &Path) -> BTreeMap<String, u64> {
 /// still check it, show records and export.
 #[test]
 fn readers_work_on_a_read_only_file_system() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    init(&src);
-    let first = tmp.path().join("first.csv");
-    write(&first, &csv_text(&demo().rows[..100]));
-    let o = spirit(&["ingest", s(&src), "--source", "people", s(&first)]);
-    assert!(o.status.success(), "{}", show(&o));
+    let (tmp, src, _) = small_workspace();
     // The last writer closed the store: no -wal or -shm file is left.
     assert!(!src.join("spirit.db-shm").exists());
 

@@ -64,6 +64,24 @@ pub struct AddTotals {
     pub seconds_commit: f64,
 }
 
+impl std::ops::AddAssign for AddTotals {
+    fn add_assign(&mut self, o: AddTotals) {
+        self.records += o.records;
+        self.stored += o.stored;
+        self.already_stored += o.already_stored;
+        self.rejected += o.rejected;
+        self.candidates += o.candidates;
+        self.edges += o.edges;
+        self.batches += o.batches;
+        self.changes += o.changes;
+        self.seconds_store += o.seconds_store;
+        self.seconds_block += o.seconds_block;
+        self.seconds_score += o.seconds_score;
+        self.seconds_cluster += o.seconds_cluster;
+        self.seconds_commit += o.seconds_commit;
+    }
+}
+
 /// Resolves records into a workspace with its current model.
 pub struct Resolver<'w> {
     ws: &'w mut Workspace,
@@ -197,20 +215,7 @@ impl<'w> Resolver<'w> {
         totals.seconds_commit += t.elapsed().as_secs_f64();
         self.checkpointer.nudge();
         totals.batches = 1;
-        let t = &mut self.totals;
-        t.records += totals.records;
-        t.stored += totals.stored;
-        t.already_stored += totals.already_stored;
-        t.rejected += totals.rejected;
-        t.candidates += totals.candidates;
-        t.edges += totals.edges;
-        t.batches += 1;
-        t.changes += totals.changes;
-        t.seconds_store += totals.seconds_store;
-        t.seconds_block += totals.seconds_block;
-        t.seconds_score += totals.seconds_score;
-        t.seconds_cluster += totals.seconds_cluster;
-        t.seconds_commit += totals.seconds_commit;
+        self.totals += totals;
         Ok(out)
     }
 
