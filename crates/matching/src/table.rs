@@ -223,24 +223,26 @@ pub fn normalise_record(
         .into_iter()
         .filter(|k| *k != AttrKind::FullName)
         .filter_map(|kind| {
-            normalise_kind(values, kind, split_full, options, phones).map(|v| (kind, v.into()))
+            normalise_kind(values, kind, split_full, options, &phones).map(|v| (kind, v.into()))
         })
         .collect()
 }
 
 /// The normalised value of one kind of a record, from its own column or, for given name
 /// and surname, split from its full name.
-fn normalise_kind(
+/// `phones` is dereferenced only for a phone value, so a lazily built normaliser (its
+/// metadata takes a while to load) is never built for data without phones.
+fn normalise_kind<P: std::ops::Deref<Target = PhoneNormaliser>>(
     r: &[(AttrKind, String)],
     kind: AttrKind,
     split_full: bool,
     options: &PrepareOptions,
-    phones: &PhoneNormaliser,
+    phones: &P,
 ) -> Option<String> {
     let direct = r
         .iter()
         .find(|(k, _)| *k == kind)
-        .and_then(|(_, raw)| normalise(kind, raw, options, phones));
+        .and_then(|(_, raw)| normalise_with(kind, raw, options, || &**phones));
     if direct.is_some() || !split_full {
         return direct;
     }
@@ -294,13 +296,23 @@ pub fn normalise(
     options: &PrepareOptions,
     phones: &PhoneNormaliser,
 ) -> Option<String> {
+    normalise_with(kind, raw, options, || phones)
+}
+
+/// [`normalise`], asking for the phone normaliser only for a phone value.
+fn normalise_with<'p>(
+    kind: AttrKind,
+    raw: &str,
+    options: &PrepareOptions,
+    phones: impl FnOnce() -> &'p PhoneNormaliser,
+) -> Option<String> {
     match kind {
         AttrKind::GivenName | AttrKind::MiddleName | AttrKind::Surname | AttrKind::FullName => {
             spirit_text::normalise_name(raw)
         }
         AttrKind::DateOfBirth => spirit_text::parse_date(raw, options.date_order).map(|d| d.key()),
         AttrKind::Email => spirit_text::normalise_email(raw),
-        AttrKind::Phone => phones.normalise(raw),
+        AttrKind::Phone => phones().normalise(raw),
         AttrKind::Address => spirit_text::normalise_address(raw),
         AttrKind::Postcode => spirit_text::normalise_postcode(raw),
         AttrKind::Gender => {
