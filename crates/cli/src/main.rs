@@ -19,6 +19,7 @@ use spirit_matching::eval::Scope;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod demo;
+mod pprl;
 mod store;
 
 #[derive(Parser)]
@@ -85,6 +86,9 @@ enum Command {
     },
     #[command(flatten)]
     Store(store::StoreCommand),
+    /// Privacy-preserving linkage: shared secret, hardened encodings, linkage.
+    #[command(subcommand)]
+    Pprl(pprl::PprlCommand),
 }
 
 #[derive(clap::Args)]
@@ -254,6 +258,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             demo::run(&out, &bars)?;
         }
         Command::Store(command) => return store::run(command, &bars),
+        Command::Pprl(command) => pprl::run(command)?,
     }
     Ok(ExitCode::SUCCESS)
 }
