@@ -528,6 +528,8 @@ pub(crate) fn features(
     chars.clear();
     arena.clear();
     tokens.clear();
+    // Cheap fingerprints of the tokens so far, to find repeats without comparing bytes.
+    let mut seen: [u64; 64] = [0; 64];
     let q = usize::from(q.max(1));
     let pad = q >= 2 && !positional;
     if pad {
@@ -557,12 +559,28 @@ pub(crate) fn features(
         arena.extend_from_slice(salt);
         let r = start..arena.len();
         // Repeated q-grams ("an" twice in "banana") count once.
-        if !positional && tokens.iter().any(|t| arena[t.clone()] == arena[r.clone()]) {
-            arena.truncate(start);
-            continue;
+        if !positional {
+            let fp = fingerprint(&arena[r.clone()]);
+            let n = tokens.len();
+            let repeat = (0..n).any(|t| {
+                (t >= seen.len() || seen[t] == fp) && arena[tokens[t].clone()] == arena[r.clone()]
+            });
+            if repeat {
+                arena.truncate(start);
+                continue;
+            }
+            if n < seen.len() {
+                seen[n] = fp;
+            }
         }
         tokens.push(r);
     }
+}
+
+/// A 64-bit fingerprint of a short byte string (FNV-1a).
+#[inline]
+fn fingerprint(bytes: &[u8]) -> u64 {
+    spirit_matching::table::hash_bytes(0xcbf2_9ce4_8422_2325, bytes)
 }
 
 /// Sets the k positions of one feature in a segment of `len` bits.
@@ -571,19 +589,35 @@ fn set_bits(hashing: Hashing, f: &FieldPlan, token: &[u8], k: u32, len: u32, wor
     let mut set = |p: u32| words[(p >> 6) as usize] |= 1 << (p & 63);
     match hashing {
         Hashing::Blake3Random => {
-            let mut h = blake3::Hasher::new_keyed(f.key.as_bytes());
-            h.update(token);
-            let mut reader = h.finalize_xof();
-            let mut buf = [0u8; 64];
-            let mut left = k as usize;
-            while left > 0 {
-                reader.fill(&mut buf);
-                let take = left.min(32);
-                for pair in buf.chunks_exact(2).take(take) {
-                    let u = u32::from(u16::from_le_bytes([pair[0], pair[1]]));
-                    set((u * len) >> 16);
+            // One BLAKE3 compression gives 16 positions (16 bits each); beyond that the
+            // 256-bit keyed hash seeds a SplitMix64 stream (a public expansion of a secret
+            // pseudo-random value, so the positions stay pseudo-random).
+            let digest = blake3::keyed_hash(f.key.as_bytes(), token);
+            let d = digest.as_bytes();
+            let first = (k as usize).min(16);
+            for pair in d.chunks_exact(2).take(first) {
+                let u = u32::from(u16::from_le_bytes([pair[0], pair[1]]));
+                set((u * len) >> 16);
+            }
+            if k > 16 {
+                let mut state =
+                    u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
+                        ^ u64::from_le_bytes([
+                            d[24], d[25], d[26], d[27], d[28], d[29], d[30], d[31],
+                        ]);
+                let mut left = k as usize - 16;
+                while left > 0 {
+                    state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                    let mut z = state;
+                    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                    z ^= z >> 31;
+                    for i in 0..left.min(4) {
+                        let u = ((z >> (16 * i)) & 0xffff) as u32;
+                        set((u * len) >> 16);
+                    }
+                    left -= left.min(4);
                 }
-                left -= take;
             }
         }
         Hashing::Blake3Double | Hashing::HmacSha256Double => {

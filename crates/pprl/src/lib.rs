@@ -69,11 +69,13 @@
 //!
 //! | encodings | best F1 over thresholds | F1 at the automatic threshold |
 //! |---|---|---|
-//! | default hardening | 1.0000 (P 1, R 1) | 0.9946 (t = 0.539, P 1, R 0.989) |
-//! | no hardening | 1.0000 (P 1, R 1) | 0.9962 (t = 0.757, P 1, R 0.992) |
+//! | default hardening | 1.0000 (P 1, R 1) | 0.9947 (t = 0.535, P 1, R 0.989) |
+//! | no hardening | 1.0000 (P 1, R 1) | 0.9962 (t = 0.758, P 1, R 0.992) |
 //!
-//! Encoding: 45,000–120,000 records/s on two threads (39,000–49,000 on one) with the
-//! default hardening, 150,000–170,000 without (clkhash: about 4,000). Dice: 200–320 M
+//! Encoding (`examples/encode_bench.rs`, FEBRL4's 10,000 records, best of five):
+//! 132,000 records/s on two threads and 68,000 on one with the default hardening;
+//! 207,000 and 105,000 without (clkhash: about 4,000). Other work on the machine can
+//! halve these. Dice: 200–320 M
 //! comparisons per second on one core for all pairs of FEBRL4 (AVX-512 VPOPCNTQ kernel;
 //! 120–180 M/s scanning a block larger than L2; `examples/dice_bench.rs`). Blocking at
 //! scale (`examples/scale_bench.rs`): 1,000,000 × 1,000,000 synthetic hardened-like
@@ -88,7 +90,7 @@
 //! | encodings | no hardening | default hardening | salted by year (+ default) |
 //! |---|---|---|---|
 //! | record-level CLK (the default layout) | 0% | 0% | – |
-//! | field-level filters | 10.3% | 8.7% | 0% |
+//! | field-level filters | 10.0% | 8.3% | 0% |
 //!
 //! Field-level filters leak value frequencies whatever the (similarity-preserving)
 //! hardening; see [`harden`] for the per-option costs and why salting is not a default.

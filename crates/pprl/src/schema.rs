@@ -79,10 +79,11 @@ pub enum Layout {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Hashing {
-    /// BLAKE3 keyed hash in extendable-output mode; every one of the k positions is taken
-    /// from its own 16 bits of output ("random hashing"). One BLAKE3 compression per
-    /// feature for k ≤ 32. Positions of one feature have no arithmetic structure, which
-    /// removes the foothold that attacks on double hashing use (Kroll & Steinmetzer 2015).
+    /// BLAKE3 keyed hash; every one of the k positions is taken from its own 16 bits of
+    /// pseudo-random output ("random hashing"): the first 16 from the 256-bit hash, more
+    /// from a SplitMix64 stream seeded by it. One BLAKE3 compression per feature.
+    /// Positions of one feature have no arithmetic structure, which removes the foothold
+    /// that attacks on double hashing use (Kroll & Steinmetzer 2015).
     #[default]
     Blake3Random,
     /// BLAKE3 keyed hash → (h1, h2); positions h1 + i·h2 mod L (double hashing, as in
