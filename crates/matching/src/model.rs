@@ -703,6 +703,11 @@ impl SplitMix64 {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
+
+    /// A draw in `0..n` (multiply-shift: no modulo bias worth speaking of).
+    pub fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
+    }
 }
 
 /// Packs per-comparison levels into one pattern.

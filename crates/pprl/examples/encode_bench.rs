@@ -6,7 +6,6 @@ mod common;
 
 use std::time::Instant;
 
-use spirit_model::AttrKind;
 use spirit_pprl::{Encoder, HardeningConfig, Schema, Secret};
 
 fn main() {
@@ -15,15 +14,7 @@ fn main() {
     let (ids_b, recs_b) = common::febrl_side(&dir.join("febrl4_b.csv"));
     ids.extend(ids_b);
     recs.extend(recs_b);
-    let kinds = [
-        AttrKind::GivenName,
-        AttrKind::Surname,
-        AttrKind::Address,
-        AttrKind::City,
-        AttrKind::Postcode,
-        AttrKind::Region,
-        AttrKind::DateOfBirth,
-    ];
+    let kinds = common::FEBRL_KINDS;
     for (name, h) in [
         ("default hardening", HardeningConfig::default()),
         ("no hardening", HardeningConfig::none()),

@@ -8,19 +8,7 @@ use spirit_pprl::block::{LshConfig, lsh};
 use spirit_pprl::dice::{FilterSet, dice};
 use spirit_pprl::solve::greedy_one_to_one;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
-    }
-}
+use spirit_matching::model::SplitMix64 as Rng;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -28,6 +28,7 @@
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use spirit_matching::model::SplitMix64;
 
 use crate::dice::FilterSet;
 use crate::error::{Result, config};
@@ -183,26 +184,9 @@ pub fn all_pairs(
     Ok((out, stats))
 }
 
-/// SplitMix64: a small public PRNG for band positions.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
-    }
-}
-
 /// The b distinct positions of each of L bands.
 pub fn band_positions(bits: usize, bands: u32, bits_per_band: u32, seed: u64) -> Vec<Vec<u32>> {
-    let mut rng = SplitMix(seed);
+    let mut rng = SplitMix64(seed);
     (0..bands)
         .map(|_| {
             let mut pos: Vec<u32> = Vec::with_capacity(bits_per_band as usize);
@@ -422,7 +406,7 @@ mod tests {
 
     /// Random filters with planted near-copies in B.
     fn planted(n: usize, words: usize, flips: u32, seed: u64) -> (FilterSet, FilterSet) {
-        let mut rng = SplitMix(seed);
+        let mut rng = SplitMix64(seed);
         let mut a = FilterSet::new(words * 64).unwrap();
         let mut b = FilterSet::new(words * 64).unwrap();
         for _ in 0..n {

@@ -183,15 +183,7 @@ fn febrl4_figures() {
         .into_iter()
         .map(|r| (r[0].clone(), r[1].clone()))
         .collect();
-    let kinds = [
-        AttrKind::GivenName,
-        AttrKind::Surname,
-        AttrKind::Address,
-        AttrKind::City,
-        AttrKind::Postcode,
-        AttrKind::Region,
-        AttrKind::DateOfBirth,
-    ];
+    let kinds = common::FEBRL_KINDS;
     for (name, hardening) in [
         ("hardening on (default)", HardeningConfig::default()),
         ("hardening off", HardeningConfig::none()),

@@ -14,6 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde_json::json;
+use spirit_matching::cluster::{ScoredPair, connected_components};
 
 use crate::entities::Changes;
 use crate::incremental::{entity_of, recluster};
@@ -218,27 +219,26 @@ fn check_consistent(conn: &Connection, a: i64, b: i64, verdict: Verdict) -> Resu
         .filter(|(x, y, _)| !(*x == a && *y == b))
         .collect();
     active.push((a, b, verdict.name().to_string()));
-    // Union-find over "same" pairs.
-    let mut parent: FxHashMap<i64, i64> = FxHashMap::default();
-    fn root(parent: &mut FxHashMap<i64, i64>, mut x: i64) -> i64 {
-        while let Some(&p) = parent.get(&x) {
-            if p == x {
-                break;
-            }
-            x = p;
-        }
-        x
-    }
-    for (x, y, v) in &active {
-        if v == "same" {
-            let (rx, ry) = (root(&mut parent, *x), root(&mut parent, *y));
-            parent.entry(rx).or_insert(rx);
-            parent.insert(ry, rx);
-            parent.entry(rx).or_insert(rx);
+    // Records that "same" judgements chain together: components over dense indices.
+    let mut index: FxHashMap<i64, u32> = FxHashMap::default();
+    for (x, y, _) in &active {
+        for r in [*x, *y] {
+            let next = index.len() as u32;
+            index.entry(r).or_insert(next);
         }
     }
+    let same: Vec<ScoredPair> = active
+        .iter()
+        .filter(|(_, _, v)| v == "same")
+        .map(|(x, y, _)| ScoredPair {
+            left: index[x],
+            right: index[y],
+            weight: 1.0,
+        })
+        .collect();
+    let component = connected_components(index.len(), &same, 0.0);
     for (x, y, v) in &active {
-        if v == "not-same" && root(&mut parent, *x) == root(&mut parent, *y) {
+        if v == "not-same" && component[index[x] as usize] == component[index[y] as usize] {
             let (kx, ky) = (record_key(conn, *x)?, record_key(conn, *y)?);
             return Err(StoreError::Invalid(format!(
                 "this judgement contradicts those in force: {kx} and {ky} are judged not the \

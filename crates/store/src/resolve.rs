@@ -240,7 +240,7 @@ pub fn resolve(
     phases.push(("cluster".into(), t0.elapsed().as_secs_f64()));
     t0 = Instant::now();
 
-    progress.phase("write store", Some(4));
+    progress.phase("write store", Some(2));
     let dir = ws.dir().to_path_buf();
     let write = |conn: &mut Connection| -> Result<(i64, i64, Changes), StoreError> {
         let tx = conn.transaction()?;
@@ -282,10 +282,10 @@ pub fn resolve(
                 ])?;
             }
         }
-        progress.set(2);
+        progress.set(1);
         let old = load_membership(&tx)?;
         let (_, changes) = reconcile(&tx, run, &groups, &old, false)?;
-        progress.set(3);
+        progress.set(2);
         tx.commit()?;
         Ok((run, model_id, changes))
     };

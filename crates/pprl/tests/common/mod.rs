@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
+use spirit_matching::model::SplitMix64;
 use spirit_model::AttrKind;
 
 /// A CSV file as header + rows (split on commas; the files used here have no quotes).
@@ -85,20 +86,27 @@ pub fn prf(predicted: &[(String, String)], truth: &HashSet<(String, String)>) ->
     (p, r, f)
 }
 
-/// A small deterministic PRNG for test data (SplitMix64).
-pub struct Rng(pub u64);
+/// The attribute kinds of FEBRL's columns (street number joins the address).
+pub const FEBRL_KINDS: [AttrKind; 7] = [
+    AttrKind::GivenName,
+    AttrKind::Surname,
+    AttrKind::Address,
+    AttrKind::City,
+    AttrKind::Postcode,
+    AttrKind::Region,
+    AttrKind::DateOfBirth,
+];
+
+/// A small deterministic PRNG for test data (the project's SplitMix64).
+pub struct Rng(pub SplitMix64);
 
 impl Rng {
     pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next()
     }
 
     pub fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next()) * n as u128) >> 64) as usize
+        self.0.below(n as u64) as usize
     }
 
     pub fn unit(&mut self) -> f64 {
@@ -153,7 +161,7 @@ pub fn demo_vocabulary() -> (Vec<String>, Vec<String>) {
 pub fn population(n: usize, seed: u64) -> Vec<Vec<(AttrKind, String)>> {
     let (given, sur) = demo_vocabulary();
     let (zg, zs) = (Zipf::new(given.len(), 1.0), Zipf::new(sur.len(), 1.0));
-    let mut rng = Rng(seed);
+    let mut rng = Rng(SplitMix64(seed));
     (0..n)
         .map(|_| {
             let y = 1930 + rng.below(75);
