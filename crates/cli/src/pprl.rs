@@ -1,21 +1,27 @@
 //! `spirit pprl …`: privacy-preserving linkage verbs — a shared secret, hardened encodings
-//! of a party's records, and 1:1 linkage of two parties' encodings. Each is a thin call
-//! into `spirit-pprl`; this module only reads and writes files.
+//! of a party's records, linkage of two or more parties' encodings (locally, or through a
+//! linkage unit: `serve`, `submit`, `result`), and an attack on one's own encodings
+//! (`assess`). Each is a thin call into `spirit-pprl` or `spirit-pprl-unit`; this module
+//! only reads and writes files.
 //!
-//! An encodings file is JSON Lines: a first line `{"spirit_pprl": <EncodingMeta>}` (the
-//! format, schema fingerprint, key check, length and hardening: nothing secret), then one
-//! line `{"id": …, "clk": <base64>}` per record. No plain value is ever written.
+//! An encodings file is JSON Lines ([`spirit_pprl::jsonl`]): a first line
+//! `{"spirit_pprl": <EncodingMeta>}` (the format, schema fingerprint, key check, length and
+//! hardening: nothing secret), then one line `{"id": …, "clk": <base64>}` per record. No
+//! plain value is ever written.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
-use spirit_engine::input::read_source;
+use spirit_engine::input::{SourceTable, read_source};
 use spirit_engine::settings::Settings;
-use spirit_pprl::dice::filter_to_base64;
-use spirit_pprl::encode::EncodingMeta;
-use spirit_pprl::{EncodedTable, Encoder, FilterSet, LinkConfig, Schema, Secret, link_two};
+use spirit_model::AttrKind;
+use spirit_pprl::attack::{AttackConfig, attack, score_values};
+use spirit_pprl::{EncodedTable, Encoder, LinkConfig, Schema, Secret, link_parties, link_two};
+use spirit_pprl_unit::client::Client;
+use spirit_pprl_unit::service::{DEFAULT_MAX_UPLOAD, Unit, serve_until_signal};
 
 #[derive(Subcommand)]
 pub enum PprlCommand {
@@ -41,15 +47,123 @@ pub enum PprlCommand {
         exclude_columns: Vec<String>,
         file: PathBuf,
     },
-    /// Link two parties' encodings 1:1 (as the linkage unit does); prints
-    /// `left_id,right_id,dice` for each link.
+    /// Link parties' encodings locally, as the linkage unit does. Two files: 1:1, prints
+    /// `left_id,right_id,dice` per link. Three or more: clusters of at most one record per
+    /// party, prints `link_id,party,record_id` per linked record (party = file position).
     Link {
-        left: PathBuf,
-        right: PathBuf,
-        /// Dice threshold (default: the library's, tuned for hardened encodings).
+        /// Two or more encodings files.
+        #[arg(required = true, num_args = 2..)]
+        files: Vec<PathBuf>,
+        /// Dice threshold (default: chosen from the data).
         #[arg(long)]
         threshold: Option<f64>,
     },
+    /// Run a linkage unit: parties upload encodings, the unit links them and gives each
+    /// party its own mapping. It never sees the key or a plain value.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8700")]
+        listen: String,
+        /// The project to create (or serve again, after a restart).
+        #[arg(long)]
+        project: String,
+        /// Number of parties (a new project).
+        #[arg(long, default_value_t = 2)]
+        parties: u16,
+        /// A new project's party tokens are written here, one per line in party order
+        /// (give each party its line, privately).
+        #[arg(long)]
+        tokens: Option<PathBuf>,
+        /// Folder for the unit's database.
+        #[arg(long, default_value = "spirit-unit")]
+        data: PathBuf,
+        /// Dice threshold for a new project (default: chosen from the data).
+        #[arg(long)]
+        threshold: Option<f64>,
+        /// Largest upload accepted, in MiB.
+        #[arg(long, default_value_t = DEFAULT_MAX_UPLOAD >> 20)]
+        max_upload_mb: usize,
+    },
+    /// Upload this party's encodings to a linkage unit.
+    Submit {
+        #[command(flatten)]
+        unit: UnitArgs,
+        /// Encodings file (from `spirit pprl encode`).
+        file: PathBuf,
+    },
+    /// Fetch this party's mapping from a linkage unit: CSV `record_id,link_id`, one row per
+    /// record submitted (`link_id` empty where it linked to nothing).
+    Result {
+        #[command(flatten)]
+        unit: UnitArgs,
+        /// Seconds to wait for the other parties and the linkage (0: ask once).
+        #[arg(long, default_value_t = 600)]
+        wait: u64,
+    },
+    /// Attack your own encodings with a plain sample of similar people and report the
+    /// share re-identified — the residual risk of the settings you chose.
+    Assess {
+        /// Encodings file (from `spirit pprl encode`).
+        encodings: PathBuf,
+        /// Plain records of similar people, as an attacker might hold (CSV, JSON Lines, Parquet).
+        #[arg(long)]
+        plain: PathBuf,
+        /// The plain records the encodings were made from (matched by record id): reports
+        /// how many the attack got right, not only how many it named.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+        /// The encoding schema (as given to encode); the defaults for the recognised
+        /// columns otherwise.
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// Settings file for reading the plain files (column mapping, id column).
+        #[arg(long)]
+        settings: Option<PathBuf>,
+        /// Column holding record ids in the plain files.
+        #[arg(long)]
+        id_column: Option<String>,
+        /// Columns never read (repeatable).
+        #[arg(long = "exclude-column")]
+        exclude_columns: Vec<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How a party reaches its linkage unit.
+#[derive(clap::Args)]
+pub struct UnitArgs {
+    /// The unit's address, e.g. http://127.0.0.1:8700.
+    #[arg(long)]
+    to: String,
+    /// The project.
+    #[arg(long)]
+    project: String,
+    /// This party's token (prefer --token-file: a command line is visible to other users).
+    #[arg(
+        long,
+        conflicts_with = "token_file",
+        required_unless_present = "token_file"
+    )]
+    token: Option<String>,
+    /// A file holding this party's token.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+}
+
+impl UnitArgs {
+    fn client(&self) -> Result<Client> {
+        let token = match (&self.token, &self.token_file) {
+            (Some(t), _) => t.clone(),
+            (None, Some(f)) => std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read token file {}", f.display()))?
+                .trim()
+                .to_string(),
+            (None, None) => bail!("give --token or --token-file"),
+        };
+        Ok(Client::new(&self.to, &token)?)
+    }
 }
 
 pub fn run(command: PprlCommand) -> Result<()> {
@@ -67,22 +181,9 @@ pub fn run(command: PprlCommand) -> Result<()> {
             file,
         } => {
             let secret = read_secret(&key)?;
-            let mut settings = match &settings {
-                Some(p) => Settings::load(p)?,
-                None => Settings::default(),
-            };
-            settings.input.exclude_columns.extend(exclude_columns);
-            let source = read_source(&file, &settings.input, id_column.as_deref())?;
-            for q in &source.quarantined {
-                eprintln!("{}:{}: {} (skipped)", file.display(), q.line, q.reason);
-            }
-            let schema = match &schema {
-                Some(p) => read_schema(p)?,
-                None => {
-                    let kinds: Vec<_> = source.mapping.iter().map(|(_, k)| *k).collect();
-                    Schema::for_kinds(&kinds)
-                }
-            };
+            let reader = PlainReader::new(settings.as_deref(), id_column, exclude_columns)?;
+            let source = reader.read(&file)?;
+            let schema = schema_for(schema.as_deref(), &source)?;
             let encoder = Encoder::new(&schema, &secret)?;
             let ids: Vec<&str> = source.records.iter().map(|r| r.id.as_str()).collect();
             let values: Vec<&[(spirit_model::AttrKind, String)]> =
@@ -101,12 +202,11 @@ pub fn run(command: PprlCommand) -> Result<()> {
                 }
             );
         }
-        PprlCommand::Link {
-            left,
-            right,
-            threshold,
-        } => {
-            let (a, b) = (read_encodings(&left)?, read_encodings(&right)?);
+        PprlCommand::Link { files, threshold } => {
+            let tables = files
+                .iter()
+                .map(|f| read_encodings(f))
+                .collect::<Result<Vec<_>>>()?;
             let mut cfg = LinkConfig::default();
             if let Some(t) = threshold {
                 if !(0.0..=1.0).contains(&t) {
@@ -114,27 +214,118 @@ pub fn run(command: PprlCommand) -> Result<()> {
                 }
                 cfg.threshold = Some(t);
             }
-            let result = link_two(&a, &b, &cfg)?;
             let stdout = std::io::stdout();
-            let mut out = stdout.lock();
-            writeln!(out, "left_id,right_id,dice")?;
-            for l in &result.links {
-                writeln!(
-                    out,
-                    "{},{},{:.4}",
-                    csv_field(&a.ids[l.a as usize]),
-                    csv_field(&b.ids[l.b as usize]),
-                    l.score
-                )?;
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            if let [a, b] = &tables[..] {
+                let result = link_two(a, b, &cfg)?;
+                writeln!(out, "left_id,right_id,dice")?;
+                for l in &result.links {
+                    writeln!(
+                        out,
+                        "{},{},{:.4}",
+                        csv_field(&a.ids[l.a as usize]),
+                        csv_field(&b.ids[l.b as usize]),
+                        l.score
+                    )?;
+                }
+                eprintln!(
+                    "{} links among {} candidates ({} × {} records, Dice threshold {:.3})",
+                    result.links.len(),
+                    result.candidates,
+                    a.ids.len(),
+                    b.ids.len(),
+                    result.threshold
+                );
+            } else {
+                let refs: Vec<&EncodedTable> = tables.iter().collect();
+                let result = link_parties(&refs, &cfg)?;
+                writeln!(out, "link_id,party,record_id")?;
+                for (k, cluster) in result.clusters.iter().enumerate() {
+                    for r in cluster {
+                        let id = &tables[usize::from(r.party)].ids[r.index as usize];
+                        writeln!(out, "L{},{},{}", k + 1, r.party + 1, csv_field(id))?;
+                    }
+                }
+                eprintln!(
+                    "{} clusters across {} parties ({} records, Dice threshold {:.3})",
+                    result.clusters.len(),
+                    tables.len(),
+                    tables.iter().map(|t| t.len()).sum::<usize>(),
+                    result.threshold
+                );
             }
+            out.flush()?;
+        }
+        PprlCommand::Serve {
+            listen,
+            project,
+            parties,
+            tokens,
+            data,
+            threshold,
+            max_upload_mb,
+        } => serve(
+            &listen,
+            &project,
+            parties,
+            tokens.as_deref(),
+            &data,
+            threshold,
+            max_upload_mb,
+        )?,
+        PprlCommand::Submit { unit, file } => {
+            let body = std::fs::read(&file)
+                .with_context(|| format!("cannot read encodings {}", file.display()))?;
+            // Check locally first: a malformed file is reported with its own name and line.
+            spirit_pprl::jsonl::read_encodings(&body[..])
+                .with_context(|| format!("encodings {}", file.display()))?;
+            let ack = unit.client()?.submit(&unit.project, &body)?;
             eprintln!(
-                "{} links among {} candidates ({} × {} records)",
-                result.links.len(),
-                result.candidates,
-                a.ids.len(),
-                b.ids.len()
+                "submitted {} encodings to project {} as party {} ({} of the parties have uploaded; {})",
+                ack["records"], unit.project, ack["party"], ack["uploaded"], ack["state"]
             );
         }
+        PprlCommand::Result { unit, wait } => {
+            let client = unit.client()?;
+            let csv = if wait == 0 {
+                client.result(&unit.project)?.with_context(|| {
+                    format!("project {} has no mapping yet (not every party has uploaded, or the linkage runs)", unit.project)
+                })?
+            } else {
+                client.wait_for_result(
+                    &unit.project,
+                    Duration::from_secs(wait),
+                    Duration::from_millis(500),
+                )?
+            };
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            out.write_all(csv.as_bytes())?;
+            out.flush()?;
+            let linked = csv.lines().skip(1).filter(|l| !l.ends_with(',')).count();
+            eprintln!(
+                "{} of {} records linked",
+                linked,
+                csv.lines().count().saturating_sub(1)
+            );
+        }
+        PprlCommand::Assess {
+            encodings,
+            plain,
+            truth,
+            schema,
+            settings,
+            id_column,
+            exclude_columns,
+            json,
+        } => assess(
+            &encodings,
+            &plain,
+            truth.as_deref(),
+            schema.as_deref(),
+            PlainReader::new(settings.as_deref(), id_column, exclude_columns)?,
+            json,
+        )?,
     }
     Ok(())
 }
@@ -169,67 +360,241 @@ fn read_schema(path: &Path) -> Result<Schema> {
 
 /// Writes a table of encodings as JSON Lines.
 pub fn write_encodings(out: &mut impl Write, table: &EncodedTable) -> Result<()> {
-    let mut out = std::io::BufWriter::new(out);
-    writeln!(out, "{}", serde_json::json!({ "spirit_pprl": &table.meta }))?;
-    for (i, id) in table.ids.iter().enumerate() {
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({ "id": id, "clk": filter_to_base64(table.filters.get(i)) })
-        )?;
-    }
-    out.flush()?;
+    spirit_pprl::jsonl::write_encodings(out, table)?;
     Ok(())
 }
 
-/// Reads a file of encodings written by [`write_encodings`]; errors name the line.
+/// Reads a file of encodings written by [`write_encodings`]; errors name the file and line.
 pub fn read_encodings(path: &Path) -> Result<EncodedTable> {
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot open encodings {}", path.display()))?;
-    parse_encodings(BufReader::new(file), &path.display().to_string())
+    spirit_pprl::jsonl::read_encodings(BufReader::new(file))
+        .with_context(|| format!("encodings {}", path.display()))
 }
 
-/// Parses encodings from any reader; `origin` names it in errors.
-pub fn parse_encodings(reader: impl BufRead, origin: &str) -> Result<EncodedTable> {
-    let mut lines = reader.lines().enumerate();
-    let meta: EncodingMeta = loop {
-        let Some((i, line)) = lines.next() else {
-            bail!("{origin}: empty, expected a first line {{\"spirit_pprl\": …}}");
+/// Reads plain files as `spirit resolve` does: settings, id column, excluded columns.
+pub struct PlainReader {
+    settings: Settings,
+    id_column: Option<String>,
+}
+
+impl PlainReader {
+    fn new(
+        settings: Option<&Path>,
+        id_column: Option<String>,
+        exclude_columns: Vec<String>,
+    ) -> Result<PlainReader> {
+        let mut settings = match settings {
+            Some(p) => Settings::load(p)?,
+            None => Settings::default(),
         };
-        let line = line.with_context(|| format!("{origin}:{}", i + 1))?;
-        if line.trim().is_empty() {
-            continue;
+        settings.input.exclude_columns.extend(exclude_columns);
+        Ok(PlainReader {
+            settings,
+            id_column,
+        })
+    }
+
+    fn read(&self, file: &Path) -> Result<SourceTable> {
+        let source = read_source(file, &self.settings.input, self.id_column.as_deref())?;
+        for q in &source.quarantined {
+            eprintln!("{}:{}: {} (skipped)", file.display(), q.line, q.reason);
         }
-        #[derive(serde::Deserialize)]
-        struct Head {
-            spirit_pprl: EncodingMeta,
+        Ok(source)
+    }
+}
+
+/// The schema from its file, or the defaults for the columns recognised in `source`.
+fn schema_for(path: Option<&Path>, source: &SourceTable) -> Result<Schema> {
+    match path {
+        Some(p) => read_schema(p),
+        None => {
+            let kinds: Vec<_> = source.mapping.iter().map(|(_, k)| *k).collect();
+            Ok(Schema::for_kinds(&kinds))
         }
-        let head: Head = serde_json::from_str(&line).with_context(|| {
-            format!(
-                "{origin}:{}: not an encodings file (first line must be {{\"spirit_pprl\": …}})",
-                i + 1
-            )
-        })?;
-        break head.spirit_pprl;
+    }
+}
+
+fn serve(
+    listen: &str,
+    project: &str,
+    parties: u16,
+    tokens: Option<&Path>,
+    data: &Path,
+    threshold: Option<f64>,
+    max_upload_mb: usize,
+) -> Result<()> {
+    let unit = Unit::open(data, max_upload_mb.saturating_mul(1 << 20), |line| {
+        eprintln!("{line}")
+    })?;
+    let existing = unit.db().project(project)?;
+    match existing {
+        Some(p) => {
+            if p.parties != parties {
+                bail!(
+                    "project {project} exists in {} with {} parties, not {parties}",
+                    data.display(),
+                    p.parties
+                );
+            }
+            eprintln!(
+                "project {project}: {} parties, {:?} (tokens were written when it was created)",
+                p.parties, p.state
+            );
+        }
+        None => {
+            let Some(tokens) = tokens else {
+                bail!("a new project needs --tokens FILE to write its party tokens to");
+            };
+            if let Some(t) = threshold
+                && !(0.0..=1.0).contains(&t)
+            {
+                bail!("--threshold must be within 0..1, got {t}");
+            }
+            let cfg = LinkConfig {
+                threshold,
+                ..LinkConfig::default()
+            };
+            let list = unit.db().create_project(project, parties, &cfg)?;
+            write_private(tokens, &(list.join("\n") + "\n"))?;
+            eprintln!(
+                "project {project}: {parties} party tokens written to {} (line k is party k's; they are not shown again)",
+                tokens.display()
+            );
+        }
+    }
+    serve_until_signal(listen, unit, |addr| {
+        eprintln!(
+            "linkage unit listening on http://{addr} (data in {})",
+            data.display()
+        )
+    })?;
+    eprintln!("linkage unit stopped");
+    Ok(())
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn assess(
+    encodings: &Path,
+    plain: &Path,
+    truth: Option<&Path>,
+    schema: Option<&Path>,
+    reader: PlainReader,
+    json: bool,
+) -> Result<()> {
+    let table = read_encodings(encodings)?;
+    let sample = reader.read(plain)?;
+    let schema = schema_for(schema, &sample)?;
+    if schema.fingerprint() != table.meta.schema_fingerprint {
+        bail!(
+            "{} was not encoded with this schema (fingerprint {} vs {}): pass the schema given to `spirit pprl encode` with --schema",
+            encodings.display(),
+            schema.fingerprint(),
+            table.meta.schema_fingerprint
+        );
+    }
+    let sample_values: Vec<&[(AttrKind, String)]> =
+        sample.records.iter().map(|r| r.values.as_slice()).collect();
+    let cfg = AttackConfig::default();
+    let outcome = attack(&table.filters, &table.meta, &schema, &sample_values, &cfg)?;
+    let total = table.len();
+    let named = outcome.guesses.iter().filter(|g| g.is_some()).count();
+    // With the plain records behind the encodings, count what the attack got right.
+    let right = match truth {
+        Some(t) => {
+            let own = reader.read(t)?;
+            let by_id: std::collections::HashMap<&str, &[(AttrKind, String)]> = own
+                .records
+                .iter()
+                .map(|r| (r.id.as_str(), r.values.as_slice()))
+                .collect();
+            let empty: &[(AttrKind, String)] = &[];
+            let missing = table
+                .ids
+                .iter()
+                .filter(|id| !by_id.contains_key(id.as_str()))
+                .count();
+            if missing > 0 {
+                eprintln!(
+                    "{missing} encoded record ids are not in {}; they count as not re-identified",
+                    t.display()
+                );
+            }
+            let behind: Vec<&[(AttrKind, String)]> = table
+                .ids
+                .iter()
+                .map(|id| by_id.get(id.as_str()).copied().unwrap_or(empty))
+                .collect();
+            Some(score_values(
+                &outcome,
+                &schema,
+                &behind,
+                &sample_values,
+                &cfg,
+            ))
+        }
+        None => None,
     };
-    let mut filters = FilterSet::new(meta.bits as usize)?;
-    let mut ids = Vec::new();
-    #[derive(serde::Deserialize)]
-    struct Row {
-        id: String,
-        clk: String,
-    }
-    for (i, line) in lines {
-        let line = line.with_context(|| format!("{origin}:{}", i + 1))?;
-        if line.trim().is_empty() {
-            continue;
+    let share = |k: usize| {
+        if total == 0 {
+            0.0
+        } else {
+            k as f64 / total as f64
         }
-        let row: Row = serde_json::from_str(&line)
-            .with_context(|| format!("{origin}:{}: expected {{\"id\": …, \"clk\": …}}", i + 1))?;
-        filters
-            .push_base64(&row.clk)
-            .with_context(|| format!("{origin}:{}", i + 1))?;
-        ids.push(row.id);
+    };
+    if json {
+        let report = serde_json::json!({
+            "encodings": total,
+            "sample": sample.records.len(),
+            "named": named,
+            "named_share": share(named),
+            "re_identified": right.map(|r| r.values_recovered),
+            "re_identified_share": right.map(|r| r.value_share),
+            "segments": outcome.segments,
+        });
+        println!("{report}");
+        return Ok(());
     }
-    Ok(EncodedTable { meta, ids, filters })
+    println!(
+        "attack on {total} encodings with a plain sample of {} records",
+        sample.records.len()
+    );
+    for s in &outcome.segments {
+        let seg = s
+            .kind
+            .map_or("record-level CLK".to_string(), |k| format!("{k:?} filter"));
+        println!(
+            "  {seg}: {} frequent groups, {} aligned by frequency, {} q-grams located, {} values decoded",
+            s.groups, s.aligned, s.qgrams_identified, s.decoded
+        );
+    }
+    println!(
+        "records the attack named a sample person for: {named} ({:.2}%)",
+        100.0 * share(named)
+    );
+    match right {
+        Some(r) => println!(
+            "records re-identified (decoded values right): {} ({:.2}%)",
+            r.values_recovered,
+            100.0 * r.value_share
+        ),
+        None => println!(
+            "(give --truth with the plain records behind the encodings to count the right guesses; \
+             the share named is an upper bound)"
+        ),
+    }
+    Ok(())
 }

@@ -45,6 +45,14 @@ pub enum PprlError {
     /// Encodings made with different schemas, secrets or lengths were combined.
     #[error("incompatible encodings: {0}")]
     Incompatible(String),
+    /// A file or upload of encodings is malformed; `line` is 1-based.
+    #[error("line {line}: {reason}")]
+    Line {
+        /// The line that is wrong (1-based).
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
     /// A linkage, blocking or attack setting is out of range.
     #[error("invalid configuration: {field}: {reason}")]
     Config {

@@ -229,7 +229,9 @@ fn febrl4_figures() {
                 best = (th, m);
             }
         }
-        let default_t = spirit_pprl::link::auto_threshold(&ta.filters, &tb.filters).unwrap();
+        let default_t = spirit_pprl::link_two(&ta, &tb, &spirit_pprl::LinkConfig::default())
+            .unwrap()
+            .threshold;
         let at = eval(default_t);
         println!("FEBRL4, {name}:");
         println!(
