@@ -19,6 +19,7 @@ use spirit_matching::eval::Scope;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod demo;
+mod extract;
 mod pprl;
 mod store;
 
@@ -89,6 +90,9 @@ enum Command {
     /// Privacy-preserving linkage: shared secret, hardened encodings, linkage.
     #[command(subcommand)]
     Pprl(pprl::PprlCommand),
+    /// Find identifiers (e-mails, phones, crypto addresses, IBANs, cards, IPs, domains, URLs,
+    /// onions, PGP keys, handles) in an HTML page or a text file, with byte offsets.
+    Extract(extract::ExtractArgs),
 }
 
 #[derive(clap::Args)]
@@ -259,6 +263,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Store(command) => return store::run(command, &bars),
         Command::Pprl(command) => pprl::run(command)?,
+        Command::Extract(args) => extract::run(&args)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -14,6 +14,7 @@
 //! | [`email`] | e-mail addresses | [`normalise_email`], [`split_email`] |
 //! | [`postcode`] | postcodes and ZIP codes | [`normalise_postcode`] |
 //! | [`address`] | street addresses: canonical street-type and unit tokens | [`normalise_address`], [`address_numbers`] |
+//! | [`extract`] | identifiers found in free text or HTML (e-mails, phones, crypto addresses, IBANs, cards, IPs, domains, URLs, onions, PGP, handles), validated, with offsets | [`extract::Extractor`], [`extract::extract`] |
 //!
 //! Guarantees that hold for every function in this crate:
 //!
@@ -32,6 +33,7 @@
 pub mod address;
 pub mod dates;
 pub mod email;
+pub mod extract;
 pub mod fold;
 pub mod names;
 pub mod phone;
