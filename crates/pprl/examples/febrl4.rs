@@ -88,7 +88,9 @@ fn main() {
     // Greedy at threshold t keeps the pairs of one greedy run over all candidates that
     // score at least t.
     let all_links = greedy_one_to_one(&cands, 0.3);
-    let auto = spirit_pprl::link::auto_threshold(&ta.filters, &tb.filters).unwrap();
+    let auto = spirit_pprl::link_two(&ta, &tb, &spirit_pprl::LinkConfig::default())
+        .unwrap()
+        .threshold;
     let mut at_auto = (0.0, 0.0, 0.0);
     for i in (30..=99).chain([0]) {
         let th = if i == 0 { auto } else { f64::from(i) / 100.0 };
