@@ -4,7 +4,8 @@
 //! Run: cargo run --release --example scale_bench [-- N bands budget]
 use std::time::Instant;
 
-use spirit_pprl::block::{LshConfig, lsh};
+use spirit_pprl::block::{Blocking, LshConfig};
+use spirit_pprl::link::candidates_auto;
 use spirit_pprl::dice::{FilterSet, dice};
 use spirit_pprl::solve::greedy_one_to_one;
 
@@ -83,16 +84,21 @@ fn main() {
         "generated {n} × {n} filters in {:.1}s",
         t.elapsed().as_secs_f64()
     );
-    let threshold = spirit_pprl::link::auto_threshold(&a, &b).unwrap();
-    println!("automatic threshold {threshold:.3}");
     let cfg = LshConfig {
         bands,
         comparisons_per_band: budget,
         ..LshConfig::default()
     };
     let t = Instant::now();
-    let (cands, stats) = lsh(&a, &b, &cfg, threshold).unwrap();
+    // The default path of `link_two`: candidates down to a floor, the threshold chosen
+    // from the records that appear to have no partner.
+    let (cands, stats, choice) = candidates_auto(&a, &b, &Blocking::Lsh(cfg)).unwrap();
     let block_secs = t.elapsed().as_secs_f64();
+    let threshold = choice.threshold;
+    println!(
+        "chosen threshold {threshold:.3} (floor {:.3}; unmatched records estimated {:.0} of A, {:.0} of B)",
+        choice.floor, choice.unmatched.0, choice.unmatched.1
+    );
     let t = Instant::now();
     let links = greedy_one_to_one(&cands, threshold);
     let solve_secs = t.elapsed().as_secs_f64();
