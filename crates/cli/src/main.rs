@@ -20,6 +20,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod demo;
 mod extract;
+mod media;
 mod pprl;
 mod store;
 
@@ -93,6 +94,9 @@ enum Command {
     /// Find identifiers (e-mails, phones, crypto addresses, IBANs, cards, IPs, domains, URLs,
     /// onions, PGP keys, handles) in an HTML page or a text file, with byte offsets.
     Extract(extract::ExtractArgs),
+    /// Images and audio as evidence: perceptual hashes, EXIF (serials, time, GPS), Chromaprint.
+    #[command(subcommand)]
+    Media(media::MediaCommand),
 }
 
 #[derive(clap::Args)]
@@ -264,6 +268,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Store(command) => return store::run(command, &bars),
         Command::Pprl(command) => pprl::run(command)?,
         Command::Extract(args) => extract::run(&args)?,
+        Command::Media(command) => media::run(&command)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,8 +5,8 @@
 use std::time::Instant;
 
 use spirit_pprl::block::{Blocking, LshConfig};
-use spirit_pprl::link::candidates_auto;
 use spirit_pprl::dice::{FilterSet, dice};
+use spirit_pprl::link::candidates_auto;
 use spirit_pprl::solve::greedy_one_to_one;
 
 use spirit_matching::model::SplitMix64 as Rng;

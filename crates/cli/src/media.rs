@@ -1,0 +1,147 @@
+//! `spirit media`: perceptual hashes and EXIF of images.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use spirit_media::MediaError;
+use spirit_media::audio::{AudioLimits, compare_audio, fingerprint_file};
+use spirit_media::compare::{HashThresholds, compare_hashes};
+use spirit_media::picture::{Limits, inspect_file};
+
+#[derive(clap::Subcommand)]
+pub enum MediaCommand {
+    /// Hashes (pHash, dHash and their mirrors, hex), dimensions, format, SHA-256 and EXIF
+    /// (camera, serials, capture time, GPS, owner) of images, as JSON (one line per file
+    /// when several are given).
+    Inspect {
+        /// JPEG, PNG, WebP, GIF or TIFF files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Refuse images whose header announces more pixels than this (not decoded).
+        #[arg(long, default_value_t = 100_000_000)]
+        max_pixels: u64,
+        /// Indent the JSON (ignored for several files).
+        #[arg(long)]
+        pretty: bool,
+    },
+    /// Chromaprint audio fingerprints (WAV, FLAC, MP3, Ogg Vorbis) as JSON, one line per
+    /// file: rate, channels, seconds, and the fingerprint as hex 32-bit words.
+    Audio {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Compare two images (perceptual-hash distance, score, match level) or two audio
+    /// files (common segments with offsets), as JSON.
+    Compare { left: PathBuf, right: PathBuf },
+}
+
+pub fn run(command: &MediaCommand) -> Result<()> {
+    match command {
+        MediaCommand::Inspect {
+            files,
+            max_pixels,
+            pretty,
+        } => {
+            let limits = Limits {
+                max_pixels: *max_pixels,
+                ..Limits::default()
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let mut failed = 0usize;
+            for file in files {
+                match inspect_file(file, &limits) {
+                    Ok(report) => {
+                        if *pretty && files.len() == 1 {
+                            serde_json::to_writer_pretty(&mut out, &report)?;
+                        } else {
+                            serde_json::to_writer(&mut out, &report)?;
+                        }
+                        writeln!(out)?;
+                    }
+                    Err(e) => {
+                        // Keep going: one bad file in a seized folder must not hide the rest.
+                        out.flush()?;
+                        eprintln!("error: {e}");
+                        failed += 1;
+                    }
+                }
+            }
+            out.flush()?;
+            if failed > 0 {
+                bail!("{failed} of {} files could not be read", files.len());
+            }
+            Ok(())
+        }
+        MediaCommand::Audio { files } => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let mut failed = 0usize;
+            for file in files {
+                match fingerprint_file(file, &AudioLimits::default()) {
+                    Ok(fp) => {
+                        let hex: String =
+                            fp.fingerprint.iter().map(|w| format!("{w:08x}")).collect();
+                        let json = serde_json::json!({
+                            "file": file.display().to_string(),
+                            "sample_rate": fp.sample_rate,
+                            "channels": fp.channels,
+                            "seconds": fp.seconds,
+                            "truncated": fp.truncated,
+                            "bad_packets": fp.bad_packets,
+                            "items": fp.fingerprint.len(),
+                            "chromaprint": hex,
+                        });
+                        serde_json::to_writer(&mut out, &json)?;
+                        writeln!(out)?;
+                    }
+                    Err(e) => {
+                        out.flush()?;
+                        eprintln!("error: {e}");
+                        failed += 1;
+                    }
+                }
+            }
+            out.flush()?;
+            if failed > 0 {
+                bail!("{failed} of {} files could not be read", files.len());
+            }
+            Ok(())
+        }
+        MediaCommand::Compare { left, right } => {
+            let limits = Limits::default();
+            let a = match inspect_file(left, &limits) {
+                Err(MediaError::UnknownFormat { .. }) => return compare_audio_files(left, right),
+                other => other?,
+            };
+            let b = inspect_file(right, &limits)?;
+            let similarity = compare_hashes(&a.hashes, &b.hashes, &HashThresholds::default());
+            let json = serde_json::json!({
+                "left": a.file,
+                "right": b.file,
+                "identical_bytes": a.sha256 == b.sha256,
+                "phash_distance": a.hashes.phash_distance(&b.hashes),
+                "dhash_distance": a.hashes.dhash_distance(&b.hashes),
+                "similarity": similarity,
+            });
+            println!("{}", serde_json::to_string_pretty(&json)?);
+            Ok(())
+        }
+    }
+}
+
+fn compare_audio_files(left: &std::path::Path, right: &std::path::Path) -> Result<()> {
+    let limits = AudioLimits::default();
+    let a = fingerprint_file(left, &limits)?;
+    let b = fingerprint_file(right, &limits)?;
+    let json = serde_json::json!({
+        "left": left.display().to_string(),
+        "right": right.display().to_string(),
+        "left_seconds": a.seconds,
+        "right_seconds": b.seconds,
+        "segments": compare_audio(&a, &b),
+    });
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(())
+}
