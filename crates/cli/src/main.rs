@@ -22,6 +22,7 @@ mod demo;
 mod extract;
 mod media;
 mod pprl;
+mod server;
 mod store;
 
 #[derive(Parser)]
@@ -88,6 +89,8 @@ enum Command {
     },
     #[command(flatten)]
     Store(store::StoreCommand),
+    #[command(flatten)]
+    Server(server::ServerCommand),
     /// Privacy-preserving linkage: shared secret, hardened encodings, linkage.
     #[command(subcommand)]
     Pprl(pprl::PprlCommand),
@@ -266,6 +269,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             demo::run(&out, &bars)?;
         }
         Command::Store(command) => return store::run(command, &bars),
+        Command::Server(command) => return server::run(command),
         Command::Pprl(command) => pprl::run(command)?,
         Command::Extract(args) => extract::run(&args)?,
         Command::Media(command) => media::run(&command)?,

@@ -11,6 +11,9 @@
 //! - [`judge`] records same / not-same / unsure and re-clusters what they touch.
 //! - [`query`] shows entities, records and histories; [`search`] finds records by fuzzy
 //!   names and identifiers; [`check`] verifies the store.
+//! - [`access`] keeps users, tokens and cases; [`scope`] shows each user only the records
+//!   of their cases; [`audit`] is the hash-chained log of every read and write;
+//!   [`retention`] erases records and everything derived from them.
 //!
 //! Only this crate knows the on-disk format; [`schema`] names every table.
 //!
@@ -20,6 +23,8 @@
 //! # Ok::<(), spirit_store::StoreError>(())
 //! ```
 
+pub mod access;
+pub mod audit;
 pub mod bench;
 pub mod check;
 pub mod entities;
@@ -28,7 +33,9 @@ pub mod ingest;
 pub mod judge;
 pub mod query;
 pub mod resolve;
+pub mod retention;
 pub mod schema;
+pub mod scope;
 pub mod search;
 pub mod stream;
 pub mod workspace;
@@ -98,7 +105,7 @@ pub(crate) fn now() -> String {
 }
 
 /// Formats milliseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-pub(crate) fn timestamp(ms: i64) -> String {
+pub fn timestamp(ms: i64) -> String {
     let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
     // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
     let z = days + 719_468;

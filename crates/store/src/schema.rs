@@ -40,6 +40,17 @@ pub const SEARCH_POSTINGS: &str = "search_postings";
 /// Sound codes and nickname groups of name terms, for sound-alike and nickname search.
 pub const SEARCH_KEYS: &str = "search_keys";
 
+/// Cases (compartments): [`crate::access`].
+pub const CASES: &str = crate::access::CASES;
+/// Users and their roles.
+pub const USERS: &str = crate::access::USERS;
+/// Case membership.
+pub const CASE_MEMBERS: &str = crate::access::CASE_MEMBERS;
+/// API and session tokens (hashes only).
+pub const TOKENS: &str = crate::access::TOKENS;
+/// The hash-chained audit log: [`crate::audit`].
+pub const AUDIT: &str = crate::audit::AUDIT;
+
 /// All tables, in creation order (the FTS5 index's shadow tables aside).
 pub const TABLES: &[&str] = &[
     META,
@@ -57,10 +68,16 @@ pub const TABLES: &[&str] = &[
     SEARCH_TRIGRAMS,
     SEARCH_POSTINGS,
     SEARCH_KEYS,
+    CASES,
+    USERS,
+    CASE_MEMBERS,
+    TOKENS,
+    AUDIT,
 ];
 
 /// Version 1: records, entities, edges, judgements and events. (Version 2 adds the
-/// search index: [`crate::search`].)
+/// search index: [`crate::search`]; version 3 users, cases, tokens, the sources' case,
+/// legal basis and retention, and the audit log: [`crate::access`], [`crate::audit`].)
 const V1: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE sources (
@@ -154,6 +171,7 @@ type Migration = fn(&Transaction<'_>) -> Result<(), StoreError>;
 const MIGRATIONS: &[Migration] = &[
     |tx| Ok(tx.execute_batch(V1)?),
     |tx| crate::search::migrate(tx),
+    |tx| crate::access::migrate(tx),
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,203 @@
+//! SPIRIT's HTTP server: a REST + JSON API over one workspace, with its OpenAPI document
+//! at `/openapi.json` generated from the handlers.
+//!
+//! - Authentication: API tokens (`Authorization: Bearer`) or a session cookie from
+//!   `POST /api/login` (Secure, HttpOnly, SameSite=Strict) whose state-changing requests
+//!   must carry the session's CSRF token in `X-CSRF-Token`.
+//! - Authorisation: roles (admin, analyst, auditor) and cases as compartments: every view
+//!   is filtered by [`spirit_store::scope`] before it leaves the store.
+//! - Every read of personal data needs a purpose; every read and write is appended to the
+//!   hash-chained audit log ([`spirit_store::audit`]) *before* the response is sent.
+//! - Reads use a small pool of read-only connections; writes open the workspace for
+//!   writing (taking its writers' lock) for the duration of one request, so the CLI's
+//!   verbs can write between requests.
+//!
+//! Only this crate knows HTTP and JSON-over-the-wire; the store does the work.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use rusqlite::Connection;
+use spirit_store::audit::{Appender, Entry};
+use spirit_store::workspace::Access;
+use spirit_store::{StoreError, Workspace};
+
+pub mod api;
+pub mod auth;
+pub mod dto;
+pub mod error;
+
+use error::ApiError;
+
+/// How the server behaves.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Largest request body accepted (uploads included), in bytes.
+    pub max_body_bytes: usize,
+    /// Mark the session cookie `Secure` (on unless testing over plain HTTP on loopback).
+    pub secure_cookie: bool,
+    /// Read connections kept open.
+    pub readers: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_body_bytes: 32 * 1024 * 1024,
+            secure_cookie: true,
+            readers: 8,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    config: Config,
+    readers: Mutex<Vec<Workspace>>,
+    /// At most `config.readers` reads at once, so the pool never opens more connections.
+    read_permits: Arc<tokio::sync::Semaphore>,
+    writer: tokio::sync::Mutex<()>,
+    audit: Appender,
+}
+
+impl AppState {
+    /// Opens the workspace in `dir` (migrating it to the current schema).
+    pub fn open(dir: &Path, config: Config) -> Result<AppState, StoreError> {
+        drop(Workspace::open(dir, Access::Write)?);
+        let audit = Appender::start(dir)?;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                dir: dir.to_path_buf(),
+                config: config.clone(),
+                readers: Mutex::new(Vec::new()),
+                read_permits: Arc::new(tokio::sync::Semaphore::new(config.readers.max(1))),
+                writer: tokio::sync::Mutex::new(()),
+                audit,
+            }),
+        })
+    }
+
+    /// The workspace folder.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Runs `f` on a read connection, off the async threads.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let state = self.clone();
+        let permit = self
+            .inner
+            .read_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::Internal("the reader pool is closed".into()))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let ws = {
+                let mut pool = state
+                    .inner
+                    .readers
+                    .lock()
+                    .map_err(|_| ApiError::Internal("reader pool poisoned".into()))?;
+                pool.pop()
+            };
+            let ws = match ws {
+                Some(ws) => ws,
+                None => Workspace::open(&state.inner.dir, Access::Read)?,
+            };
+            let out = f(ws.connection());
+            if let Ok(mut pool) = state.inner.readers.lock()
+                && pool.len() < state.inner.config.readers
+            {
+                pool.push(ws);
+            }
+            out
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("a request's worker failed: {e}")))?
+    }
+
+    /// Runs `f` with the workspace open for writing (one writer at a time).
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Workspace) -> Result<T, ApiError> + Send + 'static,
+    {
+        let guard = self.inner.writer.lock().await;
+        let dir = self.inner.dir.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            let mut ws = Workspace::open(&dir, Access::Write)?;
+            f(&mut ws)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("a request's worker failed: {e}")))?;
+        drop(guard);
+        out
+    }
+
+    /// Appends an entry to the audit log and waits until it is durable.
+    pub async fn audit(&self, entry: Entry) -> Result<i64, ApiError> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || state.inner.audit.log(entry))
+            .await
+            .map_err(|e| ApiError::Internal(format!("the audit writer failed: {e}")))?
+            .map_err(|e| {
+                eprintln!("spirit-server: audit: {e}");
+                ApiError::Internal("the audit log could not be written".into())
+            })
+    }
+}
+
+/// The whole application: the API routes, `/openapi.json`, the body limit.
+pub fn app(state: AppState) -> Router {
+    let limit = state.config().max_body_bytes;
+    let (router, doc) = api::router().split_for_parts();
+    let doc = Arc::new(doc);
+    router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .method_not_allowed_fallback(|| async {
+            ApiError::BadRequest("this method is not allowed on this path".into())
+        })
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// The OpenAPI document, as served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api::router().split_for_parts().1
+}
+
+/// Serves the workspace on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,503 @@
+//! The audit log: every read and write of the store through the server and the
+//! administrative verbs — who, when, which case, for what purpose, what action on what
+//! target — appended to one table whose entries are hash-chained.
+//!
+//! Entry `n` stores `hash_n = SHA-256(hash_{n-1} || canonical(entry_n))` (with 32 zero
+//! bytes before the first entry) and `prev = hash_{n-1}`; the canonical form is every
+//! field, the sequence number included, length-prefixed. The newest (sequence, hash) is
+//! also kept in `meta` as the head. [`verify`] recomputes the chain and names the first
+//! entry that was altered, removed or moved, and notices entries cut from the end.
+//!
+//! SQLite triggers refuse `UPDATE` and `DELETE` on the table; there is no function to edit
+//! it. Entries never hold deleted personal data: an erasure is logged by counts and
+//! internal ids.
+
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::access::sha256;
+use crate::workspace::DATABASE;
+use crate::{StoreError, now};
+
+/// The audit table.
+pub const AUDIT: &str = "audit";
+
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    case_name TEXT,
+    purpose TEXT,
+    action TEXT NOT NULL,
+    target TEXT,
+    outcome TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    prev BLOB NOT NULL,
+    hash BLOB NOT NULL
+);
+CREATE INDEX audit_by_actor ON audit(actor, seq);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be changed'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be deleted'); END;
+";
+
+/// Longest purpose, target and detail texts kept (longer ones are cut).
+pub const MAX_FIELD: usize = 2_000;
+
+/// One entry to append.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Entry {
+    /// Who: a user name, or `cli:<os user>` for a command-line verb.
+    pub actor: String,
+    pub case: Option<String>,
+    pub purpose: Option<String>,
+    /// What: `entity.read`, `search`, `record.erase`, `login`, …
+    pub action: String,
+    /// On what: an entity id, a record key, a query.
+    pub target: Option<String>,
+    /// `ok`, `denied`, `not_found`, `invalid`, `error`.
+    pub outcome: String,
+    pub detail: Value,
+}
+
+impl Entry {
+    pub fn new(actor: &str, action: &str) -> Entry {
+        Entry {
+            actor: actor.to_string(),
+            case: None,
+            purpose: None,
+            action: action.to_string(),
+            target: None,
+            outcome: "ok".into(),
+            detail: Value::Object(serde_json::Map::new()),
+        }
+    }
+}
+
+/// A stored entry.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Stored {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub case: Option<String>,
+    pub purpose: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub outcome: String,
+    pub detail: Value,
+    /// Hex of the entry's chain hash.
+    pub hash: String,
+}
+
+/// Cuts a text to at most `max` bytes on a character boundary.
+pub fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn field(out: &mut Vec<u8>, value: Option<&str>) {
+    match value {
+        None => out.extend_from_slice(&u32::MAX.to_be_bytes()),
+        Some(v) => {
+            out.extend_from_slice(&(v.len() as u32).to_be_bytes());
+            out.extend_from_slice(v.as_bytes());
+        }
+    }
+}
+
+/// The canonical bytes of an entry as stored.
+#[allow(clippy::too_many_arguments)]
+fn canonical(
+    seq: i64,
+    at: &str,
+    actor: &str,
+    case: Option<&str>,
+    purpose: Option<&str>,
+    action: &str,
+    target: Option<&str>,
+    outcome: &str,
+    detail: &str,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128 + detail.len());
+    out.extend_from_slice(b"spirit-audit-v1");
+    field(&mut out, Some(&seq.to_string()));
+    for f in [
+        Some(at),
+        Some(actor),
+        case,
+        purpose,
+        Some(action),
+        target,
+        Some(outcome),
+        Some(detail),
+    ] {
+        field(&mut out, f);
+    }
+    out
+}
+
+fn chain(prev: &[u8], canonical: &[u8]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(prev.len() + canonical.len());
+    buf.extend_from_slice(prev);
+    buf.extend_from_slice(canonical);
+    sha256(&buf)
+}
+
+/// The head of the chain: the last sequence number and its hash (0 and zeros when empty).
+fn head(conn: &Connection) -> Result<(i64, Vec<u8>), StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .unwrap_or((0, vec![0u8; 32])))
+}
+
+/// Appends entries inside the caller's write transaction (which must have taken the
+/// database's write lock, e.g. `BEGIN IMMEDIATE`, so that no other writer appends between
+/// the read of the head and the insert). Returns their sequence numbers.
+pub fn append(conn: &Connection, entries: &[Entry]) -> Result<Vec<i64>, StoreError> {
+    let (mut seq, mut prev) = head(conn)?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO audit(seq, at, actor, case_name, purpose, action, target, outcome, detail, prev, hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        seq += 1;
+        let at = now();
+        let detail = e.detail.to_string();
+        let detail = clip(&detail, MAX_FIELD * 4);
+        let (actor, action, outcome) = (
+            clip(&e.actor, 200),
+            clip(&e.action, 100),
+            clip(&e.outcome, 100),
+        );
+        let case = e.case.as_deref().map(|c| clip(c, 200));
+        let purpose = e.purpose.as_deref().map(|p| clip(p, MAX_FIELD));
+        let target = e.target.as_deref().map(|t| clip(t, MAX_FIELD));
+        let hash = chain(
+            &prev,
+            &canonical(
+                seq, &at, actor, case, purpose, action, target, outcome, detail,
+            ),
+        );
+        insert.execute(params![
+            seq, at, actor, case, purpose, action, target, outcome, detail, prev, hash
+        ])?;
+        prev = hash;
+        out.push(seq);
+    }
+    if !entries.is_empty() {
+        conn.prepare_cached(
+            "INSERT INTO meta(key, value) VALUES ('audit_head', ?1) \
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        )?
+        .execute([format!("{seq}:{}", crate::access::hex(&prev))])?;
+    }
+    Ok(out)
+}
+
+/// Appends entries in a transaction of their own.
+pub fn append_now(conn: &mut Connection, entries: &[Entry]) -> Result<Vec<i64>, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let seqs = append(&tx, entries)?;
+    tx.commit()?;
+    Ok(seqs)
+}
+
+/// Appends entries to a workspace opened for writing, in a transaction of their own.
+pub fn append_to(ws: &mut crate::Workspace, entries: &[Entry]) -> Result<Vec<i64>, StoreError> {
+    ws.require_write()?;
+    append_now(&mut ws.conn, entries)
+}
+
+/// A problem [`verify`] found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Problem {
+    /// The sequence number of the entry at fault (for a cut tail: the first missing one).
+    pub seq: i64,
+    pub message: String,
+}
+
+/// The outcome of [`verify`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Verification {
+    pub entries: u64,
+    pub head: i64,
+    pub problems: Vec<Problem>,
+}
+
+impl Verification {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Problems reported at most (the first is the one that matters).
+const MAX_PROBLEMS: usize = 100;
+
+/// Recomputes the chain and reports every entry that does not fit: altered (its hash is
+/// not that of its content), removed (a gap in the sequence), moved (content that hashes
+/// under another position), or a chain link broken (an entry's `prev` is not the hash
+/// before it); and entries cut from the end (the head in `meta` is beyond the last).
+pub fn verify(conn: &Connection) -> Result<Verification, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, at, actor, case_name, purpose, action, target, outcome, detail, prev, hash \
+         FROM audit ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut expect_seq = 1i64;
+    let mut prev_hash = vec![0u8; 32];
+    let mut entries = 0u64;
+    let mut last = 0i64;
+    let push = |p: Problem, problems: &mut Vec<Problem>| {
+        if problems.len() < MAX_PROBLEMS {
+            problems.push(p);
+        }
+    };
+    while let Some(row) = rows.next()? {
+        entries += 1;
+        let seq: i64 = row.get(0)?;
+        let text = |i: usize| row.get::<_, Option<String>>(i);
+        let (at, actor, case, purpose, action, target, outcome, detail) = (
+            text(1)?.unwrap_or_default(),
+            text(2)?.unwrap_or_default(),
+            text(3)?,
+            text(4)?,
+            text(5)?.unwrap_or_default(),
+            text(6)?,
+            text(7)?.unwrap_or_default(),
+            text(8)?.unwrap_or_default(),
+        );
+        let prev: Vec<u8> = row.get(9)?;
+        let hash: Vec<u8> = row.get(10)?;
+        if seq != expect_seq {
+            let message = if seq > expect_seq {
+                if expect_seq + 1 == seq {
+                    format!("entry {expect_seq} is missing (removed from the log)")
+                } else {
+                    format!(
+                        "entries {expect_seq} to {} are missing (removed from the log)",
+                        seq - 1
+                    )
+                }
+            } else {
+                format!("entry {seq} is out of order")
+            };
+            push(
+                Problem {
+                    seq: expect_seq,
+                    message,
+                },
+                &mut problems,
+            );
+        }
+        let canon = canonical(
+            seq,
+            &at,
+            &actor,
+            case.as_deref(),
+            purpose.as_deref(),
+            &action,
+            target.as_deref(),
+            &outcome,
+            &detail,
+        );
+        let recomputed = chain(&prev, &canon);
+        if recomputed != hash {
+            push(
+                Problem {
+                    seq,
+                    message: format!(
+                        "entry {seq} was altered or moved: its content does not hash to the stored hash"
+                    ),
+                },
+                &mut problems,
+            );
+        } else if prev != prev_hash && seq == expect_seq {
+            push(
+                Problem {
+                    seq: seq - 1,
+                    message: format!(
+                        "entry {} was altered and its hash recomputed: entry {seq} recorded another hash for it",
+                        seq - 1
+                    ),
+                },
+                &mut problems,
+            );
+        }
+        prev_hash = hash;
+        expect_seq = seq.max(expect_seq) + 1;
+        last = seq;
+    }
+    drop(rows);
+    let head: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'audit_head'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some((seq, hash)) = head.as_deref().and_then(|h| h.split_once(':')) {
+        let seq: i64 = seq.parse().unwrap_or(0);
+        if seq > last {
+            problems.push(Problem {
+                seq: last + 1,
+                message: format!(
+                    "entries {} to {seq} were removed from the end of the log (the recorded head is {seq})",
+                    last + 1
+                ),
+            });
+        } else if seq == last && hash != crate::access::hex(&prev_hash) {
+            problems.push(Problem {
+                seq,
+                message: format!("entry {seq} is not the entry the recorded head names"),
+            });
+        }
+    }
+    Ok(Verification {
+        entries,
+        head: last,
+        problems,
+    })
+}
+
+/// Filters of an audit query.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Entries after this sequence number.
+    pub after: Option<i64>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub case: Option<String>,
+    pub limit: usize,
+}
+
+/// Entries matching a filter, oldest first.
+pub fn query(conn: &Connection, filter: &Filter) -> Result<Vec<Stored>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, at, actor, case_name, purpose, action, target, outcome, detail, hash FROM audit \
+         WHERE seq > ?1 AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR action = ?3) \
+         AND (?4 IS NULL OR case_name = ?4) ORDER BY seq LIMIT ?5",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            filter.after.unwrap_or(0),
+            filter.actor,
+            filter.action,
+            filter.case,
+            filter.limit.min(1000) as i64
+        ],
+        |r| {
+            let detail: String = r.get(8)?;
+            let hash: Vec<u8> = r.get(9)?;
+            Ok(Stored {
+                seq: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                case: r.get(3)?,
+                purpose: r.get(4)?,
+                action: r.get(5)?,
+                target: r.get(6)?,
+                outcome: r.get(7)?,
+                detail: match serde_json::from_str(&detail) {
+                    Ok(v @ Value::Object(_)) => v,
+                    Ok(Value::Null) | Err(_) => Value::Object(serde_json::Map::new()),
+                    Ok(other) => serde_json::json!({ "value": other }),
+                },
+                hash: crate::access::hex(&hash),
+            })
+        },
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+type Request = (Entry, SyncSender<Result<i64, String>>);
+
+/// Appends entries from many threads with group commit: a thread of its own owns a
+/// connection, takes every entry waiting, appends them in one transaction, and answers
+/// each caller once its entry is durable.
+pub struct Appender {
+    send: Option<SyncSender<Request>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Appender {
+    /// Starts the appender on the workspace in `dir` (whose schema must be current).
+    pub fn start(dir: &std::path::Path) -> Result<Appender, StoreError> {
+        let db = dir.join(DATABASE);
+        let conn = Connection::open(&db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let (send, recv) = sync_channel::<Request>(4096);
+        let thread = std::thread::spawn(move || run_appender(conn, recv));
+        Ok(Appender {
+            send: Some(send),
+            thread: Some(thread),
+        })
+    }
+
+    /// Appends an entry and waits until it is committed; returns its sequence number.
+    pub fn log(&self, entry: Entry) -> Result<i64, StoreError> {
+        let (reply, answer) = sync_channel(1);
+        let send = self
+            .send
+            .as_ref()
+            .ok_or_else(|| StoreError::Invalid("the audit log is closed".into()))?;
+        send.send((entry, reply))
+            .map_err(|_| StoreError::Invalid("the audit log is closed".into()))?;
+        answer
+            .recv()
+            .map_err(|_| StoreError::Invalid("the audit log is closed".into()))?
+            .map_err(|e| StoreError::Invalid(format!("cannot write the audit log: {e}")))
+    }
+}
+
+impl Drop for Appender {
+    fn drop(&mut self) {
+        drop(self.send.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Entries committed together at most.
+const MAX_GROUP: usize = 512;
+
+fn run_appender(mut conn: Connection, recv: Receiver<Request>) {
+    while let Ok(first) = recv.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match recv.try_recv() {
+                Ok(r) => group.push(r),
+                Err(_) => break,
+            }
+        }
+        let entries: Vec<Entry> = group.iter().map(|(e, _)| e.clone()).collect();
+        match append_now(&mut conn, &entries) {
+            Ok(seqs) => {
+                for ((_, reply), seq) in group.into_iter().zip(seqs) {
+                    let _ = reply.send(Ok(seq));
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for (_, reply) in group {
+                    let _ = reply.send(Err(message.clone()));
+                }
+            }
+        }
+    }
+}
