@@ -1,7 +1,7 @@
-//! `spirit media`: perceptual hashes and EXIF of images.
+//! `spirit media`: perceptual hashes and EXIF of images, Chromaprint of audio.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use spirit_media::MediaError;
@@ -47,68 +47,24 @@ pub fn run(command: &MediaCommand) -> Result<()> {
                 max_pixels: *max_pixels,
                 ..Limits::default()
             };
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            let mut failed = 0usize;
-            for file in files {
-                match inspect_file(file, &limits) {
-                    Ok(report) => {
-                        if *pretty && files.len() == 1 {
-                            serde_json::to_writer_pretty(&mut out, &report)?;
-                        } else {
-                            serde_json::to_writer(&mut out, &report)?;
-                        }
-                        writeln!(out)?;
-                    }
-                    Err(e) => {
-                        // Keep going: one bad file in a seized folder must not hide the rest.
-                        out.flush()?;
-                        eprintln!("error: {e}");
-                        failed += 1;
-                    }
-                }
-            }
-            out.flush()?;
-            if failed > 0 {
-                bail!("{failed} of {} files could not be read", files.len());
-            }
-            Ok(())
+            let pretty = *pretty && files.len() == 1;
+            each_file(files, pretty, |file| inspect_file(file, &limits))
         }
-        MediaCommand::Audio { files } => {
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            let mut failed = 0usize;
-            for file in files {
-                match fingerprint_file(file, &AudioLimits::default()) {
-                    Ok(fp) => {
-                        let hex: String =
-                            fp.fingerprint.iter().map(|w| format!("{w:08x}")).collect();
-                        let json = serde_json::json!({
-                            "file": file.display().to_string(),
-                            "sample_rate": fp.sample_rate,
-                            "channels": fp.channels,
-                            "seconds": fp.seconds,
-                            "truncated": fp.truncated,
-                            "bad_packets": fp.bad_packets,
-                            "items": fp.fingerprint.len(),
-                            "chromaprint": hex,
-                        });
-                        serde_json::to_writer(&mut out, &json)?;
-                        writeln!(out)?;
-                    }
-                    Err(e) => {
-                        out.flush()?;
-                        eprintln!("error: {e}");
-                        failed += 1;
-                    }
-                }
-            }
-            out.flush()?;
-            if failed > 0 {
-                bail!("{failed} of {} files could not be read", files.len());
-            }
-            Ok(())
-        }
+        MediaCommand::Audio { files } => each_file(files, false, |file| {
+            fingerprint_file(file, &AudioLimits::default()).map(|fp| {
+                let hex: String = fp.fingerprint.iter().map(|w| format!("{w:08x}")).collect();
+                serde_json::json!({
+                    "file": file.display().to_string(),
+                    "sample_rate": fp.sample_rate,
+                    "channels": fp.channels,
+                    "seconds": fp.seconds,
+                    "truncated": fp.truncated,
+                    "bad_packets": fp.bad_packets,
+                    "items": fp.fingerprint.len(),
+                    "chromaprint": hex,
+                })
+            })
+        }),
         MediaCommand::Compare { left, right } => {
             let limits = Limits::default();
             let a = match inspect_file(left, &limits) {
@@ -143,5 +99,40 @@ fn compare_audio_files(left: &std::path::Path, right: &std::path::Path) -> Resul
         "segments": compare_audio(&a, &b),
     });
     println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(())
+}
+
+/// One JSON line per file that `read` reads. A file that cannot be read is named on
+/// standard error and the others still go out: one bad file in a seized folder must not
+/// hide the rest; the exit status then says how many failed.
+fn each_file<T: serde::Serialize, E: std::fmt::Display>(
+    files: &[PathBuf],
+    pretty: bool,
+    mut read: impl FnMut(&Path) -> Result<T, E>,
+) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut failed = 0usize;
+    for file in files {
+        match read(file) {
+            Ok(value) => {
+                if pretty {
+                    serde_json::to_writer_pretty(&mut out, &value)?;
+                } else {
+                    serde_json::to_writer(&mut out, &value)?;
+                }
+                writeln!(out)?;
+            }
+            Err(e) => {
+                out.flush()?;
+                eprintln!("error: {e}");
+                failed += 1;
+            }
+        }
+    }
+    out.flush()?;
+    if failed > 0 {
+        bail!("{failed} of {} files could not be read", files.len());
+    }
     Ok(())
 }

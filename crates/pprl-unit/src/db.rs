@@ -207,6 +207,12 @@ impl UnitDb {
         .transpose()
     }
 
+    /// The project, or [`UnitError::NotFound`].
+    pub fn existing_project(&self, name: &str) -> Result<Project, UnitError> {
+        self.project(name)?
+            .ok_or_else(|| UnitError::NotFound(format!("no project {name}")))
+    }
+
     /// Every project's name.
     pub fn projects(&self) -> Result<Vec<String>, UnitError> {
         let mut st = self

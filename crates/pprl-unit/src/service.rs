@@ -78,9 +78,7 @@ impl Unit {
             let (config, tables) = {
                 let db = self.db();
                 db.set_state(project, State::Linking, "")?;
-                let p = db
-                    .project(project)?
-                    .ok_or_else(|| UnitError::NotFound(format!("no project {project}")))?;
+                let p = db.existing_project(project)?;
                 (p.config, db.load_uploads(project)?)
             };
             (self.log)(&format!(
@@ -185,9 +183,7 @@ async fn status(
     blocking(move || {
         let party = authorise(&unit, &headers, &project)?;
         let db = unit.db();
-        let p = db
-            .project(&project)?
-            .ok_or_else(|| UnitError::NotFound(format!("no project {project}")))?;
+        let p = db.existing_project(&project)?;
         let uploaded = db.uploaded(&project)?;
         Ok(axum::Json(json!({
             "project": p.name,
@@ -227,9 +223,7 @@ async fn upload(
         let table =
             read_encodings(&body[..]).map_err(|e| UnitError::BadRequest(format!("upload: {e}")))?;
         let mut db = unit.db();
-        let p = db
-            .project(&project)?
-            .ok_or_else(|| UnitError::NotFound(format!("no project {project}")))?;
+        let p = db.existing_project(&project)?;
         if p.state != State::Waiting {
             return Err(UnitError::Conflict(format!(
                 "project {project} is {:?}: every party has uploaded",
@@ -280,9 +274,7 @@ async fn result(
     blocking(move || {
         let party = authorise(&unit, &headers, &project)?;
         let db = unit.db();
-        let p = db
-            .project(&project)?
-            .ok_or_else(|| UnitError::NotFound(format!("no project {project}")))?;
+        let p = db.existing_project(&project)?;
         match p.state {
             State::Done => {}
             State::Failed => {
