@@ -17,6 +17,8 @@ use std::path::Path;
 
 use rusty_chromaprint::{Configuration, Fingerprinter, match_fingerprints};
 use serde::Serialize;
+
+use crate::picture::read_limited;
 use symphonia::core::codecs::audio::AudioDecoderOptions;
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
@@ -100,20 +102,7 @@ pub fn fingerprint_bytes(
 
 /// Reads and fingerprints an audio file.
 pub fn fingerprint_file(path: &Path, limits: &AudioLimits) -> Result<AudioFingerprint, MediaError> {
-    let io = |source| MediaError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let len = std::fs::metadata(path).map_err(io)?.len();
-    let name = path.display().to_string();
-    if len > limits.max_file_bytes {
-        return Err(MediaError::FileTooLarge {
-            name,
-            bytes: len,
-            limit: limits.max_file_bytes,
-        });
-    }
-    let bytes = std::fs::read(path).map_err(io)?;
+    let (name, bytes) = read_limited(path, limits.max_file_bytes)?;
     fingerprint_bytes(&name, &bytes, limits)
 }
 

@@ -168,40 +168,34 @@ pub fn inspect_bytes(name: &str, bytes: &[u8], limits: &Limits) -> Result<ImageR
     })
 }
 
-/// Reads a file (refusing it before reading if it is over the size limit) and inspects it.
-pub fn inspect_file(path: &Path, limits: &Limits) -> Result<ImageReport, MediaError> {
+/// A file's name (for errors) and bytes, refused before reading when it is larger than
+/// `max_bytes`.
+pub(crate) fn read_limited(path: &Path, max_bytes: u64) -> Result<(String, Vec<u8>), MediaError> {
     let io = |source| MediaError::Io {
         path: path.to_path_buf(),
         source,
     };
     let len = std::fs::metadata(path).map_err(io)?.len();
     let name = path.display().to_string();
-    if len > limits.max_file_bytes {
+    if len > max_bytes {
         return Err(MediaError::FileTooLarge {
             name,
             bytes: len,
-            limit: limits.max_file_bytes,
+            limit: max_bytes,
         });
     }
     let bytes = std::fs::read(path).map_err(io)?;
+    Ok((name, bytes))
+}
+
+/// Reads a file (refusing it before reading if it is over the size limit) and inspects it.
+pub fn inspect_file(path: &Path, limits: &Limits) -> Result<ImageReport, MediaError> {
+    let (name, bytes) = read_limited(path, limits.max_file_bytes)?;
     inspect_bytes(&name, &bytes, limits)
 }
 
 /// Decodes and hashes a file without the report (for bulk indexing).
 pub fn hash_file(path: &Path, limits: &Limits) -> Result<ImageHashes, MediaError> {
-    let io = |source| MediaError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let len = std::fs::metadata(path).map_err(io)?.len();
-    let name = path.display().to_string();
-    if len > limits.max_file_bytes {
-        return Err(MediaError::FileTooLarge {
-            name,
-            bytes: len,
-            limit: limits.max_file_bytes,
-        });
-    }
-    let bytes = std::fs::read(path).map_err(io)?;
+    let (name, bytes) = read_limited(path, limits.max_file_bytes)?;
     Ok(hash_image(&decode(&name, &bytes, limits)?.image))
 }

@@ -167,28 +167,7 @@ pub fn entity(conn: &Connection, text: &str) -> Result<Option<EntityView>, Store
             records.push(v);
         }
     }
-    let mut values: FxHashMap<String, FxHashMap<String, u64>> = FxHashMap::default();
-    for r in &records {
-        for (kind, _, value) in &r.attributes {
-            if let Some(v) = value {
-                *values
-                    .entry(kind.clone())
-                    .or_default()
-                    .entry(v.clone())
-                    .or_default() += 1;
-            }
-        }
-    }
-    let mut attributes: Vec<(String, Vec<(String, u64)>)> = values
-        .into_iter()
-        .map(|(k, vs)| {
-            let mut vs: Vec<(String, u64)> = vs.into_iter().collect();
-            vs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            (k, vs)
-        })
-        .collect();
-    let order = |k: &str| spirit_model::AttrKind::from_name(k).map_or(usize::MAX, |k| k as usize);
-    attributes.sort_by_key(|(k, _)| order(k));
+    let attributes = attribute_summary(&records);
 
     let member_set: rustc_hash::FxHashSet<i64> = members.iter().copied().collect();
     let mut raw_edges: Vec<(i64, i64, f64, Vec<u8>, i64)> = Vec::new();
@@ -374,4 +353,32 @@ pub fn export_clusters(conn: &Connection, out: &std::path::Path) -> Result<u64, 
     drop(w);
     std::fs::rename(&tmp, out).map_err(|e| StoreError::io(out, e))?;
     Ok(n)
+}
+
+/// Per kind, the distinct normalised values of the records and how many hold each.
+pub(crate) fn attribute_summary(records: &[RecordView]) -> Vec<(String, Vec<(String, u64)>)> {
+    let mut values: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>> =
+        std::collections::BTreeMap::new();
+    for r in records {
+        for (kind, _, value) in &r.attributes {
+            if let Some(v) = value {
+                *values
+                    .entry(kind.clone())
+                    .or_default()
+                    .entry(v.clone())
+                    .or_default() += 1;
+            }
+        }
+    }
+    let mut out: Vec<(String, Vec<(String, u64)>)> = values
+        .into_iter()
+        .map(|(k, vs)| {
+            let mut vs: Vec<(String, u64)> = vs.into_iter().collect();
+            vs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            (k, vs)
+        })
+        .collect();
+    let order = |k: &str| spirit_model::AttrKind::from_name(k).map_or(usize::MAX, |k| k as usize);
+    out.sort_by_key(|(k, _)| order(k));
+    out
 }

@@ -16,7 +16,7 @@ use serde::Serialize;
 use spirit_model::{AttrKind, probability_to_weight, weight_to_probability};
 
 use crate::audit::clip;
-use crate::query::{EntityView, RecordView};
+use crate::query::{EntityView, RecordView, attribute_summary};
 use crate::resolve::{partial_names, unpack_partials};
 use crate::{StoreError, entity_label, parse_entity};
 
@@ -176,33 +176,6 @@ pub fn entity(conn: &Connection, scope: &Scope, text: &str) -> Result<EntityView
     view.judgements
         .retain(|j| scope.key_visible(&j.left) && scope.key_visible(&j.right));
     Ok(view)
-}
-
-/// Per kind, the distinct normalised values of the records and how many hold each.
-fn attribute_summary(records: &[RecordView]) -> Vec<(String, Vec<(String, u64)>)> {
-    let mut values: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    for r in records {
-        for (kind, _, value) in &r.attributes {
-            if let Some(v) = value {
-                *values
-                    .entry(kind.clone())
-                    .or_default()
-                    .entry(v.clone())
-                    .or_default() += 1;
-            }
-        }
-    }
-    let mut out: Vec<(String, Vec<(String, u64)>)> = values
-        .into_iter()
-        .map(|(k, vs)| {
-            let mut vs: Vec<(String, u64)> = vs.into_iter().collect();
-            vs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            (k, vs)
-        })
-        .collect();
-    let order = |k: &str| AttrKind::from_name(k).map_or(usize::MAX, |k| k as usize);
-    out.sort_by_key(|(k, _)| order(k));
-    out
 }
 
 /// One edge with its explanation: the match weight is the prior weight plus the partial
