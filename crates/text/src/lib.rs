@@ -14,6 +14,7 @@
 //! | [`email`] | e-mail addresses | [`normalise_email`], [`split_email`] |
 //! | [`postcode`] | postcodes and ZIP codes | [`normalise_postcode`] |
 //! | [`address`] | street addresses: canonical street-type and unit tokens | [`normalise_address`], [`address_numbers`] |
+//! | [`style`] | writing style of an account: character n-grams, function words, punctuation and format habits, lengths, posting hours; a calibrated authorship-verification score | [`style::ProfileBuilder`], [`style::Profile`], [`style::verify`] |
 //! | [`extract`] | identifiers found in free text or HTML (e-mails, phones, crypto addresses, IBANs, cards, IPs, domains, URLs, onions, PGP, handles), validated, with offsets | [`extract::Extractor`], [`extract::extract`] |
 //!
 //! Guarantees that hold for every function in this crate:
@@ -39,6 +40,7 @@ pub mod names;
 pub mod phone;
 pub mod phonetic;
 pub mod postcode;
+pub mod style;
 
 pub use address::{address_numbers, normalise_address};
 pub use dates::{DateOrder, PartialDate, parse_date};
