@@ -26,6 +26,10 @@ pub enum ServerCommand {
         /// Send the session cookie without `Secure` (plain HTTP on loopback only).
         #[arg(long)]
         insecure_cookie: bool,
+        /// Apply the sources' retention periods at start and then every this many minutes
+        /// (0: never; then schedule `spirit retention apply` yourself).
+        #[arg(long, default_value_t = 60)]
+        retention_every_minutes: u64,
     },
     /// Users of the server.
     #[command(subcommand)]
@@ -125,10 +129,13 @@ pub fn run(command: ServerCommand) -> Result<ExitCode> {
             listen,
             max_body_mib,
             insecure_cookie,
+            retention_every_minutes,
         } => {
             let config = spirit_server::Config {
                 max_body_bytes: max_body_mib.max(1) * 1024 * 1024,
                 secure_cookie: !insecure_cookie,
+                retention_every: (retention_every_minutes > 0)
+                    .then(|| std::time::Duration::from_secs(retention_every_minutes * 60)),
                 ..spirit_server::Config::default()
             };
             let state = spirit_server::AppState::open(&workspace, config)?;

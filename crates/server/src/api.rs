@@ -141,10 +141,19 @@ fn check_text(what: &str, text: &str, max: usize) -> ApiResult<()> {
     responses(
         (status = 200, description = "logged in; the session cookie is set", body = LoginResult),
         (status = 400, body = ErrorBody), (status = 401, description = "wrong user or password", body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 429, description = "too many wrong passwords for this user name; `Retry-After` says when to try again", body = ErrorBody)))]
 async fn login(State(state): State<AppState>, J(req): J<LoginRequest>) -> ApiResult<Response> {
     check_text("the user name", &req.user, 200)?;
     check_text("the password", &req.password, 1000)?;
+    if let Some(wait) = state.logins().wait(&req.user, std::time::Instant::now()) {
+        let mut e = Entry::new(clip(&req.user, 64), "login");
+        e.outcome = "throttled".into();
+        state.audit(e).await?;
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
     let (user, password) = (req.user.clone(), req.password);
     let session = state
         .write(move |ws| Ok(access::login(ws.connection(), &user, &password)?))
@@ -153,11 +162,13 @@ async fn login(State(state): State<AppState>, J(req): J<LoginRequest>) -> ApiRes
     let Some(s) = session else {
         e.outcome = "unauthenticated".into();
         state.audit(e).await?;
+        state.logins().failed(&req.user, std::time::Instant::now());
         return Err(ApiError::Unauthenticated(
             "wrong user name or password".into(),
         ));
     };
     state.audit(e).await?;
+    state.logins().succeeded(&req.user);
     let secure = if state.config().secure_cookie {
         "; Secure"
     } else {

@@ -40,6 +40,9 @@ pub enum ApiError {
     /// 415: the body is not of a type this endpoint reads.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 429: too many wrong passwords for this user name; try again after the delay.
+    #[error("too many failed logins for this user name: try again in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     /// 503: another process is writing to the workspace.
     #[error("{0}")]
     Busy(String),
@@ -52,8 +55,8 @@ pub enum ApiError {
 #[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct ErrorBody {
     /// A stable code: bad_request, purpose_required, unauthenticated, forbidden,
-    /// csrf_required, not_found, conflict, payload_too_large, unsupported_media_type, busy,
-    /// internal.
+    /// csrf_required, not_found, conflict, payload_too_large, unsupported_media_type,
+    /// too_many_requests, busy, internal.
     pub error: String,
     /// What was wrong, for a person.
     pub message: String,
@@ -71,6 +74,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Busy(_) => "busy",
             ApiError::Internal(_) => "internal",
         }
@@ -85,6 +89,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -118,7 +123,14 @@ impl IntoResponse for ApiError {
             error: self.code().to_string(),
             message: self.to_string(),
         };
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if let ApiError::TooManyRequests { retry_after_secs } = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_secs),
+            );
+        }
+        response
     }
 }
 

@@ -28,6 +28,7 @@ pub mod api;
 pub mod auth;
 pub mod dto;
 pub mod error;
+pub mod throttle;
 
 use error::ApiError;
 
@@ -40,6 +41,9 @@ pub struct Config {
     pub secure_cookie: bool,
     /// Read connections kept open.
     pub readers: usize,
+    /// How often [`serve`] applies the sources' retention periods (`None`: never; then
+    /// `spirit retention apply` must be scheduled outside).
+    pub retention_every: Option<std::time::Duration>,
 }
 
 impl Default for Config {
@@ -48,6 +52,7 @@ impl Default for Config {
             max_body_bytes: 32 * 1024 * 1024,
             secure_cookie: true,
             readers: 8,
+            retention_every: Some(std::time::Duration::from_secs(3600)),
         }
     }
 }
@@ -66,6 +71,7 @@ struct Inner {
     read_permits: Arc<tokio::sync::Semaphore>,
     writer: tokio::sync::Mutex<()>,
     audit: Appender,
+    logins: throttle::LoginThrottle,
 }
 
 impl AppState {
@@ -81,6 +87,7 @@ impl AppState {
                 read_permits: Arc::new(tokio::sync::Semaphore::new(config.readers.max(1))),
                 writer: tokio::sync::Mutex::new(()),
                 audit,
+                logins: throttle::LoginThrottle::new(),
             }),
         })
     }
@@ -92,6 +99,11 @@ impl AppState {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Failed logins per user name.
+    pub fn logins(&self) -> &throttle::LoginThrottle {
+        &self.inner.logins
     }
 
     /// Runs `f` on a read connection, off the async threads.
@@ -191,13 +203,60 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api::router().split_for_parts().1
 }
 
-/// Serves the workspace on `listener` until `shutdown` resolves.
+/// Serves the workspace on `listener` until `shutdown` resolves; applies the retention
+/// periods at start and then every [`Config::retention_every`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    let retention = state
+        .config()
+        .retention_every
+        .map(|every| tokio::spawn(retention_schedule(state.clone(), every)));
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
+        .await;
+    if let Some(task) = retention {
+        task.abort();
+    }
+    served
+}
+
+/// Who the retention schedule's erasures are logged as.
+pub const RETENTION_ACTOR: &str = "spirit-server (retention schedule)";
+
+/// Applies the retention periods once: what [`serve`] runs on its schedule.
+pub async fn apply_retention_now(
+    state: &AppState,
+) -> Result<spirit_store::retention::RetentionReport, ApiError> {
+    state
+        .write(|ws| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            Ok(spirit_store::retention::apply_retention(
+                ws,
+                RETENTION_ACTOR,
+                now,
+            )?)
+        })
         .await
+}
+
+async fn retention_schedule(state: AppState, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every.max(std::time::Duration::from_secs(1)));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match apply_retention_now(&state).await {
+            Ok(report) if report.total.records > 0 => eprintln!(
+                "spirit-server: retention erased {} records",
+                report.total.records
+            ),
+            Ok(_) => {}
+            // Busy (a CLI verb is writing) or a store fault: try again at the next tick.
+            Err(e) => eprintln!("spirit-server: retention not applied this time: {e}"),
+        }
+    }
 }

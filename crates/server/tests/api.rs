@@ -175,6 +175,14 @@ const MAX_BODY: usize = 256 * 1024;
 
 impl Server {
     async fn start() -> Server {
+        Server::start_with(|_| {}, spirit_server::Config::default()).await
+    }
+
+    /// Starts a server after `prepare` has changed the copied workspace.
+    async fn start_with(
+        prepare: impl FnOnce(&std::path::Path),
+        config: spirit_server::Config,
+    ) -> Server {
         let t = tokio::task::spawn_blocking(template).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         for entry in std::fs::read_dir(&t.dir).unwrap() {
@@ -183,9 +191,10 @@ impl Server {
                 std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
             }
         }
+        prepare(dir.path());
         let config = spirit_server::Config {
             max_body_bytes: MAX_BODY,
-            ..spirit_server::Config::default()
+            ..config
         };
         let state = spirit_server::AppState::open(dir.path(), config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -951,6 +960,52 @@ async fn cookie_sessions_need_the_csrf_token_for_changes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_wrong_passwords_lock_the_name_for_a_while() {
+    let s = Server::start().await;
+    let password = s.t.passwords["alice"].clone();
+    let login = |password: &str| Body::Json(json!({"user": "alice", "password": password}));
+    for attempt in 1..=spirit_server::throttle::FREE_FAILURES {
+        let (status, body) = s
+            .send(Method::POST, "/api/login", None, Some(&login("wrong")))
+            .await;
+        assert_eq!(status, 401, "attempt {attempt}: {body}");
+    }
+    // Locked now: even the right password is refused, with a delay to wait.
+    let resp = s
+        .client
+        .post(format!("{}/api/login", s.base))
+        .json(&json!({"user": "alice", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1 && retry <= spirit_server::throttle::FIRST_DELAY.as_secs());
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(error_code(&body), "too_many_requests", "{body}");
+    assert!(body["message"].as_str().unwrap().contains("try again"));
+    // Another user is not affected.
+    let bob = Body::Json(json!({"user": "bob", "password": s.t.passwords["bob"]}));
+    let (status, body) = s.send(Method::POST, "/api/login", None, Some(&bob)).await;
+    assert_eq!(status, 200, "{body}");
+    // The throttled attempt is in the audit log.
+    let (status, log) = s
+        .send(
+            Method::GET,
+            "/api/audit?action=login&limit=1000",
+            Some("audrey"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{log}");
+    assert!(log.to_string().contains("throttled"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_token_is_refused() {
     let s = Server::start().await;
     let (status, made) = s
@@ -1206,6 +1261,54 @@ async fn erasure_cascades_and_is_logged_without_content() {
     }
     let (_, v) = s.get("/api/audit/verify", "audrey").await;
     assert_eq!(v["ok"], true, "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_applies_retention_periods_on_its_schedule() {
+    // The tips source keeps its records for 0 days from now on.
+    let s = Server::start_with(
+        |dir| {
+            let ws = Workspace::open(dir, Access::Write).unwrap();
+            ws.connection()
+                .execute(
+                    "UPDATE sources SET retention_days = 0 WHERE name = 'tips'",
+                    [],
+                )
+                .unwrap();
+        },
+        spirit_server::Config {
+            retention_every: Some(std::time::Duration::from_secs(1)),
+            ..spirit_server::Config::default()
+        },
+    )
+    .await;
+    let count = |source: &str| -> i64 {
+        let ws = Workspace::open(s.dir.path(), Access::Read).unwrap();
+        ws.connection()
+            .query_row(
+                "SELECT count(*) FROM records r JOIN sources s ON s.id = r.source WHERE s.name = ?1",
+                [source],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while count("tips") > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the schedule did not erase the expired source"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(count("police") > 0, "sources within their period are kept");
+    let (status, log) = s.get("/api/audit?action=retention.erase", "audrey").await;
+    assert_eq!(status, 200, "{log}");
+    let entry = &log.as_array().unwrap()[0];
+    assert_eq!(entry["actor"], spirit_server::RETENTION_ACTOR);
+    assert_eq!(entry["target"], "source tips");
+    let ws = Workspace::open(s.dir.path(), Access::Read).unwrap();
+    let report = spirit_store::check::check(&ws).unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
