@@ -101,14 +101,7 @@ async fn finish<T>(state: &AppState, mut entry: Entry, result: ApiResult<T>) -> 
 
 /// The names of the cases of some sources, joined with ",".
 fn case_names(conn: &Connection, sources: &[&str]) -> ApiResult<Option<String>> {
-    let all = access::sources(conn, None)?;
-    let mut names: Vec<String> = all
-        .into_iter()
-        .filter(|s| sources.contains(&s.name.as_str()))
-        .filter_map(|s| s.case)
-        .collect();
-    names.sort();
-    names.dedup();
+    let names = access::cases_of_sources(conn, sources)?;
     Ok((!names.is_empty()).then(|| names.join(",")))
 }
 

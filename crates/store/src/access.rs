@@ -618,6 +618,31 @@ pub fn sources(conn: &Connection, only: Option<&[i64]>) -> Result<Vec<SourceInfo
     Ok(out)
 }
 
+/// The names of the cases that hold any of `sources` (by source name), sorted, without
+/// repeats; sources without a case or unknown are left out. Reads only `sources` and
+/// `cases`, so its cost does not grow with the records stored.
+pub fn cases_of_sources(conn: &Connection, sources: &[&str]) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.name FROM sources s JOIN cases c ON c.id = s.case_id WHERE s.name = ?1",
+    )?;
+    let mut names = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for &source in sources {
+        if !seen.insert(source) {
+            continue;
+        }
+        if let Some(name) = stmt
+            .query_row([source], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            names.push(name);
+        }
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
 /// The case of a source: `Ok(None)` if it has none; NotFound if there is no such source.
 pub fn source_case(conn: &Connection, source: &str) -> Result<Option<i64>, StoreError> {
     conn.prepare_cached("SELECT case_id FROM sources WHERE name = ?1")?

@@ -367,3 +367,28 @@ fn scopes_show_only_their_cases() {
     assert!(scope::export(conn, &b, 0, 1000).unwrap().is_empty());
     assert_eq!(scope::export(conn, &a, 0, 1000).unwrap().len(), 300);
 }
+
+#[test]
+fn the_cases_of_sources_are_named_once_and_sorted() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::init(dir.path(), None).unwrap();
+    let conn = ws.connection();
+    access::create_case(conn, "zulu").unwrap();
+    access::create_case(conn, "alpha").unwrap();
+    access::create_source(conn, "tips", "zulu", "test", None).unwrap();
+    access::create_source(conn, "police", "alpha", "test", None).unwrap();
+    access::create_source(conn, "more", "alpha", "test", None).unwrap();
+    assert_eq!(
+        access::cases_of_sources(conn, &["tips", "police", "more", "police"]).unwrap(),
+        ["alpha", "zulu"]
+    );
+    assert_eq!(
+        access::cases_of_sources(conn, &["more"]).unwrap(),
+        ["alpha"]
+    );
+    assert!(
+        access::cases_of_sources(conn, &["no-such-source"])
+            .unwrap()
+            .is_empty()
+    );
+}
