@@ -1,4 +1,5 @@
-//! `spirit media`: perceptual hashes and EXIF of images, Chromaprint of audio.
+//! `spirit media`: perceptual hashes and EXIF of images, Chromaprint of audio, keyframes
+//! and container metadata of videos (through ffmpeg).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,14 +9,25 @@ use spirit_media::MediaError;
 use spirit_media::audio::{AudioLimits, compare_audio, fingerprint_file};
 use spirit_media::compare::{HashThresholds, compare_hashes};
 use spirit_media::picture::{Limits, inspect_file};
+use spirit_media::video::{VideoOptions, VideoThresholds, compare_videos, inspect_video_file};
+
+/// What `inspect` prints for one file.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Inspected {
+    Image(spirit_media::ImageReport),
+    Video(spirit_media::video::VideoReport),
+}
 
 #[derive(clap::Subcommand)]
 pub enum MediaCommand {
     /// Hashes (pHash, dHash and their mirrors, hex), dimensions, format, SHA-256 and EXIF
     /// (camera, serials, capture time, GPS, owner) of images, as JSON (one line per file
-    /// when several are given).
+    /// when several are given). Any other file is read as a video with ffprobe and ffmpeg:
+    /// its JSON has a `video` object (container, codecs, creation time, device, GPS,
+    /// keyframe hashes, the audio track's Chromaprint).
     Inspect {
-        /// JPEG, PNG, WebP, GIF or TIFF files.
+        /// JPEG, PNG, WebP, GIF or TIFF files, or videos (MP4, MOV, MKV, WebM, AVI, …).
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Refuse images whose header announces more pixels than this (not decoded).
@@ -31,8 +43,9 @@ pub enum MediaCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Compare two images (perceptual-hash distance, score, match level) or two audio
-    /// files (common segments with offsets), as JSON.
+    /// Compare two images (perceptual-hash distance, score, match level), two videos
+    /// (keyframes matched and aligned, match level, audio segments) or two audio files
+    /// (common segments with offsets), as JSON.
     Compare { left: PathBuf, right: PathBuf },
 }
 
@@ -48,7 +61,12 @@ pub fn run(command: &MediaCommand) -> Result<()> {
                 ..Limits::default()
             };
             let pretty = *pretty && files.len() == 1;
-            each_file(files, pretty, |file| inspect_file(file, &limits))
+            each_file(files, pretty, |file| match inspect_file(file, &limits) {
+                Err(MediaError::UnknownFormat { .. }) => {
+                    inspect_video_file(file, &VideoOptions::default()).map(Inspected::Video)
+                }
+                other => other.map(Inspected::Image),
+            })
         }
         MediaCommand::Audio { files } => each_file(files, false, |file| {
             fingerprint_file(file, &AudioLimits::default()).map(|fp| {
@@ -68,7 +86,7 @@ pub fn run(command: &MediaCommand) -> Result<()> {
         MediaCommand::Compare { left, right } => {
             let limits = Limits::default();
             let a = match inspect_file(left, &limits) {
-                Err(MediaError::UnknownFormat { .. }) => return compare_audio_files(left, right),
+                Err(MediaError::UnknownFormat { .. }) => return compare_other(left, right),
                 other => other?,
             };
             let b = inspect_file(right, &limits)?;
@@ -85,6 +103,34 @@ pub fn run(command: &MediaCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Two files that are not images: videos when ffprobe finds a video stream in the first,
+/// else audio.
+fn compare_other(left: &Path, right: &Path) -> Result<()> {
+    let opts = VideoOptions::default();
+    let a = match inspect_video_file(left, &opts) {
+        Ok(a) => a,
+        Err(MediaError::Video { message, .. }) if message.starts_with("no video stream") => {
+            return compare_audio_files(left, right);
+        }
+        Err(MediaError::ToolMissing { .. }) => return compare_audio_files(left, right),
+        Err(e) => return Err(e.into()),
+    };
+    let b = inspect_video_file(right, &opts)?;
+    let audio = match (&a.video.audio, &b.video.audio) {
+        (Some(x), Some(y)) => Some(compare_audio(x, y)),
+        _ => None,
+    };
+    let json = serde_json::json!({
+        "left": a.file,
+        "right": b.file,
+        "identical_bytes": a.sha256 == b.sha256,
+        "keyframes": compare_videos(&a.video.signature, &b.video.signature, &VideoThresholds::default()),
+        "audio_segments": audio,
+    });
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(())
 }
 
 fn compare_audio_files(left: &std::path::Path, right: &std::path::Path) -> Result<()> {

@@ -75,3 +75,68 @@ fn mirrored_pictures_match_and_corrupt_files_are_named() {
     let unrelated = compare(&a, &other);
     assert_eq!(unrelated["similarity"]["level"], "different", "{unrelated}");
 }
+
+/// A video made with ffmpeg: `inspect` gives its `video` object (metadata, keyframes),
+/// `compare` matches a half-size copy. Skipped (with a message) when ffmpeg is absent,
+/// unless SPIRIT_REQUIRE_FFMPEG is set.
+#[test]
+fn videos_are_inspected_and_compared() {
+    let ffmpeg = |args: &[&str]| {
+        Command::new("ffmpeg")
+            .args(["-nostdin", "-loglevel", "error", "-y"])
+            .args(args)
+            .status()
+    };
+    if !ffmpeg(&["-version"]).is_ok_and(|s| s.success()) {
+        assert!(
+            std::env::var_os("SPIRIT_REQUIRE_FFMPEG").is_none(),
+            "SPIRIT_REQUIRE_FFMPEG is set but ffmpeg cannot run"
+        );
+        eprintln!("SKIPPED videos_are_inspected_and_compared: ffmpeg is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (clip, half) = (dir.path().join("clip.mov"), dir.path().join("half.mp4"));
+    let s = |p: &Path| p.display().to_string();
+    let ok = ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=10:duration=4",
+        "-c:v",
+        "libx264",
+        "-metadata",
+        "location=+48.8584+002.2945/",
+        "-metadata",
+        "make=Apple",
+        "-movflags",
+        "use_metadata_tags",
+        &s(&clip),
+    ])
+    .unwrap();
+    assert!(ok.success());
+    let ok = ffmpeg(&["-i", &s(&clip), "-vf", "scale=160:120", &s(&half)]).unwrap();
+    assert!(ok.success());
+
+    let out = spirit(&["media", "inspect", &s(&clip)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = &r["video"];
+    assert_eq!(v["video_codec"], "h264");
+    assert_eq!(v["metadata"]["make"], "Apple");
+    assert_eq!(v["metadata"]["gps_latitude"], 48.8584);
+    assert_eq!(v["signature"]["keyframes"].as_array().unwrap().len(), 4);
+
+    let out = spirit(&["media", "compare", &s(&clip), &s(&half)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["keyframes"]["level"], "near_duplicate", "{c}");
+}

@@ -207,6 +207,113 @@ fn fingerprint_inner(
     })
 }
 
+/// Fingerprints raw 16-bit little-endian PCM (channels interleaved) read from `reader`,
+/// for audio decoded by another program (the sound of a video, decoded by ffmpeg; see
+/// [`crate::video`]). Reading stops after [`AudioLimits::max_seconds`]; a trailing partial
+/// sample is ignored. `name` is used in errors.
+pub fn fingerprint_pcm_reader(
+    name: &str,
+    mut reader: impl std::io::Read,
+    sample_rate: u32,
+    channels: u32,
+    limits: &AudioLimits,
+) -> Result<AudioFingerprint, MediaError> {
+    if sample_rate == 0 || channels == 0 {
+        return Err(audio_err(name, "zero sample rate or channel count"));
+    }
+    let config = configuration();
+    let mut printer = Fingerprinter::new(&config);
+    printer
+        .start(sample_rate, channels)
+        .map_err(|e| audio_err(name, format!("{e:?}")))?;
+    let max_frames = (limits.max_seconds * f64::from(sample_rate)) as u64;
+    let frame_bytes = 2 * channels as usize;
+    let mut buf = vec![0u8; 64 * 1024 - (64 * 1024) % frame_bytes];
+    let mut filled = 0usize;
+    let mut samples: Vec<i16> = Vec::with_capacity(buf.len() / 2);
+    let mut frames = 0u64;
+    let mut truncated = false;
+    loop {
+        let n = match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(audio_err(name, format!("reading PCM: {e}"))),
+        };
+        filled += n;
+        let whole = filled - filled % frame_bytes;
+        let mut take = whole / frame_bytes;
+        if frames + take as u64 >= max_frames {
+            take = (max_frames - frames) as usize;
+            truncated = true;
+        }
+        samples.clear();
+        samples.extend(
+            buf[..take * frame_bytes]
+                .chunks_exact(2)
+                .map(|c| i16::from_le_bytes([c[0], c[1]])),
+        );
+        printer.consume(&samples);
+        frames += take as u64;
+        if truncated {
+            break;
+        }
+        buf.copy_within(whole..filled, 0);
+        filled -= whole;
+    }
+    if frames == 0 {
+        return Err(audio_err(name, "no audio decoded"));
+    }
+    printer.finish();
+    Ok(AudioFingerprint {
+        sample_rate,
+        channels,
+        seconds: frames as f64 / f64::from(sample_rate),
+        truncated,
+        bad_packets: 0,
+        fingerprint: printer.fingerprint().to_vec(),
+    })
+}
+
+/// When two recordings count as the same: a common segment at least `min_seconds` long
+/// whose mean bit error (of 32 bits per sub-fingerprint) is at most `max_bit_errors`.
+/// Chromaprint's matcher itself keeps segments up to 10 bit errors, far too loose for
+/// evidence: on the real recordings of `bench/media`, distinct clips share 2-second
+/// segments at 5–10 bit errors by the thousand (similar chords, one speaker's voice).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct AudioThresholds {
+    pub min_seconds: f32,
+    /// Largest [`AudioMatch::bit_errors`] of that segment.
+    pub max_bit_errors: f64,
+}
+
+impl Default for AudioThresholds {
+    /// 2 s at ≤ 3 bit errors: on `bench/media`'s 342 real and synthesised clips, 95.6 %
+    /// of the copies cut by 30 %, lowered by 6 dB and re-encoded to MP3 at 64 kbit/s are
+    /// matched, and none of 583,110 pairs of distinct clips (held out: 95.3 %, 0 false
+    /// matches). ≤ 4 bit errors finds 99.7 % but also 13 pairs of music clips that repeat
+    /// a passage of one track. See `examples/audio_eval.rs`.
+    fn default() -> Self {
+        AudioThresholds {
+            min_seconds: 2.0,
+            max_bit_errors: 3.0,
+        }
+    }
+}
+
+/// The longest common segment that meets `t`, if any: the evidence that two recordings
+/// are one.
+pub fn audio_match(
+    a: &AudioFingerprint,
+    b: &AudioFingerprint,
+    t: &AudioThresholds,
+) -> Option<AudioMatch> {
+    compare_audio(a, b)
+        .into_iter()
+        .filter(|m| m.seconds >= t.min_seconds && m.bit_errors <= t.max_bit_errors)
+        .max_by(|x, y| x.seconds.total_cmp(&y.seconds))
+}
+
 /// The common segments of two recordings, best (lowest bit error) first. Empty when
 /// nothing matches or a fingerprint is too short to compare.
 pub fn compare_audio(a: &AudioFingerprint, b: &AudioFingerprint) -> Vec<AudioMatch> {

@@ -40,6 +40,15 @@ pub enum MediaError {
     /// An audio file could not be probed or decoded (see [`crate::audio`]).
     #[error("{name}: cannot decode audio: {message}")]
     Audio { name: String, message: String },
+    /// ffprobe or ffmpeg could not be found (see [`crate::video`]).
+    #[error(
+        "{name}: {tool} not found (install the Debian package ffmpeg, or set SPIRIT_FFMPEG and SPIRIT_FFPROBE)"
+    )]
+    ToolMissing { name: String, tool: String },
+    /// A video could not be probed or decoded: corrupt, truncated, unsupported, or a
+    /// tool timed out (see [`crate::video`]).
+    #[error("{name}: cannot read video: {message}")]
+    Video { name: String, message: String },
     /// An embedding model failed (see [`crate::compare::Embedder`]).
     #[error("{name}: embedding model {model}: {message}")]
     Embedding {

@@ -9,7 +9,10 @@ mod common;
 use common::Rng;
 use proptest::prelude::*;
 use spirit_media::MediaError;
-use spirit_media::audio::{AudioLimits, compare_audio, fingerprint_bytes};
+use spirit_media::audio::{
+    AudioLimits, AudioThresholds, audio_match, compare_audio, fingerprint_bytes,
+    fingerprint_pcm_reader,
+};
 
 /// A melody: a new note (with two harmonics) every 0.2 s, from a seeded sequence.
 fn melody(seed: u64, seconds: f64, rate: u32) -> Vec<f32> {
@@ -139,6 +142,55 @@ fn bad_input_is_an_error_naming_the_file() {
     let fp = fingerprint_bytes("long.wav", &wav(&melody(3, 10.0, 8000), 8000, 1), &short)
         .expect("decode");
     assert!(fp.truncated && fp.seconds < 3.0, "{} s", fp.seconds);
+}
+
+/// Raw PCM (as ffmpeg hands over the sound of a video) gives the fingerprint of the same
+/// samples in a WAV, read in pieces of any size; the thresholds separate it from another melody.
+#[test]
+fn raw_pcm_fingerprints_like_the_wav() {
+    let rate = 11_025;
+    let x = melody(5, 20.0, rate);
+    let bytes = wav(&x, rate, 1);
+    let from_wav = fingerprint_bytes("a.wav", &bytes, &AudioLimits::default()).unwrap();
+    let pcm = &bytes[44..];
+    /// Hands out at most 1,001 bytes per read: samples split across reads.
+    struct Dribble<'a>(&'a [u8]);
+    impl std::io::Read for Dribble<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(1001).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    let from_pcm =
+        fingerprint_pcm_reader("a.pcm", Dribble(pcm), rate, 1, &AudioLimits::default()).unwrap();
+    assert_eq!(from_pcm.fingerprint, from_wav.fingerprint);
+    assert!((from_pcm.seconds - 20.0).abs() < 0.01 && !from_pcm.truncated);
+    let t = AudioThresholds::default();
+    let m = audio_match(&from_wav, &from_pcm, &t).expect("the same samples match");
+    assert!(m.seconds > 15.0 && m.bit_errors < 1.0, "{m:?}");
+    let other = fingerprint_bytes(
+        "b.wav",
+        &wav(&melody(6, 20.0, rate), rate, 1),
+        &AudioLimits::default(),
+    )
+    .unwrap();
+    assert_eq!(audio_match(&from_wav, &other, &t), None);
+
+    let short = AudioLimits {
+        max_seconds: 5.0,
+        ..AudioLimits::default()
+    };
+    let cut = fingerprint_pcm_reader("a.pcm", pcm, rate, 1, &short).unwrap();
+    assert!(
+        cut.truncated && (cut.seconds - 5.0).abs() < 0.01,
+        "{}",
+        cut.seconds
+    );
+    let err = fingerprint_pcm_reader("empty.pcm", &[][..], rate, 1, &short).unwrap_err();
+    assert!(err.to_string().starts_with("empty.pcm:"), "{err}");
+    assert!(fingerprint_pcm_reader("z.pcm", pcm, 0, 1, &short).is_err());
 }
 
 proptest! {
