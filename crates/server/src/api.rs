@@ -995,7 +995,7 @@ async fn entity_network(
     let (offset, limit) = page(&p);
     let user = auth.user.id;
     let result = state
-        .read(move |conn| {
+        .read_heavy(move |conn| {
             let scope = Scope::for_user(conn, user)?;
             Ok(scope::network(conn, &scope, &id, offset, limit)?.into())
         })
@@ -1025,7 +1025,7 @@ async fn find_path(
     let user = auth.user.id;
     let depth = p.max_depth.unwrap_or(scope::MAX_PATH_DEPTH);
     let result = state
-        .read(move |conn| {
+        .read_heavy(move |conn| {
             let scope = Scope::for_user(conn, user)?;
             Ok(scope::path(conn, &scope, &p.from, &p.to, depth)?.into())
         })
@@ -1053,7 +1053,7 @@ async fn search(
     let result = async {
         check_text("the query", &q, spirit_store::search::MAX_QUERY_BYTES)?;
         state
-            .read(move |conn| {
+            .read_heavy(move |conn| {
                 let scope = Scope::for_user(conn, user)?;
                 let hits = scope::search(conn, &scope, &q, limit)?;
                 Ok(SearchResults {
@@ -1242,7 +1242,7 @@ async fn export(
     let limit = p.limit.unwrap_or(1000).min(10_000);
     let user = auth.user.id;
     let result = state
-        .read(move |conn| {
+        .read_heavy(move |conn| {
             let scope = Scope::for_user(conn, user)?;
             let rows = scope::export(conn, &scope, offset, limit)?;
             Ok(ExportPage {

@@ -69,6 +69,9 @@ struct Inner {
     readers: Mutex<Vec<Workspace>>,
     /// At most `config.readers` reads at once, so the pool never opens more connections.
     read_permits: Arc<tokio::sync::Semaphore>,
+    /// At most half the readers run heavy reads (search, networks, paths, exports) at
+    /// once, so point reads of records and entities always find a reader.
+    heavy_permits: Arc<tokio::sync::Semaphore>,
     writer: tokio::sync::Mutex<()>,
     audit: Appender,
     logins: throttle::LoginThrottle,
@@ -85,6 +88,7 @@ impl AppState {
                 config: config.clone(),
                 readers: Mutex::new(Vec::new()),
                 read_permits: Arc::new(tokio::sync::Semaphore::new(config.readers.max(1))),
+                heavy_permits: Arc::new(tokio::sync::Semaphore::new((config.readers / 2).max(1))),
                 writer: tokio::sync::Mutex::new(()),
                 audit,
                 logins: throttle::LoginThrottle::new(),
@@ -132,7 +136,16 @@ impl AppState {
             };
             let ws = match ws {
                 Some(ws) => ws,
-                None => Workspace::open(&state.inner.dir, Access::Read)?,
+                None => {
+                    let ws = Workspace::open(&state.inner.dir, Access::Read)?;
+                    // No memory map for the server's long-lived readers: the database file
+                    // grows as the audit log and writes are checkpointed, and each growth
+                    // would make every reader unmap and re-fault the whole file.
+                    ws.connection()
+                        .pragma_update(None, "mmap_size", 0)
+                        .map_err(StoreError::from)?;
+                    ws
+                }
             };
             let out = f(ws.connection());
             if let Ok(mut pool) = state.inner.readers.lock()
@@ -144,6 +157,23 @@ impl AppState {
         })
         .await
         .map_err(|e| ApiError::Internal(format!("a request's worker failed: {e}")))?
+    }
+
+    /// Runs a heavy read (search, network, path, export): like [`AppState::read`], but
+    /// at most half the readers do so at once.
+    pub async fn read_heavy<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let _heavy = self
+            .inner
+            .heavy_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::Internal("the reader pool is closed".into()))?;
+        self.read(f).await
     }
 
     /// Runs `f` with the workspace open for writing (one writer at a time).
