@@ -142,6 +142,7 @@ pub(crate) fn html_to_text(html: &str) -> (String, SpanMap) {
     let queue = BufferQueue::default();
     let mut text = String::with_capacity(html.len() / 2);
     let mut map = SpanMap::default();
+    let mut bufs = Bufs::default();
     let bytes = html.as_bytes();
     let mut start = 0;
     while start < bytes.len() {
@@ -149,7 +150,7 @@ pub(crate) fn html_to_text(html: &str) -> (String, SpanMap) {
         let end = memchr_special(&bytes[start + 1..]).map_or(bytes.len(), |p| start + 1 + p);
         queue.push_back(StrTendril::from_slice(&html[start..end]));
         let _ = tok.feed(&queue);
-        place(&tok.sink, html, start, end, &mut text, &mut map);
+        place(&tok.sink, html, start, end, &mut text, &mut map, &mut bufs);
         start = end;
     }
     tok.end();
@@ -160,6 +161,7 @@ pub(crate) fn html_to_text(html: &str) -> (String, SpanMap) {
         bytes.len(),
         &mut text,
         &mut map,
+        &mut bufs,
     );
     (text, map)
 }
@@ -170,16 +172,35 @@ fn memchr_special(b: &[u8]) -> Option<usize> {
     c.or(a)
 }
 
+/// Lists reused from piece to piece.
+#[derive(Default)]
+struct Bufs {
+    emitted: Vec<Emitted>,
+    pos: Vec<(usize, usize, bool)>,
+}
+
 /// Appends what the tokenizer emitted while `html[start..end]` was fed, aligning text tokens
 /// right to left with the end of the piece.
-fn place(sink: &Sink, html: &str, start: usize, end: usize, text: &mut String, map: &mut SpanMap) {
-    let emitted = std::mem::take(&mut *sink.emitted.borrow_mut());
-    if emitted.is_empty() {
+fn place(
+    sink: &Sink,
+    html: &str,
+    start: usize,
+    end: usize,
+    text: &mut String,
+    map: &mut SpanMap,
+    bufs: &mut Bufs,
+) {
+    if sink.emitted.borrow().is_empty() {
         return;
     }
+    // Swap the sink's list with an empty one that keeps its capacity.
+    std::mem::swap(&mut *sink.emitted.borrow_mut(), &mut bufs.emitted);
+    let emitted = &bufs.emitted;
     let piece = &html[start..end];
-    // Source position of each emitted item: Some((src, verbatim)).
-    let mut pos: Vec<(usize, usize, bool)> = vec![(start, 0, false); emitted.len()];
+    // Source position of each emitted item: (src, len, verbatim).
+    let pos = &mut bufs.pos;
+    pos.clear();
+    pos.resize(emitted.len(), (start, 0, false));
     let mut cursor = end;
     let mut aligned = true;
     for (i, e) in emitted.iter().enumerate().rev() {
@@ -206,7 +227,7 @@ fn place(sink: &Sink, html: &str, start: usize, end: usize, text: &mut String, m
             }
         }
     }
-    for (e, &(src, len, verbatim)) in emitted.iter().zip(&pos) {
+    for (e, &(src, len, verbatim)) in emitted.iter().zip(pos.iter()) {
         match e {
             Emitted::Text(t) | Emitted::Attr(t) => {
                 if t.is_empty() {
@@ -227,6 +248,7 @@ fn place(sink: &Sink, html: &str, start: usize, end: usize, text: &mut String, m
             }
         }
     }
+    bufs.emitted.clear();
 }
 
 /// True when `bytes` look like HTML: a doctype or one of the common structural tags near the

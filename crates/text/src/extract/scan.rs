@@ -37,10 +37,16 @@ static IPV4: LazyLock<Regex> = LazyLock::new(|| re(r"(?-u)\b(?:[0-9]{1,3}\.){3}[
 static IPV6: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?i-u)[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})?")
 });
+/// The digit runs [`digit_runs`] finds, as a regular expression (the reference it is tested
+/// against).
+#[cfg(test)]
 static DIGITS: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?-u)\+?\(?[0-9](?:[ \-.()/]{0,3}[0-9]){6,24}"));
 static IBAN: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?-u)\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32}"));
+/// The spaced fingerprints [`pgp_spaced_len`] finds, as a regular expression (the reference
+/// it is tested against).
+#[cfg(test)]
 static PGP_SPACED: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i-u)\b[0-9a-f]{4}(?: {1,2}[0-9a-f]{4}){9}\b"));
 
@@ -370,8 +376,9 @@ fn spaced_emails(t: &str, out: &mut Vec<Cand>) {
     {
         return;
     }
+    let ats = at_words(b);
     let mut pos = 0;
-    while let Some(m) = SPACED_EMAIL.find_at(t, pos) {
+    while let Some(m) = next_spaced(t, pos, &ats) {
         let s = m.start();
         let lower = m.as_str().to_ascii_lowercase();
         let local = lower.split(' ').next().unwrap_or("");
@@ -413,6 +420,80 @@ fn spaced_emails(t: &str, out: &mut Vec<Cand>) {
         pos = e;
         out.push(Cand::new(Kind::Email, s, e, format!("{local}@{domain}")));
     }
+}
+
+/// Positions of the word "at" (any case) between spaces.
+fn at_words(b: &[u8]) -> Vec<usize> {
+    let mut v = Vec::new();
+    for pat in [b" at ", b" AT ", b" At ", b" aT "] {
+        v.extend(memchr::memmem::find_iter(b, pat).map(|p| p + 1));
+    }
+    v.sort_unstable();
+    v
+}
+
+fn is_local_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-')
+}
+
+/// True when a written-out domain can start at `d`: a label, then '.' and a letter or digit,
+/// or spaces and "dot" and a space.
+fn domain_may_follow(b: &[u8], d: usize) -> bool {
+    if !b.get(d).is_some_and(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    let mut j = d + 1;
+    while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'-') {
+        j += 1;
+    }
+    match b.get(j) {
+        Some(b'.') => b.get(j + 1).is_some_and(u8::is_ascii_alphanumeric),
+        Some(b' ') => {
+            while j < b.len() && b[j] == b' ' {
+                j += 1;
+            }
+            b.get(j..j + 3)
+                .is_some_and(|w| w.eq_ignore_ascii_case(b"dot"))
+                && b.get(j + 3) == Some(&b' ')
+        }
+        _ => false,
+    }
+}
+
+/// The first match of [`SPACED_EMAIL`] starting at or after `pos` (as `find_at`), looked
+/// for only next to the "at" words `ats` that a domain follows: a match's local part ends
+/// just before the spaces in front of its "at", so its start is the leftmost place up to 64
+/// bytes before them where a word starts and only local-part characters follow.
+fn next_spaced<'t>(t: &'t str, pos: usize, ats: &[usize]) -> Option<regex::Match<'t>> {
+    let b = t.as_bytes();
+    let first = ats.partition_point(|&a| a < pos);
+    for &a in &ats[first..] {
+        let mut r = a;
+        while r > 0 && b[r - 1] == b' ' {
+            r -= 1;
+        }
+        let mut d = a + 2;
+        while d < b.len() && b[d] == b' ' {
+            d += 1;
+        }
+        if !domain_may_follow(b, d) {
+            continue;
+        }
+        let lo = pos.max(r.saturating_sub(64));
+        let mut k = r;
+        while k > lo && is_local_char(b[k - 1]) {
+            k -= 1;
+        }
+        let Some(s) =
+            (k..r).find(|&s| b[s].is_ascii_alphanumeric() && (s == 0 || !is_word(b[s - 1])))
+        else {
+            continue;
+        };
+        // From the first possible start the regular expression decides (and, should this "at"
+        // not make a match after all, finds the next one itself).
+        return SPACED_EMAIL.find_at(t, s);
+    }
+    None
 }
 
 /// Byte offset in the written "name at domain dot com" where `domain`'s last label ends.
@@ -646,6 +727,11 @@ fn onion_value(host: &str) -> String {
 /// Domains and IPv4 addresses: the two patterns run only on the whitespace-delimited chunks
 /// that contain a dot between two letters or digits.
 fn dotted(t: &str, out: &mut Vec<Cand>) {
+    dotted_with(t, out, true);
+}
+
+/// [`dotted`], with or without the cheap pre-check of each chunk (tests compare the two).
+fn dotted_with(t: &str, out: &mut Vec<Cand>, prefilter: bool) {
     let b = t.as_bytes();
     let mut next = 0;
     for dot in memchr::memchr_iter(b'.', b) {
@@ -670,10 +756,52 @@ fn dotted(t: &str, out: &mut Vec<Cand>) {
             e += 1;
         }
         let hay = &t[..e];
-        domains(hay, s, out);
-        ipv4(hay, s, out);
+        let (domain, ip) = chunk_may_hold(b, s, e);
+        if domain || !prefilter {
+            domains(hay, s, out);
+        }
+        if ip || !prefilter {
+            ipv4(hay, s, out);
+        }
         next = e;
     }
+}
+
+/// Whether `b[s..e]` can hold a domain (a dot followed by a real TLD, "onion" or "xn--" as a
+/// whole word) and an IPv4 address (three dots between digits): the patterns run only then.
+fn chunk_may_hold(b: &[u8], s: usize, e: usize) -> (bool, bool) {
+    let (mut domain, mut ip_dots) = (false, 0);
+    for d in memchr::memchr_iter(b'.', &b[s..e]) {
+        let d = s + d;
+        if d > s && d + 1 < e && b[d - 1].is_ascii_digit() && b[d + 1].is_ascii_digit() {
+            ip_dots += 1;
+        }
+        if !domain {
+            domain = tld_word_at(&b[d + 1..e]);
+        }
+        if domain && ip_dots >= 3 {
+            break;
+        }
+    }
+    (domain, ip_dots >= 3)
+}
+
+/// True when `b` starts with a whole word that is a top-level domain (or "onion"), or with
+/// "xn--".
+fn tld_word_at(b: &[u8]) -> bool {
+    let n = b.iter().take_while(|&&c| is_word(c)).count();
+    if n == 2 && b[..2].eq_ignore_ascii_case(b"xn") && b.get(2..4) == Some(b"--") {
+        return true;
+    }
+    if !(2..=24).contains(&n) || !b[..n].iter().all(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    let mut buf = [0u8; 24];
+    for (o, c) in buf.iter_mut().zip(&b[..n]) {
+        *o = c.to_ascii_lowercase();
+    }
+    let w = std::str::from_utf8(&buf[..n]).unwrap_or("");
+    w == "onion" || is_tld(w)
 }
 
 fn domains(t: &str, from: usize, out: &mut Vec<Cand>) {
@@ -805,8 +933,7 @@ fn digits(x: &Extractor, t: &str, out: &mut Vec<Cand>) {
     let b = t.as_bytes();
     // The same number recurs on a page: validate each digit string once.
     let mut cache: rustc_hash::FxHashMap<(bool, String), Option<String>> = Default::default();
-    for m in DIGITS.find_iter(t) {
-        let (s, mut e) = (m.start(), m.end());
+    for (s, mut e) in digit_runs(b) {
         // Leading '(' without a closing one, trailing separators.
         if let Some(p) = before(b, s)
             && (is_word(p) || matches!(p, b'.' | b'/' | b'-' | b'$' | b'#' | b','))
@@ -851,6 +978,89 @@ fn digits(x: &Extractor, t: &str, out: &mut Vec<Cand>) {
     }
 }
 
+const fn run_start_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = true;
+        c += 1;
+    }
+    t[b'+' as usize] = true;
+    t[b'(' as usize] = true;
+    t
+}
+/// Bytes a digit run can start with.
+static RUN_START: [bool; 256] = run_start_table();
+
+/// True when one of the eight bytes lies between '(' and '9' (a superset of the bytes a digit
+/// run starts with; never false when one does).
+fn may_start_run(chunk: &[u8]) -> bool {
+    const ONES: u64 = u64::MAX / 255;
+    let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+    // Bytes with 0x27 < value < 0x3A ("Determine if a word has a byte between m and n").
+    let (m, n) = (0x27, 0x3A);
+    let low = x & (ONES * 127);
+    ((ONES * (127 + n)).wrapping_sub(low) & !x & low.wrapping_add(ONES * (127 - m)) & (ONES * 128))
+        != 0
+}
+
+fn is_digit_sep(c: u8) -> bool {
+    matches!(c, b' ' | b'-' | b'.' | b'(' | b')' | b'/')
+}
+
+/// Runs of 7 to 25 digits with at most three separators (space, '-', '.', '(', ')', '/')
+/// between two digits, optionally led by '+' and/or '(': the leftmost-first, non-overlapping
+/// matches of `\+?\(?[0-9](?:[ \-.()/]{0,3}[0-9]){6,24}`, found by one forward byte scan.
+fn digit_runs(b: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let n = b.len();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < n {
+            if !RUN_START[usize::from(b[i])] {
+                i += 1;
+                // Eight bytes at a time past text without a byte from '(' to '9'.
+                while i + 8 <= n && !may_start_run(&b[i..i + 8]) {
+                    i += 8;
+                }
+                continue;
+            }
+            let mut j = i;
+            if b[j] == b'+' {
+                j += 1;
+            }
+            if j < n && b[j] == b'(' {
+                j += 1;
+            }
+            if j < n && b[j].is_ascii_digit() {
+                // Separators and digits are disjoint, so greedy matching never backtracks.
+                let mut end = j + 1;
+                let mut reps = 0;
+                while reps < 24 {
+                    let mut k = end;
+                    while k < n && k - end < 3 && is_digit_sep(b[k]) {
+                        k += 1;
+                    }
+                    if k < n && b[k].is_ascii_digit() {
+                        end = k + 1;
+                        reps += 1;
+                    } else {
+                        break;
+                    }
+                }
+                let s = i;
+                i = end;
+                if reps >= 6 {
+                    return Some((s, end));
+                }
+                // A later start inside this run has fewer digits after it: skip the run.
+                continue;
+            }
+            i += 1;
+        }
+        None
+    })
+}
+
 /// Spans of the space-separated groups of a digit run (a leading '+' or '(' stays with its
 /// group; a trailing '(' or ')' does not).
 fn group_starts(text: &str) -> Vec<(usize, usize)> {
@@ -883,6 +1093,10 @@ fn card_candidate(text: &str, s: usize) -> Option<Cand> {
     {
         return None;
     }
+    // Card numbers have 13 to 19 digits: count before collecting them.
+    if !(13..=19).contains(&text.bytes().filter(u8::is_ascii_digit).count()) {
+        return None;
+    }
     let digits: Vec<u8> = text.bytes().filter(u8::is_ascii_digit).collect();
     if !checks::card(&digits) {
         return None;
@@ -900,12 +1114,17 @@ fn phone_candidate(
 ) -> Option<String> {
     let bytes = text.as_bytes();
     let mut plus = bytes.first() == Some(&b'+');
-    let groups: Vec<&str> = text
+    let mut groups = text
         .split(|c: char| !c.is_ascii_digit())
-        .filter(|g| !g.is_empty())
-        .collect();
+        .filter(|g| !g.is_empty());
+    let first = [groups.next(), groups.next(), groups.next()];
+    let (mut n_groups, mut longest) = (0, 0);
+    for g in first.iter().flatten().copied().chain(groups) {
+        n_groups += 1;
+        longest = longest.max(g.len());
+    }
     // Dates and times: 2024-01-31, 31.01.2024, 31/01/2024 10:30.
-    if let [a, b2, c, ..] = groups.as_slice() {
+    if let [Some(a), Some(b2), Some(c)] = first {
         let first_sep = text.bytes().find(|c| !c.is_ascii_digit()).unwrap_or(b' ');
         let year = |g: &str| g.len() == 4 && (g.starts_with("19") || g.starts_with("20"));
         if matches!(first_sep, b'-' | b'.' | b'/')
@@ -919,10 +1138,7 @@ fn phone_candidate(
         return None;
     }
     // IPv4-like dotted quads and decimals.
-    if text.bytes().filter(|&c| c == b'.').count() >= 1
-        && groups.len() <= 4
-        && groups.iter().all(|g| g.len() <= 3)
-    {
+    if text.bytes().filter(|&c| c == b'.').count() >= 1 && n_groups <= 4 && longest <= 3 {
         return None;
     }
     let mut digits = String::with_capacity(20);
@@ -958,15 +1174,14 @@ fn phone_candidate(
 /// An IBAN starting at `s` (compact or in groups).
 fn iban_at(t: &str, s: usize, out: &mut Vec<Cand>) {
     let b = t.as_bytes();
-    let end = (s + 48).min(b.len());
-    let mut end = end;
+    let Some(len) = checks::iban_length(&b[s..s + 2]) else {
+        return;
+    };
+    let mut end = (s + 48).min(b.len());
     while !t.is_char_boundary(end) {
         end -= 1;
     }
     if let Some(m) = IBAN.find_at(&t[..end], s).filter(|m| m.start() == s) {
-        let Some(len) = checks::iban_length(&b[s..s + 2]) else {
-            return;
-        };
         let mut compact = Vec::with_capacity(34);
         let mut end = s;
         for (i, &c) in m.as_str().as_bytes().iter().enumerate() {
@@ -990,13 +1205,9 @@ fn iban_at(t: &str, s: usize, out: &mut Vec<Cand>) {
 
 /// A fingerprint in ten groups of four hex digits starting at `s`.
 fn pgp_spaced_at(t: &str, s: usize, out: &mut Vec<Cand>) {
-    let mut end = (s + 64).min(t.len());
-    while !t.is_char_boundary(end) {
-        end -= 1;
-    }
-    if let Some(m) = PGP_SPACED.find_at(&t[..end], s).filter(|m| m.start() == s) {
-        let value: String = m
-            .as_str()
+    if let Some(len) = pgp_spaced_len(t.as_bytes(), s) {
+        let e = s + len;
+        let value: String = t[s..e]
             .bytes()
             .filter(|c| c.is_ascii_hexdigit())
             .map(|c| char::from(c.to_ascii_uppercase()))
@@ -1005,8 +1216,30 @@ fn pgp_spaced_at(t: &str, s: usize, out: &mut Vec<Cand>) {
         if value.bytes().all(|c| c.is_ascii_digit()) {
             return;
         }
-        out.push(Cand::new(Kind::PgpFingerprint, m.start(), m.end(), value));
+        out.push(Cand::new(Kind::PgpFingerprint, s, e, value));
     }
+}
+
+/// Length of a fingerprint written as ten groups of four hex digits separated by one or two
+/// spaces, starting at `s` where a word starts (`\b[0-9a-f]{4}(?: {1,2}[0-9a-f]{4}){9}\b`,
+/// any case).
+fn pgp_spaced_len(b: &[u8], s: usize) -> Option<usize> {
+    let hex4 = |i: usize| {
+        b.get(i..i + 4)
+            .is_some_and(|g| g.iter().all(u8::is_ascii_hexdigit))
+    };
+    if !hex4(s) {
+        return None;
+    }
+    let mut i = s + 4;
+    for _ in 0..9 {
+        let spaces = b[i..].iter().take(2).take_while(|&&c| c == b' ').count();
+        if spaces == 0 || !hex4(i + spaces) {
+            return None;
+        }
+        i += spaces + 4;
+    }
+    (!b.get(i).is_some_and(|&c| is_word(c))).then_some(i - s)
 }
 
 /// True when the line before `s` names a key fingerprint.
@@ -1168,4 +1401,153 @@ fn armored_fingerprint(body: &str) -> Option<String> {
         }
     }
     checks::pgp_fingerprint(&data)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn spans(c: &[Cand]) -> Vec<(Kind, usize, usize, String)> {
+        let mut v: Vec<_> = c
+            .iter()
+            .map(|c| (c.kind, c.start, c.end, c.value.clone()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Inputs built from the pieces the fast paths look at.
+    fn pieces() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[0-9]{1,5}",
+            "[a-fA-F0-9]{4}",
+            "[ .()/+-]{1,4}",
+            "[a-zA-Z]{1,8}",
+            Just(".".to_string()),
+            Just(" ".to_string()),
+            Just("  ".to_string()),
+            Just("\n".to_string()),
+            prop::sample::select(vec![
+                ".com",
+                ".co.uk",
+                ".onion",
+                ".xn--p1ai",
+                ".pdf",
+                ".js",
+                ".e",
+                "www.",
+                "xn--",
+                "_",
+                "@",
+                ":",
+                "é",
+                "+44 ",
+                "(0)",
+                "10.0.0.",
+                "192.168.",
+                "1.2.3.4",
+                "GB82 ",
+            ])
+            .prop_map(str::to_string),
+        ];
+        prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn digit_runs_match_the_pattern(s in pieces()) {
+            let fast: Vec<_> = digit_runs(s.as_bytes()).collect();
+            let slow: Vec<_> = DIGITS.find_iter(&s).map(|m| (m.start(), m.end())).collect();
+            prop_assert_eq!(fast, slow);
+        }
+
+        #[test]
+        fn spaced_fingerprints_match_the_pattern(s in pieces()) {
+            let b = s.as_bytes();
+            for i in 0..b.len() {
+                if i > 0 && is_word(b[i - 1]) {
+                    continue;
+                }
+                let fast = pgp_spaced_len(b, i);
+                let slow = PGP_SPACED
+                    .find_at(&s, i)
+                    .filter(|m| m.start() == i)
+                    .map(|m| m.len());
+                if s.is_char_boundary(i) {
+                    prop_assert_eq!(fast, slow, "at {}", i);
+                }
+            }
+        }
+
+        #[test]
+        fn dotted_prefilter_drops_nothing(s in pieces()) {
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            dotted_with(&s, &mut fast, true);
+            dotted_with(&s, &mut slow, false);
+            prop_assert_eq!(spans(&fast), spans(&slow));
+        }
+    }
+
+    /// Inputs with written-out addresses and near-misses.
+    fn spaced() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[a-zA-Z0-9]{1,6}",
+            "[ ._-]{1,3}",
+            prop::sample::select(vec![
+                " at ", " AT ", " aT ", "  at  ", " dot ", " DOT ", ".", " ", "com", "_", "@", "é",
+                "\n",
+            ])
+            .prop_map(str::to_string),
+        ];
+        prop::collection::vec(piece, 0..30).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn spaced_search_matches_the_pattern(s in spaced()) {
+            let ats = at_words(s.as_bytes());
+            for pos in (0..=s.len()).filter(|&p| s.is_char_boundary(p)) {
+                let fast = next_spaced(&s, pos, &ats).map(|m| m.range());
+                let slow = SPACED_EMAIL.find_at(&s, pos).map(|m| m.range());
+                prop_assert_eq!(fast, slow, "from {}", pos);
+            }
+        }
+    }
+
+    #[test]
+    fn run_start_word_check() {
+        for v in 0..=255u8 {
+            for at in 0..8 {
+                let mut w = [b'a'; 8];
+                w[at] = v;
+                assert_eq!(may_start_run(&w), (b'('..=b'9').contains(&v), "{v} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn spaced_search_examples() {
+        let t = "seen at home, mail x.y_z at example dot com or a at b.org";
+        let ats = at_words(t.as_bytes());
+        assert_eq!(ats.len(), 3);
+        let m = next_spaced(t, 0, &ats).unwrap();
+        assert_eq!(m.as_str(), "x.y_z at example dot com");
+        let m = next_spaced(t, m.end(), &ats).unwrap();
+        assert_eq!(m.as_str(), "a at b.org");
+        assert!(next_spaced(t, m.end(), &ats).is_none());
+    }
+
+    #[test]
+    fn spaced_fingerprint_examples() {
+        let fp = "0123 4567 89AB CDEF 0123  4567 89ab cdef 0123 4567";
+        assert_eq!(pgp_spaced_len(fp.as_bytes(), 0), Some(fp.len()));
+        assert_eq!(pgp_spaced_len(format!("{fp}x").as_bytes(), 0), None);
+        assert_eq!(pgp_spaced_len(b"4111 1111 1111 1111", 0), None);
+    }
 }
