@@ -206,12 +206,25 @@ pub struct Match {
     pub term: String,
 }
 
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct SourceCount {
+    pub source: String,
+    /// Visible records of the entity from this source.
+    pub records: u64,
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct SearchHit {
     pub record: String,
     pub entity: Option<String>,
     pub score: f64,
     pub matched: Vec<Match>,
+    /// The hit record's attributes (its best description of the person).
+    #[serde(default)]
+    pub attributes: Vec<Attribute>,
+    /// The entity's visible records by source (the hit record alone if unresolved).
+    #[serde(default)]
+    pub sources: Vec<SourceCount>,
 }
 
 impl From<Hit> for SearchHit {
@@ -225,6 +238,8 @@ impl From<Hit> for SearchHit {
                 .into_iter()
                 .map(|(token, term)| Match { token, term })
                 .collect(),
+            attributes: Vec::new(),
+            sources: Vec::new(),
         }
     }
 }

@@ -12,6 +12,12 @@
 //!   writing (taking its writers' lock) for the duration of one request, so the CLI's
 //!   verbs can write between requests.
 //!
+//! - The analyst's workbench (the web UI built from `web/`) is embedded in the binary by
+//!   [`ui`] and served at every path outside `/api/`: a file of the build, or `index.html`
+//!   for the single-page app's routes, with a strict Content-Security-Policy. Without a
+//!   built UI (`make web` was not run) those paths answer with a page saying how to build
+//!   it; the API is unaffected, so `cargo build` and `cargo test` never need Node.js.
+//!
 //! Only this crate knows HTTP and JSON-over-the-wire; the store does the work.
 
 use std::path::{Path, PathBuf};
@@ -29,6 +35,7 @@ pub mod auth;
 pub mod dto;
 pub mod error;
 pub mod throttle;
+pub mod ui;
 
 use error::ApiError;
 
@@ -220,12 +227,22 @@ pub fn app(state: AppState) -> Router {
                 async move { axum::Json(doc.as_ref().clone()) }
             }),
         )
-        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .fallback(ui::fallback)
         .method_not_allowed_fallback(|| async {
             ApiError::BadRequest("this method is not allowed on this path".into())
         })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::map_response(nosniff))
         .with_state(state)
+}
+
+/// No response is sniffed into another type.
+async fn nosniff(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.

@@ -1456,3 +1456,134 @@ async fn users_and_cases_are_managed_by_admins() {
     let (_, list) = s.get("/api/users", "ada").await;
     assert!(list.to_string().contains("carol"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_hits_carry_attributes_and_the_visible_sources_of_their_entity() {
+    let s = Server::start().await;
+    let (status, body) = s
+        .get("/api/search?q=heathr%20wright&purpose=check", "alice")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let hits = body["hits"].as_array().unwrap();
+    assert!(!hits.is_empty(), "{body}");
+    let first = &hits[0];
+    let kinds: Vec<&str> = first["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"surname"), "{first}");
+    for hit in hits {
+        let sources = hit["sources"].as_array().unwrap();
+        assert!(!sources.is_empty(), "{hit}");
+        for src in sources {
+            let name = src["source"].as_str().unwrap();
+            assert!(
+                ["police", "extra"].contains(&name),
+                "alice sees {name}: {hit}"
+            );
+        }
+        // The counts are the entity's visible records.
+        if let Some(e) = hit["entity"].as_str() {
+            let (_, view) = s
+                .get(&format!("/api/entities/{e}?purpose=check"), "alice")
+                .await;
+            let total: u64 = sources.iter().map(|x| x["records"].as_u64().unwrap()).sum();
+            assert_eq!(
+                total,
+                view["records"].as_array().unwrap().len() as u64,
+                "{hit}"
+            );
+        }
+    }
+    // ada sees both cases: the spanning entity counts records of both.
+    let e = &s.t.spanning_entity;
+    let (_, view) = s
+        .get(&format!("/api/entities/{e}?purpose=check"), "ada")
+        .await;
+    let key = view["records"][0]["key"].as_str().unwrap().to_string();
+    let (_, record) = s
+        .get(&format!("/api/records/{key}?purpose=check"), "ada")
+        .await;
+    let name: String = record["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| ["given_name", "surname"].contains(&a["kind"].as_str().unwrap()))
+        .map(|a| a["raw"].as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (_, body) = s
+        .get(
+            &format!(
+                "/api/search?q={}&purpose=check&limit=50",
+                name.replace(' ', "%20")
+            ),
+            "ada",
+        )
+        .await;
+    let hit = body["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["entity"].as_str() == Some(e.as_str()))
+        .unwrap_or_else(|| panic!("{e} not found for {name}: {body}"));
+    let names: BTreeSet<&str> = hit["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, BTreeSet::from(["police", "tips"]), "{hit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ui_is_served_outside_the_api_with_a_content_security_policy() {
+    let s = Server::start().await;
+    for path in ["/", "/entity/E1", "/search?q=x", "/network/E2"] {
+        let resp = s
+            .client
+            .get(format!("{}{path}", s.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        let h = resp.headers();
+        assert!(
+            h["content-type"].to_str().unwrap().starts_with("text/html"),
+            "{path}"
+        );
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(h["x-frame-options"], "DENY");
+        let body = resp.text().await.unwrap();
+        if spirit_server::ui::built() {
+            assert!(body.contains("<div id=\"app\">"), "{path}: {body}");
+        } else {
+            assert!(body.contains("make web"), "{path}: {body}");
+        }
+    }
+    // The API keeps answering JSON, unknown paths included.
+    let (status, body) = s.send(Method::GET, "/api/no-such-thing", None, None).await;
+    assert_eq!(status, 404);
+    assert_eq!(error_code(&body), "not_found");
+    let (status, body) = s.send(Method::POST, "/entity/E1", None, None).await;
+    assert_eq!(status, 400, "{body}");
+    let resp = s
+        .client
+        .get(format!("{}/assets/no-such-chunk.js", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404, "a missing build file is not the app");
+    let resp = s
+        .client
+        .get(format!("{}/api/me", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+}
