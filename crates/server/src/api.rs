@@ -67,6 +67,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_record, erase_record))
         .routes(routes!(get_entity, erase_entity))
         .routes(routes!(entity_edges))
+        .routes(routes!(entity_history))
         .routes(routes!(entity_network))
         .routes(routes!(find_path))
         .routes(routes!(search))
@@ -973,6 +974,40 @@ async fn entity_edges(
             })
         })
         .await;
+    Ok(Json(finish(&state, e, result).await?))
+}
+
+/// Who did what to an entity, oldest first: merges, splits, records joining, judgements
+/// (with author, verdict and reason), erasures — as far as the user's cases show.
+#[utoipa::path(get, path = "/api/entities/{id}/history", tag = "entities",
+    security(("bearer" = []), ("cookie" = [])),
+    params(("id" = String, Path, description = "entity id", pattern = "^[Ee]?[0-9]{1,15}$"), PurposeParam),
+    responses((status = 200, body = History), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn entity_history(
+    State(state): State<AppState>,
+    auth: Auth,
+    purpose: Purpose,
+    P(id): P<String>,
+) -> ApiResult<Json<History>> {
+    auth.require_reader()?;
+    let mut e = entry(&auth, Some(&purpose), "entity.history", &id);
+    let user = auth.user.id;
+    let result = state
+        .read(move |conn| {
+            let scope = Scope::for_user(conn, user)?;
+            let events = scope::history(conn, &scope, &id)?;
+            Ok(History {
+                entity: spirit_store::parse_entity(&id)
+                    .map(spirit_store::entity_label)
+                    .unwrap_or(id),
+                events: events.into_iter().map(HistoryEvent::from).collect(),
+            })
+        })
+        .await;
+    if let Ok(h) = &result {
+        e.detail = json!({ "events": h.events.len() });
+    }
     Ok(Json(finish(&state, e, result).await?))
 }
 

@@ -190,6 +190,48 @@ impl From<EdgeExplanation> for Edge {
     }
 }
 
+/// One event in an entity's history.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct HistoryEvent {
+    pub id: i64,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// The run that made it (ingest, resolve, add, judge, erase), if any.
+    pub run: Option<i64>,
+    /// created, joined, merged, split, retired, judgement, erased, …
+    pub kind: String,
+    pub entity: String,
+    /// The other entity of a merge, split or judgement.
+    pub other: Option<String>,
+    /// The record concerned (`source:record_id`), if one.
+    pub record: Option<String>,
+    /// What else the event records (a judgement's verdict, author and reason; counts).
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+impl From<spirit_store::query::EventView> for HistoryEvent {
+    fn from(e: spirit_store::query::EventView) -> HistoryEvent {
+        HistoryEvent {
+            id: e.id,
+            at: e.at,
+            run: e.run,
+            kind: e.kind,
+            entity: e.entity,
+            other: e.other,
+            record: e.record,
+            detail: e.detail,
+        }
+    }
+}
+
+/// An entity's history, oldest first.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct History {
+    pub entity: String,
+    pub events: Vec<HistoryEvent>,
+}
+
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct EdgePage {
     pub entity: String,

@@ -474,6 +474,13 @@ fn table(t: &Template) -> Vec<Case> {
         ),
         c(
             Method::GET,
+            "/api/entities/{id}/history",
+            format!("/api/entities/{e1}/history?{p}"),
+            None,
+            Check::Denied { user: "bob" },
+        ),
+        c(
+            Method::GET,
             "/api/entities/{id}/network",
             format!("/api/entities/{e1}/network?{p}"),
             None,
@@ -1383,6 +1390,56 @@ async fn merges_and_splits_are_judgements() {
             .any(|j| j["verdict"] == "not-same"),
         "{view}"
     );
+    // The histories of the two entities say who decided what, with the reason, oldest
+    // first; the split shows in both.
+    let mut events: Vec<Value> = Vec::new();
+    for side in ["left_entity", "right_entity"] {
+        let label = r[side].as_str().unwrap();
+        let (status, h) = s
+            .get(
+                &format!("/api/entities/{label}/history?purpose=check"),
+                "alice",
+            )
+            .await;
+        assert_eq!(status, 200, "{h}");
+        let mine = h["events"].as_array().unwrap().clone();
+        let ids: Vec<i64> = mine.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first: {ids:?}");
+        assert!(mine.iter().any(|e| e["kind"] == "split"), "{h}");
+        events.extend(mine);
+    }
+    let judged: Vec<&Value> = events.iter().filter(|e| e["kind"] == "judgement").collect();
+    assert!(
+        judged
+            .iter()
+            .any(|e| e["detail"]["verdict"] == "not-same" && e["detail"]["reason"] == "twins"),
+        "{events:?}"
+    );
+    assert!(
+        judged.iter().all(|e| e["detail"]["author"] == "alice"),
+        "{events:?}"
+    );
+    // Reading the history is audited with its purpose.
+    let (_, log) = s.get("/api/audit?action=entity.history", "audrey").await;
+    assert_eq!(log[0]["purpose"], "check", "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_of_an_entity_spanning_cases_shows_only_visible_events() {
+    let s = Server::start().await;
+    let e = s.t.spanning_entity.clone();
+    for (user, hidden) in [("alice", "tips:"), ("bob", "police:")] {
+        let (status, h) = s
+            .get(&format!("/api/entities/{e}/history?purpose=check"), user)
+            .await;
+        assert_eq!(status, 200, "{user}: {h}");
+        assert!(!h["events"].as_array().unwrap().is_empty(), "{user}: {h}");
+        assert!(!h.to_string().contains(hidden), "{user} sees {hidden}: {h}");
+    }
+    let (status, _) = s
+        .get("/api/entities/E999999/history?purpose=check", "ada")
+        .await;
+    assert_eq!(status, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

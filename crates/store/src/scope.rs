@@ -178,6 +178,35 @@ pub fn entity(conn: &Connection, scope: &Scope, text: &str) -> Result<EntityView
     Ok(view)
 }
 
+/// The history of an entity (merges, splits, records joining, judgements, erasures) as
+/// far as `scope` may see it: an event about a record of another case, or a judgement
+/// on a pair with a record of another case, is left out. NotFound when the entity has no
+/// visible record now and never had one in an event the scope sees.
+pub fn history(
+    conn: &Connection,
+    scope: &Scope,
+    text: &str,
+) -> Result<Vec<crate::query::EventView>, StoreError> {
+    let id = entity_number(text)?;
+    let label = entity_label(id);
+    let events = crate::query::history(conn, &label)?
+        .ok_or_else(|| not_found(&format!("entity {label}")))?;
+    let visible_now = !visible_members(conn, scope, id)?.is_empty();
+    let key_ok = |v: &serde_json::Value| v.as_str().is_none_or(|k| scope.key_visible(k));
+    let shown: Vec<_> = events
+        .into_iter()
+        .filter(|e| {
+            e.record.as_deref().is_none_or(|k| scope.key_visible(k))
+                && key_ok(&e.detail["left"])
+                && key_ok(&e.detail["right"])
+        })
+        .collect();
+    if !visible_now && !shown.iter().any(|e| e.record.is_some()) {
+        return Err(not_found(&format!("entity {label}")));
+    }
+    Ok(shown)
+}
+
 /// One edge with its explanation: the match weight is the prior weight plus the partial
 /// weight of every comparison plus `adjustment` (the household correction, if any).
 #[derive(Clone, Debug, Serialize)]
