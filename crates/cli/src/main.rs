@@ -18,6 +18,7 @@ use spirit_matching::eval::Scope;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod cluster;
 mod demo;
 mod extract;
 mod media;
@@ -100,6 +101,9 @@ enum Command {
     /// Images and audio as evidence: perceptual hashes, EXIF (serials, time, GPS), Chromaprint.
     #[command(subcommand)]
     Media(media::MediaCommand),
+    /// Nodes of an Apache Ballista cluster that runs `spirit resolve --cluster`.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
 }
 
 #[derive(clap::Args)]
@@ -144,9 +148,11 @@ struct ResolveArgs {
     /// Match probability at which edges join entities (overrides the settings file).
     #[arg(long)]
     threshold: Option<f64>,
-    /// Clustering method: robust or components.
-    #[arg(long, value_parser = parse_cluster)]
-    cluster: Option<ClusterMethod>,
+    /// Clustering method (robust or components), or df://HOST:PORT to run candidate
+    /// generation and scoring on that Ballista cluster (inputs at paths every executor
+    /// can read). Repeat to give both.
+    #[arg(long = "cluster", value_parser = parse_cluster)]
+    cluster: Vec<ClusterArg>,
     /// Also write candidates.csv with every candidate pair.
     #[arg(long)]
     keep_candidates: bool,
@@ -159,11 +165,21 @@ fn parse_link_type(s: &str) -> Result<LinkType, String> {
     LinkType::parse(s).ok_or_else(|| format!("{s:?} is not one of dedupe, link, link_and_dedupe"))
 }
 
-fn parse_cluster(s: &str) -> Result<ClusterMethod, String> {
+/// `--cluster`: a clustering method, or the scheduler of a cluster to run on.
+#[derive(Clone, Debug)]
+enum ClusterArg {
+    Method(ClusterMethod),
+    Scheduler(String),
+}
+
+fn parse_cluster(s: &str) -> Result<ClusterArg, String> {
     match s {
-        "robust" => Ok(ClusterMethod::Robust),
-        "components" | "connected_components" => Ok(ClusterMethod::Components),
-        _ => Err(format!("{s:?} is not one of robust, components")),
+        "robust" => Ok(ClusterArg::Method(ClusterMethod::Robust)),
+        "components" | "connected_components" => Ok(ClusterArg::Method(ClusterMethod::Components)),
+        _ if s.starts_with("df://") => Ok(ClusterArg::Scheduler(s.to_string())),
+        _ => Err(format!(
+            "{s:?} is not one of robust, components, or a scheduler df://HOST:PORT"
+        )),
     }
 }
 
@@ -204,6 +220,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Resolve(args) if args.workspace.is_some() => {
             let dir = args.workspace.as_deref().expect("checked");
+            if args
+                .cluster
+                .iter()
+                .any(|c| matches!(c, ClusterArg::Scheduler(_)))
+            {
+                bail!("--cluster df://… runs over --input files, not over a workspace");
+            }
             store::resolve_workspace(dir, args.keep_model, args.json, &bars)?;
         }
         Command::Resolve(args) => {
@@ -273,6 +296,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Pprl(command) => pprl::run(command)?,
         Command::Extract(args) => extract::run(&args)?,
         Command::Media(command) => media::run(&command)?,
+        Command::Cluster(command) => cluster::run(command)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -296,8 +320,12 @@ fn resolve(args: &ResolveArgs, bars: &Bars) -> Result<RunSummary> {
         settings.resolve.threshold = t;
         settings.resolve.edge_floor = settings.resolve.edge_floor.min(t);
     }
-    if let Some(c) = args.cluster {
-        settings.resolve.cluster = c;
+    let mut scheduler = None;
+    for c in &args.cluster {
+        match c {
+            ClusterArg::Method(m) => settings.resolve.cluster = *m,
+            ClusterArg::Scheduler(url) => scheduler = Some(url.clone()),
+        }
     }
     settings
         .input
@@ -324,7 +352,15 @@ fn resolve(args: &ResolveArgs, bars: &Bars) -> Result<RunSummary> {
             .expect("clap requires --out without a workspace"),
         keep_candidates: args.keep_candidates,
     };
-    let output = pipeline::resolve(&request, bars).with_context(|| "resolve failed")?;
+    let output = match &scheduler {
+        Some(url) => {
+            let session = spirit_cluster::ClusterSession::new(url)?;
+            session.check(Duration::from_secs(5))?;
+            pipeline::resolve_with(&request, Some(&session), bars)
+                .with_context(|| format!("resolve on the cluster at {url} failed"))?
+        }
+        None => pipeline::resolve(&request, bars).with_context(|| "resolve failed")?,
+    };
     Ok(output.summary)
 }
 

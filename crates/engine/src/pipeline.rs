@@ -20,7 +20,7 @@ use spirit_text::DateOrder;
 
 use crate::EngineError;
 use crate::input::{QuarantinedRow, RawRecord, read_source};
-use crate::plan::CandidatePlan;
+use crate::plan::{CandidatePlan, DataHandle, DataSpec, SessionFactory, fingerprint};
 use crate::settings::{ClusterMethod, DateOrderSetting, LinkType, Settings};
 
 /// Receives progress of long phases. The CLI draws bars; tests pass [`NoProgress`].
@@ -270,6 +270,17 @@ pub fn resolve(
     request: &ResolveRequest,
     progress: &dyn Progress,
 ) -> Result<ResolveOutput, EngineError> {
+    resolve_with(request, None, progress)
+}
+
+/// [`resolve`] with candidate generation and scoring run in the sessions `factory`
+/// makes (a cluster), or in this process when there is none. Reading, training (EM on
+/// the histogram the plan aggregates), clustering and writing run here either way.
+pub fn resolve_with(
+    request: &ResolveRequest,
+    factory: Option<&dyn SessionFactory>,
+    progress: &dyn Progress,
+) -> Result<ResolveOutput, EngineError> {
     let settings = &request.settings;
     let link_type = effective_link_type(settings.resolve.link_type, request.inputs.len())?;
     let mut phases: Vec<(String, f64)> = Vec::new();
@@ -297,13 +308,33 @@ pub fn resolve(
     let table = Arc::new(table);
     let n = table.len as u64;
 
-    let scored = score_table(
+    // On a cluster, executors rebuild the table from the same files: absolute paths.
+    let source = match factory {
+        Some(f) => {
+            let inputs = request
+                .inputs
+                .iter()
+                .map(|p| std::path::absolute(p).map_err(|e| EngineError::io(p, e)))
+                .collect::<Result<Vec<_>, _>>()?;
+            Some((
+                f,
+                DataSpecBase {
+                    inputs,
+                    settings: settings.clone(),
+                    id_column: request.id_column.clone(),
+                },
+            ))
+        }
+        None => None,
+    };
+    let scored = score_table_with(
         &table,
         &record_keys,
         settings,
         link_type,
         request.model.clone(),
         request.labels.as_deref(),
+        source,
         progress,
     )?;
     phases.extend(scored.phase_seconds.iter().cloned());
@@ -399,6 +430,31 @@ pub struct Scored {
     pub plan: CandidatePlan,
 }
 
+/// The blocking rules of a run: the settings' or, when it gives none, the defaults
+/// for the attribute kinds present.
+pub fn blocking_rules(
+    settings: &Settings,
+    table: &RecordTable,
+) -> Result<Vec<BlockingRule>, EngineError> {
+    if settings.blocking.is_empty() {
+        Ok(BlockingRule::defaults_for(&table.kinds()))
+    } else {
+        settings
+            .blocking
+            .iter()
+            .map(|r| BlockingRule::parse(&r.keys).map_err(EngineError::Invalid))
+            .collect()
+    }
+}
+
+/// What a cluster's executors need to read a run's inputs as the client did.
+pub struct DataSpecBase {
+    /// Absolute paths every executor can read.
+    pub inputs: Vec<PathBuf>,
+    pub settings: Settings,
+    pub id_column: Option<String>,
+}
+
 /// Blocks, trains (unless `given` holds a model) and scores a prepared table: the
 /// middle of the batch pipeline, shared by `spirit resolve` over files and by the
 /// identity store's batch re-run.
@@ -409,6 +465,31 @@ pub fn score_table(
     link_type: LinkType,
     given: Option<Model>,
     labels: Option<&Path>,
+    progress: &dyn Progress,
+) -> Result<Scored, EngineError> {
+    score_table_with(
+        table,
+        record_keys,
+        settings,
+        link_type,
+        given,
+        labels,
+        None,
+        progress,
+    )
+}
+
+/// [`score_table`] with the plan run in a session made by a factory (a cluster) that
+/// rebuilds the table from the files `source` names.
+#[allow(clippy::too_many_arguments)]
+pub fn score_table_with(
+    table: &Arc<RecordTable>,
+    record_keys: &[RecordKey],
+    settings: &Settings,
+    link_type: LinkType,
+    given: Option<Model>,
+    labels: Option<&Path>,
+    source: Option<(&dyn SessionFactory, DataSpecBase)>,
     progress: &dyn Progress,
 ) -> Result<Scored, EngineError> {
     let mut phases: Vec<(String, f64)> = Vec::new();
@@ -432,15 +513,7 @@ pub fn score_table(
 
     // Blocking.
     progress.phase("block", None);
-    let rules = if settings.blocking.is_empty() {
-        BlockingRule::defaults_for(&table.kinds())
-    } else {
-        settings
-            .blocking
-            .iter()
-            .map(|r| BlockingRule::parse(&r.keys).map_err(EngineError::Invalid))
-            .collect::<Result<Vec<_>, _>>()?
-    };
+    let rules = blocking_rules(settings, &table)?;
     let block_keys = Arc::new(BlockKeys::compute(
         &table,
         rules,
@@ -458,12 +531,23 @@ pub fn score_table(
             capped_records: block_keys.capped_records[i],
         })
         .collect();
-    let plan = CandidatePlan::new(
-        &table,
-        &block_keys,
-        link_type,
-        settings.resolve.memory_limit_mb,
-    )?;
+    let (factory, spec) = match source {
+        Some((f, base)) => {
+            let spec = DataSpec {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                inputs: base.inputs,
+                settings: base.settings,
+                id_column: base.id_column,
+                records: table.len,
+                fingerprint: fingerprint(record_keys, &table, &block_keys),
+            };
+            (Some(f), Some(spec))
+        }
+        None => (None, None),
+    };
+    let data = DataHandle::ready(table.clone(), block_keys.clone(), spec);
+    let plan =
+        CandidatePlan::with_session(data, link_type, settings.resolve.memory_limit_mb, factory)?;
     progress.done();
     lap("block", &mut phases, &mut t0);
 
@@ -495,12 +579,7 @@ pub fn score_table(
     let counter = Arc::new(AtomicU64::new(0));
     if given.is_none() {
         progress.phase("train", Some(estimate));
-        plan.register_model(
-            table.clone(),
-            block_keys.clone(),
-            Arc::new(model.clone()),
-            counter.clone(),
-        );
+        plan.register_model(Arc::new(model.clone()), counter.clone());
         let cap = settings.resolve.em_pairs_per_rule.max(1) as u64;
         let scale: Vec<u64> = rule_summaries
             .iter()
@@ -547,15 +626,9 @@ pub fn score_table(
     progress.phase("score", Some(estimate));
     counter.store(0, std::sync::atomic::Ordering::Relaxed);
     let model_arc = Arc::new(model.clone());
-    plan.register_model(
-        table.clone(),
-        block_keys.clone(),
-        model_arc,
-        counter.clone(),
-    );
+    plan.register_model(model_arc, counter.clone());
     let floor_weight = probability_to_weight(settings.resolve.edge_floor);
-    let scored = with_progress(progress, &counter, || plan.edges(floor_weight))?;
-    let candidate_pairs = counter.load(std::sync::atomic::Ordering::Relaxed);
+    let (scored, candidate_pairs) = with_progress(progress, &counter, || plan.edges(floor_weight))?;
     let scorer = Scorer::new(model.clone(), &table);
     let edges: Vec<spirit_model::Edge> = scored
         .par_iter()

@@ -1,39 +1,63 @@
 //! Candidate generation and scoring as an Apache DataFusion plan.
 //!
-//! Each blocking rule's keys form a small table `keys{r}(idx, src, k)`; each rule is a
-//! self hash-join on `k`. A pair that an earlier rule proposes too is not scored again
-//! (the UDFs know every rule's keys), so every candidate pair is scored exactly once
-//! without a global distinct. SPIRIT's comparison kernels are registered as scalar UDFs:
-//! `spirit_pattern(a, b, rule)` returns the packed agreement pattern (for EM, over
-//! per-rule training strata, aggregated by `GROUP BY` so training works on counts) and
-//! `spirit_weight(a, b, rule)` the match weight (for scoring, filtered at the edge floor
-//! so only edges leave the plan). The session runs with a memory limit; operators that
-//! can spill do so.
+//! Each blocking rule's keys form a small table `keys{r}(idx, src, k)` ([`KeysTable`],
+//! scanned by [`KeysExec`]); each rule is a self hash-join on `k`. A pair that an earlier
+//! rule proposes too is not scored again (the UDFs know every rule's keys), so every
+//! candidate pair is scored exactly once without a global distinct. SPIRIT's comparison
+//! kernels are registered as scalar UDFs: `spirit_pattern(a, b, rule)` returns the packed
+//! agreement pattern (for EM, over per-rule training strata, aggregated by `GROUP BY` so
+//! training works on counts) and `spirit_weight(a, b, rule)` the match weight (for
+//! scoring, filtered at the edge floor so only edges leave the plan). The session runs
+//! with a memory limit; operators that can spill do so.
+//!
+//! The same plan runs in this process or on a cluster ([`SessionFactory`]): the key
+//! tables and the UDFs carry a [`DataSpec`] (where the inputs are and the settings) and
+//! the model, so an executor elsewhere rebuilds the prepared table from the same files
+//! with the same code ([`DataHandle::get`]) and checks it is the table the client has
+//! (a fingerprint), and [`encode_udf`] / [`encode_keys_table`] / [`encode_keys_exec`]
+//! give the bytes a distributed engine's codec ships.
 
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanArray, Float64Array, UInt8Array, UInt16Array, UInt32Array, UInt64Array,
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, UInt8Array, UInt16Array, UInt32Array,
+    UInt64Array,
 };
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result as DfResult};
-use datafusion::datasource::MemTable;
+use datafusion::execution::TaskContext;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TableType,
+    Volatility,
+};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+    SendableRecordBatchStream,
 };
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use spirit_matching::blocking::BlockKeys;
 use spirit_matching::model::PatternCount;
 use spirit_matching::{Model, RecordTable, Scorer};
+use spirit_model::RecordKey;
 
 use crate::EngineError;
-use crate::settings::LinkType;
+use crate::settings::{LinkType, Settings};
+
+/// Pairs `(a, b, weight)` the plan scored at or above the edge floor.
+pub type ScoredPairs = Vec<(u32, u32, f64)>;
 
 /// Counts pairs as the plan processes them, for progress display.
 pub type PairCounter = Arc<AtomicU64>;
@@ -42,26 +66,509 @@ fn plan_err(e: impl std::fmt::Display) -> EngineError {
     EngineError::Plan(e.to_string())
 }
 
-/// The DataFusion session and the registered key table of one run.
+fn df_err(e: impl std::fmt::Display) -> DataFusionError {
+    DataFusionError::Execution(e.to_string())
+}
+
+/// Makes the session the plan runs in. The default is DataFusion in this process;
+/// `spirit-cluster` makes one whose queries run on a Ballista cluster.
+pub trait SessionFactory: Send + Sync + std::fmt::Debug {
+    /// A session for one run; `runtime` is the run's tokio runtime.
+    fn session(&self, runtime: &tokio::runtime::Runtime) -> Result<SessionContext, EngineError>;
+}
+
+/// Where a run's prepared data comes from, so that an executor on another machine can
+/// rebuild it: the inputs (absolute paths every executor can read), the settings and the
+/// id column, with the record count and a fingerprint of the table the client prepared.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataSpec {
+    /// SPIRIT's version: every node must run the same kernels.
+    pub version: String,
+    pub inputs: Vec<PathBuf>,
+    pub settings: Settings,
+    pub id_column: Option<String>,
+    pub records: u32,
+    pub fingerprint: u64,
+}
+
+/// The prepared table and its block keys.
+pub struct Prepared {
+    pub table: Arc<RecordTable>,
+    pub keys: Arc<BlockKeys>,
+}
+
+/// A run's prepared data: present where the run was prepared (the client, the embedded
+/// path), rebuilt from its [`DataSpec`] on first use elsewhere (an executor).
+pub struct DataHandle {
+    spec: Option<DataSpec>,
+    data: OnceLock<Arc<Prepared>>,
+}
+
+impl std::fmt::Debug for DataHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataHandle")
+            .field("records", &self.spec.as_ref().map(|s| s.records))
+            .field("ready", &self.data.get().is_some())
+            .finish()
+    }
+}
+
+/// Prepared tables this process rebuilt from specs, newest last (an executor serves
+/// one run's training and scoring jobs from one preparation).
+static REBUILT: Mutex<Vec<(DataSpec, Arc<Prepared>)>> = Mutex::new(Vec::new());
+const REBUILT_KEPT: usize = 2;
+
+impl DataHandle {
+    /// Data prepared in this process; `spec` says how to rebuild it elsewhere.
+    pub fn ready(
+        table: Arc<RecordTable>,
+        keys: Arc<BlockKeys>,
+        spec: Option<DataSpec>,
+    ) -> Arc<DataHandle> {
+        let data = OnceLock::new();
+        let _ = data.set(Arc::new(Prepared { table, keys }));
+        Arc::new(DataHandle { spec, data })
+    }
+
+    /// Data to rebuild from `spec` when first used.
+    pub fn from_spec(spec: DataSpec) -> Arc<DataHandle> {
+        Arc::new(DataHandle {
+            spec: Some(spec),
+            data: OnceLock::new(),
+        })
+    }
+
+    /// How to rebuild the data, if it can be.
+    pub fn spec(&self) -> Option<&DataSpec> {
+        self.spec.as_ref()
+    }
+
+    /// The prepared data, rebuilt from the spec (once per process) if needed.
+    pub fn get(&self) -> Result<Arc<Prepared>, EngineError> {
+        if let Some(d) = self.data.get() {
+            return Ok(d.clone());
+        }
+        let spec = self
+            .spec
+            .as_ref()
+            .ok_or_else(|| EngineError::Plan("a key table without data or spec".into()))?;
+        let mut rebuilt = REBUILT.lock().unwrap_or_else(|e| e.into_inner());
+        let found = rebuilt
+            .iter()
+            .find(|(s, _)| s == spec)
+            .map(|(_, p)| p.clone());
+        let prepared = match found {
+            Some(p) => p,
+            None => {
+                let p = Arc::new(rebuild(spec)?);
+                rebuilt.push((spec.clone(), p.clone()));
+                let excess = rebuilt.len().saturating_sub(REBUILT_KEPT);
+                rebuilt.drain(..excess);
+                p
+            }
+        };
+        let _ = self.data.set(prepared.clone());
+        Ok(prepared)
+    }
+}
+
+/// Rebuilds a run's prepared table from its spec, with the same code the client ran,
+/// and refuses a table that is not the client's.
+fn rebuild(spec: &DataSpec) -> Result<Prepared, EngineError> {
+    let here = env!("CARGO_PKG_VERSION");
+    if spec.version != here {
+        return Err(EngineError::Plan(format!(
+            "the client runs SPIRIT {} and this executor SPIRIT {here}; every node must run the same version",
+            spec.version
+        )));
+    }
+    let loaded = crate::pipeline::load(
+        &spec.inputs,
+        &spec.settings,
+        spec.id_column.as_deref(),
+        &crate::pipeline::NoProgress,
+    )?;
+    let rules = crate::pipeline::blocking_rules(&spec.settings, &loaded.table)?;
+    let keys = BlockKeys::compute(&loaded.table, rules, spec.settings.resolve.max_block_size);
+    let fp = fingerprint(&loaded.keys, &loaded.table, &keys);
+    if loaded.table.len != spec.records || fp != spec.fingerprint {
+        let inputs: Vec<String> = spec
+            .inputs
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        return Err(EngineError::Plan(format!(
+            "this executor read {} records from {} but the client prepared {} (or their content differs): \
+             every executor must read the same files at the same paths as the client",
+            loaded.table.len,
+            inputs.join(", "),
+            spec.records
+        )));
+    }
+    Ok(Prepared {
+        table: Arc::new(loaded.table),
+        keys: Arc::new(keys),
+    })
+}
+
+/// A fingerprint of a prepared table: its record keys, sources and every rule's block
+/// keys (which derive from the normalised values). Stable within one SPIRIT build.
+pub fn fingerprint(record_keys: &[RecordKey], table: &RecordTable, keys: &BlockKeys) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    table.len.hash(&mut h);
+    for k in record_keys {
+        k.source.hash(&mut h);
+        k.record_id.hash(&mut h);
+    }
+    table.sources.hash(&mut h);
+    for rule in &keys.keys {
+        rule.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// The schema of every key table.
+fn keys_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("idx", DataType::UInt32, false),
+        Field::new("src", DataType::UInt16, false),
+        Field::new("k", DataType::UInt64, false),
+    ]))
+}
+
+/// One blocking rule's keys as a table `(idx, src, k)` of the records with a key.
+#[derive(Debug)]
+pub struct KeysTable {
+    data: Arc<DataHandle>,
+    rule: usize,
+}
+
+impl KeysTable {
+    pub fn new(data: Arc<DataHandle>, rule: usize) -> KeysTable {
+        KeysTable { data, rule }
+    }
+}
+
+#[async_trait::async_trait]
+impl TableProvider for KeysTable {
+    fn schema(&self) -> SchemaRef {
+        keys_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        // One partition: emitting keys that are already computed is cheap, and the
+        // hash join repartitions them by key over all cores (or tasks) anyway. A
+        // distributed engine that cannot slice an unknown leaf per task (Ballista runs
+        // every partition of it in every task) then still reads each key once.
+        let _ = state;
+        Ok(Arc::new(KeysExec::new(
+            self.data.clone(),
+            self.rule,
+            1,
+            projection.cloned(),
+        )?))
+    }
+}
+
+/// Scans one rule's key table in `partitions` slices of record indices (the key table
+/// scans with one). The data is
+/// looked up (or rebuilt from its spec) only when a partition runs, so a scheduler can
+/// plan the scan without holding the records.
+#[derive(Debug)]
+pub struct KeysExec {
+    data: Arc<DataHandle>,
+    rule: usize,
+    partitions: usize,
+    projection: Option<Vec<usize>>,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+}
+
+impl KeysExec {
+    pub fn new(
+        data: Arc<DataHandle>,
+        rule: usize,
+        partitions: usize,
+        projection: Option<Vec<usize>>,
+    ) -> DfResult<KeysExec> {
+        let full = keys_schema();
+        let schema = match &projection {
+            Some(p) => Arc::new(full.project(p)?),
+            None => full,
+        };
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(schema.clone()),
+            Partitioning::UnknownPartitioning(partitions.max(1)),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ));
+        Ok(KeysExec {
+            data,
+            rule,
+            partitions: partitions.max(1),
+            projection,
+            schema,
+            properties,
+        })
+    }
+
+    /// One partition's rows.
+    fn batch(
+        data: &Prepared,
+        rule: usize,
+        partition: usize,
+        partitions: usize,
+        projection: Option<&[usize]>,
+    ) -> DfResult<RecordBatch> {
+        let n = data.table.len as usize;
+        let chunk = n.div_ceil(partitions).max(1);
+        let (lo, hi) = ((partition * chunk).min(n), ((partition + 1) * chunk).min(n));
+        let rule_keys = data
+            .keys
+            .keys
+            .get(rule)
+            .ok_or_else(|| df_err(format!("no blocking rule {rule}")))?;
+        let rows: Vec<(u32, u64)> = (lo..hi)
+            .filter_map(|i| rule_keys[i].map(|k| (i as u32, k)))
+            .collect();
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(UInt32Array::from_iter_values(rows.iter().map(|p| p.0))),
+            Arc::new(UInt16Array::from_iter_values(
+                rows.iter().map(|p| data.table.sources[p.0 as usize]),
+            )),
+            Arc::new(UInt64Array::from_iter_values(rows.iter().map(|p| p.1))),
+        ];
+        let batch = RecordBatch::try_new(keys_schema(), cols)?;
+        Ok(match projection {
+            Some(p) => batch.project(p)?,
+            None => batch,
+        })
+    }
+}
+
+impl DisplayAs for KeysExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "SpiritKeysExec: rule={}, partitions={}",
+            self.rule, self.partitions
+        )
+    }
+}
+
+impl ExecutionPlan for KeysExec {
+    fn name(&self) -> &str {
+        "SpiritKeysExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>,
+    ) -> DfResult<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> DfResult<SendableRecordBatchStream> {
+        let (data, rule, partitions) = (self.data.clone(), self.rule, self.partitions);
+        let projection = self.projection.clone();
+        // Rebuilding the table (on an executor's first task) reads files: off the
+        // async threads.
+        let fut = async move {
+            tokio::task::spawn_blocking(move || {
+                let prepared = data.get().map_err(df_err)?;
+                KeysExec::batch(
+                    &prepared,
+                    rule,
+                    partition,
+                    partitions,
+                    projection.as_deref(),
+                )
+            })
+            .await
+            .map_err(df_err)?
+        };
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.schema.clone(),
+            futures::stream::once(fut),
+        )))
+    }
+}
+
+/// What a key table, its scan or a SPIRIT UDF carries to another process.
+#[derive(Serialize, Deserialize)]
+struct Shipped {
+    data: DataSpec,
+    rule: Option<usize>,
+    partitions: Option<usize>,
+    projection: Option<Vec<usize>>,
+    udf: Option<String>,
+    model: Option<Model>,
+}
+
+fn ship(s: &Shipped) -> DfResult<Vec<u8>> {
+    serde_json::to_vec(s).map_err(df_err)
+}
+
+fn unship(buf: &[u8]) -> DfResult<Shipped> {
+    serde_json::from_slice(buf)
+        .map_err(|e| df_err(format!("a SPIRIT plan node could not be read: {e}")))
+}
+
+fn spec_of(data: &DataHandle) -> DfResult<DataSpec> {
+    data.spec().cloned().ok_or_else(|| {
+        df_err("this run's data was not read from files, so it cannot run on a cluster")
+    })
+}
+
+/// The bytes of a SPIRIT key table for a codec, or `None` for another table.
+pub fn encode_keys_table(table: &dyn TableProvider) -> DfResult<Option<Vec<u8>>> {
+    let Some(t) = (table as &dyn std::any::Any).downcast_ref::<KeysTable>() else {
+        return Ok(None);
+    };
+    ship(&Shipped {
+        data: spec_of(&t.data)?,
+        rule: Some(t.rule),
+        partitions: None,
+        projection: None,
+        udf: None,
+        model: None,
+    })
+    .map(Some)
+}
+
+/// A key table from [`encode_keys_table`]'s bytes.
+pub fn decode_keys_table(buf: &[u8]) -> DfResult<Arc<dyn TableProvider>> {
+    let s = unship(buf)?;
+    let rule = s
+        .rule
+        .ok_or_else(|| df_err("a key table without its rule"))?;
+    Ok(Arc::new(KeysTable::new(
+        DataHandle::from_spec(s.data),
+        rule,
+    )))
+}
+
+/// The bytes of a SPIRIT key-table scan for a codec, or `None` for another plan.
+pub fn encode_keys_exec(plan: &dyn ExecutionPlan) -> DfResult<Option<Vec<u8>>> {
+    let Some(e) = plan.downcast_ref::<KeysExec>() else {
+        return Ok(None);
+    };
+    ship(&Shipped {
+        data: spec_of(&e.data)?,
+        rule: Some(e.rule),
+        partitions: Some(e.partitions),
+        projection: e.projection.clone(),
+        udf: None,
+        model: None,
+    })
+    .map(Some)
+}
+
+/// A key-table scan from [`encode_keys_exec`]'s bytes.
+pub fn decode_keys_exec(buf: &[u8]) -> DfResult<Arc<dyn ExecutionPlan>> {
+    let s = unship(buf)?;
+    let rule = s
+        .rule
+        .ok_or_else(|| df_err("a key scan without its rule"))?;
+    let partitions = s.partitions.unwrap_or(1);
+    Ok(Arc::new(KeysExec::new(
+        DataHandle::from_spec(s.data),
+        rule,
+        partitions,
+        s.projection,
+    )?))
+}
+
+/// The bytes of a SPIRIT UDF (its data spec and model) for a codec, or `None` for
+/// another function.
+pub fn encode_udf(udf: &ScalarUDF) -> DfResult<Option<Vec<u8>>> {
+    let Some(u) = udf.inner().downcast_ref::<SpiritUdf>() else {
+        return Ok(None);
+    };
+    ship(&Shipped {
+        data: spec_of(&u.kernel.data)?,
+        rule: None,
+        partitions: None,
+        projection: None,
+        udf: Some(u.name.to_string()),
+        model: Some((*u.kernel.model).clone()),
+    })
+    .map(Some)
+}
+
+/// A SPIRIT UDF from [`encode_udf`]'s bytes; `Ok(None)` when the bytes are not one.
+pub fn decode_udf(name: &str, buf: &[u8]) -> DfResult<Option<Arc<ScalarUDF>>> {
+    let Some(known) = UDF_NAMES.iter().find(|n| **n == name) else {
+        return Ok(None);
+    };
+    let s = unship(buf)?;
+    let model = s
+        .model
+        .ok_or_else(|| df_err(format!("{name} arrived without its model")))?;
+    let kernel = Kernel {
+        data: DataHandle::from_spec(s.data),
+        model: Arc::new(model),
+        counter: Arc::new(AtomicU64::new(0)),
+    };
+    Ok(Some(Arc::new(ScalarUDF::from(SpiritUdf::new(
+        known, kernel,
+    )))))
+}
+
+const UDF_NAMES: [&str; 3] = ["spirit_pattern", "spirit_weight", "spirit_first"];
+
+/// The DataFusion session and the registered key tables of one run.
 pub struct CandidatePlan {
     ctx: SessionContext,
+    data: Arc<DataHandle>,
     rules: usize,
     link_type: LinkType,
     runtime: tokio::runtime::Runtime,
 }
 
 impl CandidatePlan {
-    /// Registers the key table. `memory_limit_mb` bounds the plan's memory pool.
-    pub fn new(
-        table: &RecordTable,
-        keys: &BlockKeys,
+    /// Registers the key tables of `data` in a session made by `factory`, or in one of
+    /// this process (with a memory pool of `memory_limit_mb`) when there is none.
+    pub fn with_session(
+        data: Arc<DataHandle>,
         link_type: LinkType,
         memory_limit_mb: usize,
+        factory: Option<&dyn SessionFactory>,
     ) -> Result<CandidatePlan, EngineError> {
-        if keys.rules.len() > usize::from(u8::MAX) {
+        let prepared = data.get()?;
+        let rules = prepared.keys.rules.len();
+        if rules > usize::from(u8::MAX) {
             return Err(EngineError::Invalid(format!(
-                "{} blocking rules given; at most {} are supported",
-                keys.rules.len(),
+                "{rules} blocking rules given; at most {} are supported",
                 u8::MAX
             )));
         }
@@ -71,52 +578,33 @@ impl CandidatePlan {
             .enable_all()
             .build()
             .map_err(plan_err)?;
-        let runtime_env = RuntimeEnvBuilder::new()
-            .with_memory_limit(memory_limit_mb.max(64) * 1024 * 1024, 1.0)
-            .build_arc()
-            .map_err(plan_err)?;
-        let config = SessionConfig::new()
-            .with_target_partitions(threads)
-            .with_batch_size(16 * 1024)
-            .with_information_schema(false);
-        let ctx = SessionContext::new_with_config_rt(config, runtime_env);
-
+        let ctx = match factory {
+            Some(f) => f.session(&runtime)?,
+            None => {
+                let runtime_env = RuntimeEnvBuilder::new()
+                    .with_memory_limit(memory_limit_mb.max(64) * 1024 * 1024, 1.0)
+                    .build_arc()
+                    .map_err(plan_err)?;
+                let config = SessionConfig::new()
+                    .with_target_partitions(threads)
+                    .with_batch_size(16 * 1024)
+                    .with_information_schema(false);
+                SessionContext::new_with_config_rt(config, runtime_env)
+            }
+        };
         // One small table per rule — (idx, src, k) of the records that have a key for
         // it — so each join builds its hash table over one key column only.
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("idx", DataType::UInt32, false),
-            Field::new("src", DataType::UInt16, false),
-            Field::new("k", DataType::UInt64, false),
-        ]));
-        for (r, rule_keys) in keys.keys.iter().enumerate() {
-            let rows: Vec<(u32, u64)> = rule_keys
-                .iter()
-                .enumerate()
-                .filter_map(|(i, k)| k.map(|k| (i as u32, k)))
-                .collect();
-            let chunk = rows.len().div_ceil(threads.max(1)).max(1);
-            let mut partitions = Vec::new();
-            for part in rows.chunks(chunk) {
-                let cols: Vec<ArrayRef> = vec![
-                    Arc::new(UInt32Array::from_iter_values(part.iter().map(|p| p.0))),
-                    Arc::new(UInt16Array::from_iter_values(
-                        part.iter().map(|p| table.sources[p.0 as usize]),
-                    )),
-                    Arc::new(UInt64Array::from_iter_values(part.iter().map(|p| p.1))),
-                ];
-                let batch = RecordBatch::try_new(schema.clone(), cols).map_err(plan_err)?;
-                partitions.push(vec![batch]);
-            }
-            if partitions.is_empty() {
-                partitions.push(vec![RecordBatch::new_empty(schema.clone())]);
-            }
-            let mem = MemTable::try_new(schema.clone(), partitions).map_err(plan_err)?;
-            ctx.register_table(format!("keys{r}"), Arc::new(mem))
-                .map_err(plan_err)?;
+        for r in 0..rules {
+            ctx.register_table(
+                format!("keys{r}"),
+                Arc::new(KeysTable::new(data.clone(), r)),
+            )
+            .map_err(plan_err)?;
         }
         Ok(CandidatePlan {
             ctx,
-            rules: keys.rules.len(),
+            data,
+            rules,
             link_type,
             runtime,
         })
@@ -164,30 +652,17 @@ impl CandidatePlan {
         parts.join(" UNION ALL ")
     }
 
-    /// Registers the scoring UDFs for a model over a table and its block keys.
-    pub fn register_model(
-        &self,
-        table: Arc<RecordTable>,
-        keys: Arc<BlockKeys>,
-        model: Arc<Model>,
-        counter: PairCounter,
-    ) {
+    /// Registers the scoring UDFs for a model over the plan's data.
+    pub fn register_model(&self, model: Arc<Model>, counter: PairCounter) {
         let kernel = Kernel {
-            table,
-            keys,
+            data: self.data.clone(),
             model,
             counter,
         };
-        self.ctx.register_udf(ScalarUDF::from(SpiritUdf::new(
-            "spirit_pattern",
-            kernel.clone(),
-        )));
-        self.ctx.register_udf(ScalarUDF::from(SpiritUdf::new(
-            "spirit_weight",
-            kernel.clone(),
-        )));
-        self.ctx
-            .register_udf(ScalarUDF::from(SpiritUdf::new("spirit_first", kernel)));
+        for name in UDF_NAMES {
+            self.ctx
+                .register_udf(ScalarUDF::from(SpiritUdf::new(name, kernel.clone())));
+        }
     }
 
     /// The histogram of agreement patterns over all candidate pairs, computed by the
@@ -203,11 +678,7 @@ impl CandidatePlan {
         for b in &batches {
             let rule = column::<UInt8Array>(b, 0)?;
             let p = column::<UInt64Array>(b, 1)?;
-            let n = b.column(2);
-            let n = n
-                .as_any()
-                .downcast_ref::<datafusion::arrow::array::Int64Array>()
-                .ok_or_else(|| EngineError::Plan("count column has an unexpected type".into()))?;
+            let n = column::<Int64Array>(b, 2)?;
             for i in 0..b.num_rows() {
                 out.push(PatternCount {
                     rule: rule.value(i),
@@ -221,22 +692,38 @@ impl CandidatePlan {
         Ok(out)
     }
 
-    /// Pairs whose match weight is at least `floor_weight`, with that weight.
-    pub fn edges(&self, floor_weight: f64) -> Result<Vec<(u32, u32, f64)>, EngineError> {
-        // The weight is computed once per pair in the plan; the floor is applied as the
-        // batches stream out, so only edges are ever held in memory.
+    /// Pairs whose match weight is at least `floor_weight`, with that weight, and the
+    /// number of candidate pairs scored.
+    pub fn edges(&self, floor_weight: f64) -> Result<(ScoredPairs, u64), EngineError> {
+        // The weight is computed once per pair in the plan. Pairs under the floor
+        // collapse into one group that only counts them, so only edges (and one count
+        // per partition) leave the plan, wherever it runs.
+        let above = if floor_weight.is_finite() {
+            format!("w >= {floor_weight:e}")
+        } else if floor_weight < 0.0 {
+            "TRUE".into()
+        } else {
+            "FALSE".into()
+        };
         let sql = format!(
-            "SELECT a, b, spirit_weight(a, b, rule) AS w FROM ({})",
+            "SELECT CASE WHEN e THEN a END AS a, CASE WHEN e THEN b END AS b, \
+             CASE WHEN e THEN w END AS w, COUNT(*) AS n FROM \
+             (SELECT a, b, w, {above} AS e FROM \
+             (SELECT a, b, spirit_weight(a, b, rule) AS w FROM ({})) WHERE w IS NOT NULL) \
+             GROUP BY 1, 2, 3",
             self.rule_pairs_sql()
         );
         let mut out = Vec::new();
+        let mut scored = 0u64;
         self.stream(&sql, |batch| {
             let (a, b, w) = (
                 column::<UInt32Array>(batch, 0)?,
                 column::<UInt32Array>(batch, 1)?,
                 column::<Float64Array>(batch, 2)?,
             );
+            let n = column::<Int64Array>(batch, 3)?;
             for i in 0..batch.num_rows() {
+                scored += n.value(i) as u64;
                 if w.is_valid(i) && w.value(i) >= floor_weight {
                     out.push((a.value(i), b.value(i), w.value(i)));
                 }
@@ -244,7 +731,7 @@ impl CandidatePlan {
             Ok(())
         })?;
         out.sort_unstable_by_key(|x| (x.0, x.1));
-        Ok(out)
+        Ok((out, scored))
     }
 
     fn stream(
@@ -302,20 +789,17 @@ fn column<T: 'static>(batch: &RecordBatch, i: usize) -> Result<&T, EngineError> 
         .ok_or_else(|| EngineError::Plan(format!("column {i} has an unexpected type")))
 }
 
-/// What the UDFs share: the prepared table, the model and a progress counter.
+/// What the UDFs share: the prepared data, the model and a progress counter.
 #[derive(Clone)]
 struct Kernel {
-    table: Arc<RecordTable>,
-    keys: Arc<BlockKeys>,
+    data: Arc<DataHandle>,
     model: Arc<Model>,
     counter: PairCounter,
 }
 
 impl std::fmt::Debug for Kernel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Kernel")
-            .field("records", &self.table.len)
-            .finish()
+        f.debug_struct("Kernel").field("data", &self.data).finish()
     }
 }
 
@@ -353,7 +837,7 @@ impl SpiritUdf {
 impl PartialEq for SpiritUdf {
     fn eq(&self, other: &Self) -> bool {
         self.name == other.name
-            && Arc::ptr_eq(&self.kernel.table, &other.kernel.table)
+            && Arc::ptr_eq(&self.kernel.data, &other.kernel.data)
             && Arc::ptr_eq(&self.kernel.model, &other.kernel.model)
     }
 }
@@ -403,13 +887,14 @@ impl ScalarUDFImpl for SpiritUdf {
             .values();
         let n = a.len();
         let (av, bv) = (a.values(), b.values());
-        let keys = &self.kernel.keys;
+        let prepared = self.kernel.data.get().map_err(df_err)?;
+        let keys = &prepared.keys;
         let first = |i: usize| -> bool { keys.is_first(av[i], bv[i], usize::from(rules[i])) };
         if self.name == "spirit_first" {
             let v: BooleanArray = (0..n).map(|i| Some(first(i))).collect();
             return Ok(ColumnarValue::Array(Arc::new(v)));
         }
-        let scorer = Scorer::new((*self.kernel.model).clone(), &self.kernel.table);
+        let scorer = Scorer::new((*self.kernel.model).clone(), &prepared.table);
         let out: ArrayRef = if self.name == "spirit_pattern" {
             self.kernel.counter.fetch_add(n as u64, Ordering::Relaxed);
             let v: Vec<u64> = (0..n)

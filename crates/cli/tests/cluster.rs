@@ -1,0 +1,344 @@
+//! A real cluster on loopback: one `spirit cluster scheduler` and two `spirit cluster
+//! executor` processes. The same records resolved through them give the same clusters
+//! and edges as the embedded run; an executor killed mid-run never yields wrong results.
+//!
+//! The records are `tests/data/people_10k.csv` (the first 10,000 rows of the synthetic
+//! 100k set from `/work/shared/bench/gen_people.py`); set `SPIRIT_CLUSTER_TEST_DATA` to
+//! run the same test on another file (e.g. the 100k set, which takes minutes in a debug
+//! build; `bench/cluster/run` times it).
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_spirit")
+}
+
+fn data() -> PathBuf {
+    match std::env::var_os("SPIRIT_CLUSTER_TEST_DATA") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/people_10k.csv"),
+    }
+}
+
+/// A child process killed when dropped, so no test leaves nodes behind.
+struct Node {
+    name: &'static str,
+    child: Option<Child>,
+}
+
+impl Node {
+    fn start(name: &'static str, args: &[&str], log: &Path) -> Node {
+        let err = std::fs::File::create(log).unwrap();
+        let child = Command::new(bin())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+        Node {
+            name,
+            child: Some(child),
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn assert_running(&mut self) {
+        if let Some(c) = self.child.as_mut()
+            && let Ok(Some(status)) = c.try_wait()
+        {
+            panic!("{} exited early: {status}", self.name);
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
+fn wait_port(port: u16, node: &mut Node) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        node.assert_running();
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{} did not open port {port} within 60 s",
+            node.name
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn resolve_args<'a>(input: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "--quiet",
+        "resolve",
+        "--input",
+        input,
+        "--id-column",
+        "rec_id",
+        "--exclude-column",
+        "cluster_id",
+        "--out",
+        out,
+    ]
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(bin()).args(args).output().unwrap()
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn candidate_pairs(out: &Path) -> u64 {
+    let v: serde_json::Value = serde_json::from_str(&read(&out.join("summary.json"))).unwrap();
+    v["candidate_pairs"].as_u64().unwrap()
+}
+
+/// Any file under `dir` (an executor writes shuffle files there once it runs tasks).
+fn has_files(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let p = e.path();
+        if p.is_dir() { has_files(&p) } else { true }
+    })
+}
+
+fn assert_same_result(embedded: &Path, other: &Path, what: &str) {
+    for f in ["clusters.csv", "edges.csv"] {
+        let (a, b) = (read(&embedded.join(f)), read(&other.join(f)));
+        assert!(
+            a == b,
+            "{what}: {f} differs from the embedded run ({} vs {} bytes)",
+            a.len(),
+            b.len()
+        );
+    }
+    assert_eq!(
+        candidate_pairs(embedded),
+        candidate_pairs(other),
+        "{what}: candidate pairs differ"
+    );
+}
+
+#[test]
+fn a_two_executor_cluster_resolves_exactly_as_the_embedded_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let input = data();
+    let input = input.to_str().unwrap();
+    let clock = Instant::now();
+
+    // The embedded run.
+    let emb = t.join("embedded");
+    let o = run(&resolve_args(input, emb.to_str().unwrap()));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let embedded_secs = clock.elapsed().as_secs_f64();
+    let records = read(&emb.join("clusters.csv")).lines().count() - 1;
+    assert!(records >= 1000, "the test set has {records} records");
+
+    // A scheduler and two executors on loopback.
+    let p = free_ports(5);
+    let sched_addr = format!("127.0.0.1:{}", p[0]);
+    let mut scheduler = Node::start(
+        "scheduler",
+        &["cluster", "scheduler", "--listen", &sched_addr],
+        &t.join("scheduler.log"),
+    );
+    wait_port(p[0], &mut scheduler);
+    let mut executors = Vec::new();
+    for (i, (flight, grpc)) in [(p[1], p[2]), (p[3], p[4])].into_iter().enumerate() {
+        let work = t.join(format!("work{i}"));
+        let bind = format!("127.0.0.1:{flight}");
+        let grpc = grpc.to_string();
+        let name = if i == 0 { "executor 1" } else { "executor 2" };
+        let mut node = Node::start(
+            name,
+            &[
+                "cluster",
+                "executor",
+                "--scheduler",
+                &sched_addr,
+                "--work-dir",
+                work.to_str().unwrap(),
+                "--bind",
+                &bind,
+                "--grpc-port",
+                &grpc,
+                "--concurrency",
+                "1",
+            ],
+            &t.join(format!("executor{i}.log")),
+        );
+        wait_port(flight, &mut node);
+        executors.push((node, work));
+    }
+    // Executors register with the scheduler right after their ports open.
+    std::thread::sleep(Duration::from_secs(2));
+
+    // The same records through the cluster: identical clusters, edges and candidates.
+    let url = format!("df://{sched_addr}");
+    let cl = t.join("cluster");
+    let mut args = resolve_args(input, cl.to_str().unwrap());
+    args.extend(["--cluster", &url]);
+    let start = Instant::now();
+    let o = run(&args);
+    let cluster_secs = start.elapsed().as_secs_f64();
+    assert!(
+        o.status.success(),
+        "cluster run failed: {}\nscheduler log: {}",
+        String::from_utf8_lossy(&o.stderr),
+        std::fs::read_to_string(t.join("scheduler.log")).unwrap_or_default()
+    );
+    assert_same_result(&emb, &cl, "2-executor cluster");
+    assert!(
+        has_files(&executors[0].1) && has_files(&executors[1].1),
+        "both executors should have run tasks"
+    );
+
+    // An executor killed mid-run: the job must finish with the same result or fail
+    // with a clear error, never write a different result.
+    let killed = t.join("killed");
+    let mut args = resolve_args(input, killed.to_str().unwrap());
+    args.extend(["--cluster", &url]);
+    let log = std::fs::File::create(t.join("killed-client.log")).unwrap();
+    let mut client = Command::new(bin())
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    // Executor 2 still holds the first run's shuffle files: wait for new ones, i.e. a
+    // task of this run on executor 2.
+    let before = count_files(&executors[1].1);
+    let start = Instant::now();
+    let mut killed_mid_run = false;
+    loop {
+        if client.try_wait().unwrap().is_some() {
+            break;
+        }
+        if count_files(&executors[1].1) > before {
+            executors[1].0.kill();
+            killed_mid_run = true;
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "no task reached executor 2"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(killed_mid_run, "the run ended before executor 2 got a task");
+    // Ballista is meant to re-run a lost executor's tasks on the others. What is
+    // observed with Ballista 55 here: the job neither finishes nor fails; it waits
+    // (over 10 minutes in one trial). So the bar held is "never wrong results": within
+    // the wait below the run either ends with the embedded result, or fails with a
+    // clear error, or is still waiting and has written nothing.
+    let waited = Instant::now();
+    let status = loop {
+        if let Some(s) = client.try_wait().unwrap() {
+            break Some(s);
+        }
+        if waited.elapsed() > Duration::from_secs(90) {
+            let _ = client.kill();
+            let _ = client.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let stderr = read(&t.join("killed-client.log"));
+    let outcome = match status {
+        Some(s) if s.success() => {
+            assert_same_result(&emb, &killed, "cluster that lost an executor");
+            "finished with the embedded result"
+        }
+        Some(_) => {
+            assert!(stderr.contains("error:"), "{stderr}");
+            assert!(!stderr.contains("internal error"), "{stderr}");
+            assert!(!killed.join("clusters.csv").exists());
+            "failed with an error"
+        }
+        None => {
+            assert!(
+                !killed.join("clusters.csv").exists() && !killed.join("edges.csv").exists(),
+                "a run that never ended wrote results"
+            );
+            "was still waiting after 90 s and wrote nothing"
+        }
+    };
+    eprintln!(
+        "records {records}: embedded {embedded_secs:.1} s, 2-executor cluster {cluster_secs:.1} s; \
+         executor killed mid-run: the job {outcome} {}",
+        stderr.trim()
+    );
+}
+
+fn count_files(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() { count_files(&p) } else { 1 }
+        })
+        .sum()
+}
+
+#[test]
+fn an_unreachable_scheduler_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_ports(1)[0];
+    let url = format!("df://127.0.0.1:{port}");
+    let input = data();
+    let out = tmp.path().join("out");
+    let mut args = resolve_args(input.to_str().unwrap(), out.to_str().unwrap());
+    args.extend(["--cluster", &url]);
+    let o = run(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("cannot reach the SPIRIT scheduler at 127.0.0.1:"),
+        "{err}"
+    );
+    assert!(!out.join("clusters.csv").exists());
+
+    let o = run(&[
+        "cluster",
+        "executor",
+        "--scheduler",
+        &format!("127.0.0.1:{port}"),
+        "--work-dir",
+        tmp.path().join("w").to_str().unwrap(),
+        "--connect-timeout",
+        "1",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot reach the SPIRIT scheduler"), "{err}");
+}
