@@ -21,6 +21,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod cluster;
 mod demo;
 mod extract;
+mod ingest;
 mod media;
 mod pprl;
 mod server;

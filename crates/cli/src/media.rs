@@ -47,10 +47,29 @@ pub enum MediaCommand {
     /// (keyframes matched and aligned, match level, audio segments) or two audio files
     /// (common segments with offsets), as JSON.
     Compare { left: PathBuf, right: PathBuf },
+    /// Near-duplicates of a photo among the images already in a workspace: record,
+    /// source, pHash distance (direct or mirrored), level and entity, nearest first.
+    Similar {
+        workspace: PathBuf,
+        /// The photo to look for.
+        photo: PathBuf,
+        /// Largest pHash distance (bits of 64) reported.
+        #[arg(long, default_value_t = spirit_store::similar::DEFAULT_RADIUS)]
+        radius: u32,
+        /// One JSON object per hit instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(command: &MediaCommand) -> Result<()> {
     match command {
+        MediaCommand::Similar {
+            workspace,
+            photo,
+            radius,
+            json,
+        } => similar(workspace, photo, *radius, *json),
         MediaCommand::Inspect {
             files,
             max_pixels,
@@ -180,5 +199,54 @@ fn each_file<T: serde::Serialize, E: std::fmt::Display>(
     if failed > 0 {
         bail!("{failed} of {} files could not be read", files.len());
     }
+    Ok(())
+}
+
+fn similar(workspace: &Path, photo: &Path, radius: u32, json: bool) -> Result<()> {
+    if radius > 64 {
+        bail!("--radius {radius}: a pHash has 64 bits");
+    }
+    let hashes = spirit_media::picture::hash_file(photo, &Limits::default())?;
+    let ws = spirit_store::Workspace::open(workspace, spirit_store::workspace::Access::Read)?;
+    let hits = spirit_store::similar::similar_images(
+        ws.connection(),
+        hashes.phash,
+        hashes.phash_mirror,
+        radius,
+    )?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        for h in &hits {
+            writeln!(out, "{}", serde_json::to_string(h)?)?;
+        }
+        return Ok(());
+    }
+    if hits.is_empty() {
+        writeln!(
+            out,
+            "no stored image within {radius} bits of {}",
+            photo.display()
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:>4}  {:<15} {:<8} {:<40} {:<10} file",
+        "bits", "level", "entity", "record", "source"
+    )?;
+    for h in &hits {
+        writeln!(
+            out,
+            "{:>4}  {:<15} {:<8} {:<40} {:<10} {}{}",
+            h.distance,
+            h.level,
+            h.entity.as_deref().unwrap_or("-"),
+            h.record,
+            h.source,
+            h.provenance,
+            if h.mirrored { " (mirrored)" } else { "" }
+        )?;
+    }
+    writeln!(out, "{} stored images within {radius} bits", hits.len())?;
     Ok(())
 }

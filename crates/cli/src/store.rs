@@ -24,12 +24,18 @@ pub enum StoreCommand {
         #[arg(long)]
         settings: Option<PathBuf>,
     },
-    /// Store records from files (CSV, JSON Lines, Parquet), raw and normalised.
+    /// Store records from files (CSV, JSON Lines, Parquet), raw and normalised; forum
+    /// posts (`--format posts`, JSON Lines); or a folder of pages, images and audio.
     Ingest {
         workspace: PathBuf,
-        /// Name of the source (default: each file's stem).
+        /// Name of the source (default: each file's stem or folder's name).
         #[arg(long)]
         source: Option<String>,
+        /// `table` (CSV, JSON Lines, Parquet: one record per row), `posts` (JSON Lines of
+        /// posts: author, platform, thread, timestamp, body), or `auto`: folders are
+        /// walked file by file, files are tables.
+        #[arg(long, default_value = "auto", value_parser = ["auto", "table", "posts"])]
+        format: String,
         /// Column holding record ids.
         #[arg(long)]
         id_column: Option<String>,
@@ -218,12 +224,25 @@ pub fn run(command: StoreCommand, bars: &Bars) -> Result<ExitCode> {
         StoreCommand::Ingest {
             workspace,
             source,
+            format,
             id_column,
             json: as_json,
             files,
         } => {
             let mut ws = open(&workspace, Access::Write)?;
             let mut reports = Vec::new();
+            if format == "posts" || files.iter().any(|f| f.is_dir()) {
+                crate::ingest::ingest_documents(
+                    &mut ws,
+                    &workspace,
+                    source.as_deref(),
+                    &format,
+                    &files,
+                    as_json,
+                    bars,
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
             for file in &files {
                 let r =
                     ingest::ingest(&mut ws, source.as_deref(), file, id_column.as_deref(), bars)?;
@@ -565,6 +584,20 @@ fn print_entity(v: &EntityView) {
                 })
                 .collect();
             println!("  {kind:<14} {}", list.join(", "));
+        }
+    }
+    if !v.mentions.is_empty() {
+        println!("found in:");
+        for m in &v.mentions {
+            let at = if m.end > m.start {
+                format!(", bytes {}–{}", m.start, m.end)
+            } else {
+                String::new()
+            };
+            println!(
+                "  {:<14} {}  ← {} ({}{at}): {}",
+                m.kind, m.value, m.origin, m.document, m.snippet
+            );
         }
     }
     println!("records:");

@@ -163,6 +163,7 @@ pub fn prepare_options(settings: &Settings) -> PrepareOptions {
     PrepareOptions {
         default_region: settings.normalise.default_region.clone(),
         date_order: date_order(settings.normalise.date_order),
+        ..PrepareOptions::default()
     }
 }
 

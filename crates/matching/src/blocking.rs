@@ -32,6 +32,9 @@ pub enum KeyFunction {
     /// The sorted pair of given-name and surname Double Metaphone codes: the same key
     /// whichever way round the names were written. Only valid with kind `name`.
     MetaphoneSet,
+    /// The `i`-th 8-bit segment (0–7) of an image hash's pHash: two hashes within 7
+    /// bits share at least one of the eight (pigeonhole). Only valid with `image_hash`.
+    Segment(u8),
 }
 
 /// One part of a blocking rule.
@@ -63,6 +66,7 @@ impl fmt::Display for BlockingRule {
                 KeyFunction::Digits => "digits".into(),
                 KeyFunction::Street => "street".into(),
                 KeyFunction::MetaphoneSet => "metaphone_set".into(),
+                KeyFunction::Segment(i) => format!("segment{i}"),
             };
             write!(f, "{kind}:{func}")?;
         }
@@ -122,9 +126,19 @@ impl BlockingRule {
                 "date_of_birth:year",
             ],
         ];
+        // Identifiers from texts and media, each on its own; image hashes by segment.
+        let evidence = crate::comparison::EXACT_IDENTIFIERS
+            .iter()
+            .map(|k| vec![format!("{}:exact", k.name())])
+            .chain(
+                (0..crate::evidence::IMAGE_HASH_SEGMENTS)
+                    .map(|i| vec![format!("image_hash:segment{i}")]),
+            );
         candidates
             .iter()
-            .map(|keys| BlockingRule::parse(keys).expect("built-in rules parse"))
+            .map(|keys| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>())
+            .chain(evidence)
+            .map(|keys| BlockingRule::parse(&keys).expect("built-in rules parse"))
             .filter(|rule| rule.kinds().iter().all(|k| kinds.contains(k)))
             .collect()
     }
@@ -151,6 +165,19 @@ fn parse_key(key: &str) -> Result<KeyPart, String> {
         "digits" => KeyFunction::Digits,
         "street" => KeyFunction::Street,
         "metaphone_set" => KeyFunction::MetaphoneSet,
+        f if f.starts_with("segment") => {
+            let i: u8 = f["segment".len()..]
+                .parse()
+                .ok()
+                .filter(|i| *i < crate::evidence::IMAGE_HASH_SEGMENTS)
+                .ok_or_else(|| format!("blocking key {key:?}: segment must be 0..7"))?;
+            if kind != Some(AttrKind::ImageHash) {
+                return Err(format!(
+                    "blocking key {key:?}: segmentN goes with `image_hash` only"
+                ));
+            }
+            KeyFunction::Segment(i)
+        }
         f if f.starts_with("prefix") => {
             let n: u8 = f["prefix".len()..]
                 .parse()
@@ -162,7 +189,7 @@ fn parse_key(key: &str) -> Result<KeyPart, String> {
         f => {
             return Err(format!(
                 "blocking key {key:?}: unknown function {f:?} \
-                 (known: exact, metaphone, prefixN, year, digits, street, metaphone_set)"
+                 (known: exact, metaphone, prefixN, year, digits, street, metaphone_set, segmentN)"
             ));
         }
     };
@@ -335,6 +362,13 @@ fn value_key(col: &Column, function: KeyFunction, id: u32) -> Option<u64> {
             hash_bytes(hash_str(number), word.as_bytes())
         }
         KeyFunction::MetaphoneSet => return None,
+        KeyFunction::Segment(i) => match &col.derived {
+            Derived::ImageHashes { hashes } => {
+                let seg = crate::evidence::image_hash_segment(hashes[id as usize].0, i);
+                hash_bytes(hash_str("segment"), &[i, seg])
+            }
+            _ => return None,
+        },
     };
     Some(h)
 }
@@ -482,6 +516,62 @@ mod tests {
         assert_eq!(k.keys[0][0], k.keys[0][1]);
         assert_ne!(k.keys[0][0], k.keys[0][2]);
         assert_eq!(k.keys[0][3], None);
+    }
+
+    #[test]
+    fn evidence_keys() {
+        use AttrKind::{CryptoAddress as W, ImageHash as H};
+        let t = table(&[
+            &[
+                (W, "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"),
+                (H, "0123456789abcdef"),
+            ],
+            &[
+                (W, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"),
+                (H, "0123456789abcd10"),
+            ],
+            &[
+                (W, "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD"),
+                (H, "fedcba9876543210"),
+            ],
+        ]);
+        let rules = BlockingRule::defaults_for(&t.kinds());
+        assert_eq!(rules.len(), 1 + 8, "{rules:?}");
+        assert_eq!(rules[0].to_string(), "crypto_address:exact");
+        let k = BlockKeys::compute(&t, rules, 100);
+        assert_eq!(k.keys[0][0], k.keys[0][1]);
+        assert_eq!(k.keys[0][2], None, "an invalid address has no key");
+        // 0 and 1 differ in the lowest byte only: they share the other seven segments.
+        let shared = (1..9).filter(|&r| k.keys[r][0] == k.keys[r][1]).count();
+        assert_eq!(shared, 7);
+        assert!((1..9).all(|r| k.keys[r][0] != k.keys[r][2]));
+        assert!(BlockingRule::parse(&["surname:segment1"]).is_err());
+        assert!(BlockingRule::parse(&["image_hash:segment8"]).is_err());
+        assert_eq!(
+            BlockingRule::parse(&["image_hash:segment3"])
+                .unwrap()
+                .to_string(),
+            "image_hash:segment3"
+        );
+    }
+
+    /// Pairs within 7 bits always share a segment key: the pigeonhole the rules rely on.
+    #[test]
+    fn segments_catch_every_pair_within_seven_bits() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut y = x;
+            let mut flips = x;
+            for _ in 0..7 {
+                flips = flips.rotate_left(23).wrapping_mul(0x2545_f491_4f6c_dd1d);
+                y ^= 1 << (flips % 64);
+            }
+            assert!((0..8).any(|i| crate::evidence::image_hash_segment(x, i)
+                == crate::evidence::image_hash_segment(y, i)));
+        }
     }
 
     #[test]

@@ -39,6 +39,14 @@ pub enum Function {
     Identifier(AttrKind),
     /// A categorical attribute (gender, country, …): exact, else.
     Category(AttrKind),
+    /// An identifier that is checksum-validated and canonical (crypto address, IBAN,
+    /// card, IP, onion, PGP fingerprint, Jabber id, camera serial): a one-character
+    /// difference is another wallet or account, so only exact, else.
+    Exact(AttrKind),
+    /// Perceptual image hashes by Hamming distance (direct or mirrored):
+    /// near duplicate (≤ 5 bits), close (≤ 11), similar (≤ 17), else; the thresholds
+    /// are [`crate::evidence::IMAGE_HASH_LEVELS`].
+    ImageHash,
 }
 
 const NAME_GIVEN: &[&str] = &[
@@ -59,6 +67,19 @@ const AREA: &[&str] = &[
 ];
 const IDENT: &[&str] = &["exact", "close", "else"];
 const CATEGORY: &[&str] = &["exact", "else"];
+const IMAGE: &[&str] = &["near_duplicate", "close", "similar", "else"];
+
+/// The identifier kinds compared by [`Function::Exact`] by default, in order.
+pub const EXACT_IDENTIFIERS: [AttrKind; 8] = [
+    AttrKind::CryptoAddress,
+    AttrKind::Iban,
+    AttrKind::PaymentCard,
+    AttrKind::IpAddress,
+    AttrKind::OnionAddress,
+    AttrKind::PgpFingerprint,
+    AttrKind::JabberId,
+    AttrKind::CameraSerial,
+];
 
 impl Function {
     /// Level labels, strongest first, *else* last; level `i` (1-based) is `levels()[i-1]`.
@@ -72,7 +93,8 @@ impl Function {
             Function::Address => ADDRESS,
             Function::Area => AREA,
             Function::Identifier(_) => IDENT,
-            Function::Category(_) => CATEGORY,
+            Function::Category(_) | Function::Exact(_) => CATEGORY,
+            Function::ImageHash => IMAGE,
         }
     }
 
@@ -95,7 +117,8 @@ impl Function {
             Function::Phone => "phone".into(),
             Function::Address => "address".into(),
             Function::Area => "area".into(),
-            Function::Identifier(k) | Function::Category(k) => k.name().into(),
+            Function::Identifier(k) | Function::Category(k) | Function::Exact(k) => k.name().into(),
+            Function::ImageHash => "image_hash".into(),
         }
     }
 
@@ -128,6 +151,14 @@ impl Function {
             if has(k) {
                 out.push(Function::Identifier(k));
             }
+        }
+        for k in EXACT_IDENTIFIERS {
+            if has(k) {
+                out.push(Function::Exact(k));
+            }
+        }
+        if has(AttrKind::ImageHash) {
+            out.push(Function::ImageHash);
         }
         for k in [AttrKind::Gender, AttrKind::Country] {
             if has(k) {
@@ -162,7 +193,10 @@ impl Bound {
                 c(AttrKind::Region),
                 None,
             ],
-            Function::Identifier(k) | Function::Category(k) => [c(k), None, None, None],
+            Function::Identifier(k) | Function::Category(k) | Function::Exact(k) => {
+                [c(k), None, None, None]
+            }
+            Function::ImageHash => [c(AttrKind::ImageHash), None, None, None],
         };
         Bound { function, cols }
     }
@@ -179,7 +213,8 @@ impl Bound {
             Function::Address => address_level(col(0), a, b),
             Function::Area => area_level(col(0), col(1), col(2), a, b),
             Function::Identifier(_) => ident_level(col(0), a, b),
-            Function::Category(_) => category_level(col(0), a, b),
+            Function::Category(_) | Function::Exact(_) => category_level(col(0), a, b),
+            Function::ImageHash => image_hash_level(col(0), a, b),
         }
     }
 
@@ -507,6 +542,18 @@ fn ident_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
     3
 }
 
+fn image_hash_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
+    let Some((ia, ib)) = pair_ids(col, a, b) else {
+        return 0;
+    };
+    let col = col.expect("checked above");
+    let Derived::ImageHashes { hashes } = &col.derived else {
+        return 0;
+    };
+    let d = crate::evidence::image_hash_distance(hashes[ia as usize], hashes[ib as usize]);
+    crate::evidence::image_hash_level(d)
+}
+
 fn category_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
     match pair_ids(col, a, b) {
         None => 0,
@@ -656,6 +703,53 @@ mod tests {
         assert_eq!(label(Function::Area, &t, 0, 5), "region");
         assert_eq!(label(Function::Area, &t, 5, 6), "exact");
         assert_eq!(label(Function::Area, &t, 0, 7), "null");
+    }
+
+    #[test]
+    fn evidence_levels() {
+        use AttrKind::{CryptoAddress as W, Iban as I, ImageHash as H};
+        let t = table(&[
+            &[
+                (W, "bitcoin:1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"),
+                (H, "00000000000000ff:ff00000000000000"),
+                (I, "GB82 WEST 1234 5698 7654 32"),
+            ],
+            &[
+                (W, "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"),
+                (H, "00000000000000fe"),
+                (I, "GB82WEST12345698765432"),
+            ],
+            &[
+                (W, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"),
+                (H, "ff00000000000003"),
+            ],
+            &[
+                (W, "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb"),
+                (H, "000000000003ffff"),
+                (I, "GB83WEST12345698765432"),
+            ],
+            &[(H, "ffffffffffffff00")],
+        ]);
+        let kinds = t.kinds();
+        let defaults = Function::defaults_for(&kinds);
+        assert!(defaults.contains(&Function::Exact(W)));
+        assert!(defaults.contains(&Function::Exact(I)));
+        assert!(defaults.contains(&Function::ImageHash));
+        assert_eq!(label(Function::Exact(W), &t, 0, 1), "exact");
+        assert_eq!(label(Function::Exact(W), &t, 0, 2), "else");
+        assert_eq!(
+            label(Function::Exact(W), &t, 0, 3),
+            "null",
+            "bad checksum is missing"
+        );
+        assert_eq!(label(Function::Exact(I), &t, 0, 1), "exact");
+        assert_eq!(label(Function::Exact(I), &t, 0, 3), "null");
+        assert_eq!(label(Function::ImageHash, &t, 0, 1), "near_duplicate");
+        // ff00000000000003 is 2 bits from the mirror of record 0, 14 from its hash.
+        assert_eq!(label(Function::ImageHash, &t, 0, 2), "near_duplicate");
+        assert_eq!(label(Function::ImageHash, &t, 0, 3), "close");
+        assert_eq!(label(Function::ImageHash, &t, 1, 2), "similar");
+        assert_eq!(label(Function::ImageHash, &t, 1, 4), "else");
     }
 
     proptest! {

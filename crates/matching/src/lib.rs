@@ -9,6 +9,8 @@
 //! - [`model`]: the Fellegi–Sunter model and its training (EM, term frequencies, labels).
 //! - [`score`]: scoring pairs with a trained model, and the explanation waterfall.
 //! - [`cluster`]: connected components and chaining-resistant clustering.
+//! - [`evidence`]: normalisers and kernels of the kinds texts and media carry (wallets,
+//!   IBANs, cards, onions, image hashes, camera serials, …).
 //! - [`eval`]: precision, recall and F1 against ground truth.
 //!
 //! No I/O, no async; deterministic for a seed.
@@ -17,6 +19,7 @@ pub mod blocking;
 pub mod cluster;
 pub mod comparison;
 pub mod eval;
+pub mod evidence;
 pub mod model;
 pub mod score;
 pub mod table;
@@ -37,6 +40,7 @@ pub fn explain_kinds(function: Function) -> Vec<AttrKind> {
         Function::Phone => vec![AttrKind::Phone],
         Function::Address => vec![AttrKind::Address],
         Function::Area => vec![AttrKind::Postcode, AttrKind::City, AttrKind::Region],
-        Function::Identifier(k) | Function::Category(k) => vec![k],
+        Function::Identifier(k) | Function::Category(k) | Function::Exact(k) => vec![k],
+        Function::ImageHash => vec![AttrKind::ImageHash],
     }
 }

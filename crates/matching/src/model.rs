@@ -605,7 +605,7 @@ impl Model {
 }
 
 fn tf_applies(f: Function) -> bool {
-    !matches!(f, Function::Category(_))
+    !matches!(f, Function::Category(_) | Function::ImageHash)
 }
 
 fn exact_u_from_frequencies(table: &RecordTable, f: Function) -> Option<f64> {
@@ -614,8 +614,10 @@ fn exact_u_from_frequencies(table: &RecordTable, f: Function) -> Option<f64> {
         Function::Surname => spirit_model::AttrKind::Surname,
         Function::DateOfBirth => spirit_model::AttrKind::DateOfBirth,
         Function::Email => spirit_model::AttrKind::Email,
-        Function::Identifier(k) | Function::Category(k) => k,
-        Function::Phone | Function::Address | Function::Area => return None,
+        Function::Identifier(k) | Function::Category(k) | Function::Exact(k) => k,
+        Function::Phone | Function::Address | Function::Area | Function::ImageHash => {
+            return None;
+        }
     };
     let col = table.column(kind)?;
     (col.non_null > 1).then(|| col.agreement_probability().max(1e-12))

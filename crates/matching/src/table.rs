@@ -9,6 +9,8 @@ use rustc_hash::FxHashMap;
 use spirit_model::AttrKind;
 use spirit_text::{DateOrder, PartialDate, PhoneNormaliser};
 
+use crate::evidence;
+
 /// Marks a missing value in [`Column::ids`].
 pub const NULL_ID: u32 = u32::MAX;
 
@@ -17,6 +19,9 @@ pub const NULL_ID: u32 = u32::MAX;
 pub struct PrepareOptions {
     pub default_region: String,
     pub date_order: DateOrder,
+    /// The secret key of payment-card hashes ([`crate::evidence::payment_card`]); the
+    /// store keeps one per workspace. Defaults to a public salt.
+    pub card_key: [u8; 32],
 }
 
 impl Default for PrepareOptions {
@@ -24,6 +29,7 @@ impl Default for PrepareOptions {
         PrepareOptions {
             default_region: "GB".into(),
             date_order: DateOrder::Dmy,
+            card_key: crate::evidence::default_card_key(),
         }
     }
 }
@@ -49,6 +55,10 @@ pub enum Derived {
     /// The trailing national digits of each phone (last nine digits at most).
     Phones {
         tail: Vec<Box<str>>,
+    },
+    /// The pHash and mirror pHash of each image-hash value.
+    ImageHashes {
+        hashes: Vec<(u64, Option<u64>)>,
     },
 }
 
@@ -335,6 +345,16 @@ fn normalise_with<'p>(
             let f = spirit_text::fold(raw);
             (!f.is_empty()).then_some(f)
         }
+        AttrKind::CryptoAddress => evidence::crypto_address(raw),
+        AttrKind::Iban => evidence::iban(raw),
+        AttrKind::PaymentCard => evidence::payment_card(raw, &options.card_key),
+        AttrKind::IpAddress => evidence::ip_address(raw),
+        AttrKind::OnionAddress => evidence::onion_address(raw),
+        AttrKind::PgpFingerprint => evidence::pgp_fingerprint(raw),
+        AttrKind::JabberId => evidence::jabber_id(raw),
+        AttrKind::ImageHash => evidence::image_hash(raw),
+        AttrKind::CameraSerial => evidence::camera_serial(raw),
+        AttrKind::GeoPosition => evidence::geo_position(raw),
     }
 }
 
@@ -359,6 +379,7 @@ fn empty_derived(kind: AttrKind) -> Derived {
             numbers: Vec::new(),
         },
         AttrKind::Phone => Derived::Phones { tail: Vec::new() },
+        AttrKind::ImageHash => Derived::ImageHashes { hashes: Vec::new() },
         _ => Derived::None,
     }
 }
@@ -384,6 +405,9 @@ fn derive_one(derived: &mut Derived, v: &str) {
             );
         }
         Derived::Phones { tail } => tail.push(phone_tail(v)),
+        Derived::ImageHashes { hashes } => {
+            hashes.push(evidence::parse_image_hash(v).unwrap_or((0, None)));
+        }
         Derived::None => {}
     }
 }

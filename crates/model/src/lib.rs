@@ -26,11 +26,31 @@ pub enum AttrKind {
     Country,
     NationalId,
     Username,
+    /// A Bitcoin, Ethereum or Monero address (checksum-valid; canonical form).
+    CryptoAddress,
+    /// An IBAN (mod-97 valid), uppercase without spaces.
+    Iban,
+    /// A payment card, never kept in clear: a keyed hash with the last four digits.
+    PaymentCard,
+    /// An IPv4 or IPv6 address in canonical text form.
+    IpAddress,
+    /// A Tor v3 onion service (`<56 base32>.onion`).
+    OnionAddress,
+    /// An OpenPGP key fingerprint, uppercase hex.
+    PgpFingerprint,
+    /// A Jabber/XMPP id (`user@server`, lowercase).
+    JabberId,
+    /// A 64-bit perceptual image hash (pHash), 16 hex digits, with its mirror's.
+    ImageHash,
+    /// A camera's make and body serial number.
+    CameraSerial,
+    /// Where a photo was taken: latitude and longitude, rounded. Not an identifier.
+    GeoPosition,
 }
 
 impl AttrKind {
     /// Every kind, in canonical order.
-    pub const ALL: [AttrKind; 15] = [
+    pub const ALL: [AttrKind; 25] = [
         AttrKind::GivenName,
         AttrKind::MiddleName,
         AttrKind::Surname,
@@ -46,6 +66,16 @@ impl AttrKind {
         AttrKind::Country,
         AttrKind::NationalId,
         AttrKind::Username,
+        AttrKind::CryptoAddress,
+        AttrKind::Iban,
+        AttrKind::PaymentCard,
+        AttrKind::IpAddress,
+        AttrKind::OnionAddress,
+        AttrKind::PgpFingerprint,
+        AttrKind::JabberId,
+        AttrKind::ImageHash,
+        AttrKind::CameraSerial,
+        AttrKind::GeoPosition,
     ];
 
     /// The snake_case name used in settings files, `model.json` and output headers.
@@ -66,6 +96,16 @@ impl AttrKind {
             AttrKind::Country => "country",
             AttrKind::NationalId => "national_id",
             AttrKind::Username => "username",
+            AttrKind::CryptoAddress => "crypto_address",
+            AttrKind::Iban => "iban",
+            AttrKind::PaymentCard => "payment_card",
+            AttrKind::IpAddress => "ip_address",
+            AttrKind::OnionAddress => "onion_address",
+            AttrKind::PgpFingerprint => "pgp_fingerprint",
+            AttrKind::JabberId => "jabber_id",
+            AttrKind::ImageHash => "image_hash",
+            AttrKind::CameraSerial => "camera_serial",
+            AttrKind::GeoPosition => "geo_position",
         }
     }
 
@@ -75,11 +115,31 @@ impl AttrKind {
     }
 
     /// True for identifiers: attributes strong enough to link on their own when equal.
+    /// An image hash is evidence of the same picture (compared by distance, and the
+    /// same stock photo is posted by many), and a place is not a person: neither is one.
     pub fn is_identifier(self) -> bool {
         matches!(
             self,
-            AttrKind::Email | AttrKind::Phone | AttrKind::NationalId | AttrKind::Username
+            AttrKind::Email
+                | AttrKind::Phone
+                | AttrKind::NationalId
+                | AttrKind::Username
+                | AttrKind::CryptoAddress
+                | AttrKind::Iban
+                | AttrKind::PaymentCard
+                | AttrKind::IpAddress
+                | AttrKind::OnionAddress
+                | AttrKind::PgpFingerprint
+                | AttrKind::JabberId
+                | AttrKind::CameraSerial
         )
+    }
+
+    /// True for the kinds that texts and media carry (mentions and fingerprints) rather
+    /// than person registers: crypto addresses, IBANs, cards, IPs, onions, PGP
+    /// fingerprints, Jabber ids, image hashes, camera serials and positions.
+    pub fn is_evidence(self) -> bool {
+        (self as usize) >= AttrKind::CryptoAddress as usize
     }
 
     /// Recognises a column header as an attribute kind by common spellings
@@ -123,6 +183,24 @@ impl AttrKind {
             | "nationalidnumber" => AttrKind::NationalId,
             "username" | "user" | "handle" | "login" | "screenname" | "nickname" | "alias" => {
                 AttrKind::Username
+            }
+            "cryptoaddress" | "wallet" | "walletaddress" | "cryptowallet" | "btc" | "bitcoin"
+            | "bitcoinaddress" | "btcaddress" | "eth" | "ethereum" | "ethaddress"
+            | "ethereumaddress" | "xmr" | "monero" | "moneroaddress" => AttrKind::CryptoAddress,
+            "iban" | "ibannumber" | "bankaccountiban" | "accountiban" => AttrKind::Iban,
+            "paymentcard" | "cardnumber" | "creditcard" | "creditcardnumber" | "ccnumber"
+            | "debitcard" | "pan" => AttrKind::PaymentCard,
+            "ip" | "ipaddress" | "ipaddr" | "ipv4" | "ipv6" | "clientip" | "remoteip"
+            | "sourceip" => AttrKind::IpAddress,
+            "onion" | "onionaddress" | "onionurl" | "hiddenservice" => AttrKind::OnionAddress,
+            "pgpfingerprint" | "pgp" | "gpgfingerprint" | "keyfingerprint" | "pgpkey"
+            | "fingerprint" => AttrKind::PgpFingerprint,
+            "jabber" | "jabberid" | "xmpp" | "xmppid" | "jid" => AttrKind::JabberId,
+            "imagehash" | "phash" | "perceptualhash" => AttrKind::ImageHash,
+            "cameraserial" | "cameraserialnumber" | "bodyserial" | "bodyserialnumber"
+            | "serialnumber" => AttrKind::CameraSerial,
+            "geoposition" | "gps" | "latlon" | "latlong" | "coordinates" | "geo" => {
+                AttrKind::GeoPosition
             }
             _ => return None,
         };
@@ -233,6 +311,29 @@ mod tests {
             Some(AttrKind::NationalId)
         );
         assert_eq!(AttrKind::recognise_column("cluster_id"), None);
+        assert_eq!(
+            AttrKind::recognise_column("BTC Address"),
+            Some(AttrKind::CryptoAddress)
+        );
+        assert_eq!(AttrKind::recognise_column("IBAN"), Some(AttrKind::Iban));
+        assert_eq!(
+            AttrKind::recognise_column("card_number"),
+            Some(AttrKind::PaymentCard)
+        );
+        assert_eq!(AttrKind::recognise_column("IP"), Some(AttrKind::IpAddress));
+        assert_eq!(AttrKind::recognise_column("jid"), Some(AttrKind::JabberId));
+        assert_eq!(
+            AttrKind::recognise_column("pHash"),
+            Some(AttrKind::ImageHash)
+        );
+        assert_eq!(
+            AttrKind::recognise_column("GPS"),
+            Some(AttrKind::GeoPosition)
+        );
+        assert!(AttrKind::CameraSerial.is_identifier());
+        assert!(!AttrKind::GeoPosition.is_identifier());
+        assert!(!AttrKind::ImageHash.is_identifier());
+        assert!(AttrKind::Iban.is_evidence() && !AttrKind::Username.is_evidence());
         assert!(is_id_column("rec_id"));
         assert!(is_id_column("ID"));
         assert!(!is_id_column("cluster_id"));

@@ -226,6 +226,25 @@ fn kind_defaults(kind: AttrKind) -> (u8, bool, u32) {
         AttrKind::Postcode | AttrKind::NationalId => (1, true, 100),
         AttrKind::Region => (2, true, 100),
         AttrKind::Country => (2, false, 50),
+        // The kinds from texts and media are refused by `Schema::validate` (see
+        // `bloom_refusal`); this value only keeps the match exhaustive.
+        _ => (2, false, 100),
+    }
+}
+
+/// Why a kind has no Bloom-filter encoding, if it has none: identifiers from texts and
+/// media are valid only whole (one character off is another wallet), so q-gram
+/// similarity would link near-misses; they are linked privately with keyed tokens
+/// (`Tokeniser`). Image hashes and positions are compared by distance, not by q-grams.
+pub fn bloom_refusal(kind: AttrKind) -> Option<String> {
+    match kind {
+        AttrKind::ImageHash | AttrKind::GeoPosition => Some(format!(
+            "{kind} is compared by distance, not by q-grams: it has no Bloom-filter encoding"
+        )),
+        k if k.is_evidence() => Some(format!(
+            "{k} is an exact identifier: link it with keyed tokens (HMAC), not a Bloom filter"
+        )),
+        _ => None,
     }
 }
 
@@ -264,10 +283,15 @@ impl Schema {
     /// A record-level schema with default settings and default hardening for the given
     /// kinds (in [`AttrKind::ALL`] order, duplicates dropped). `full_name` becomes
     /// `given_name` + `surname` (the normaliser splits full names); kinds without a
-    /// sensible fuzzy encoding are kept too — remove what you do not want.
+    /// sensible fuzzy encoding are kept too — remove what you do not want — except the
+    /// kinds [`bloom_refusal`] refuses (identifiers from texts and media), which are
+    /// left out.
     pub fn for_kinds(kinds: &[AttrKind]) -> Schema {
         let mut present = [false; AttrKind::ALL.len()];
         for &k in kinds {
+            if bloom_refusal(k).is_some() {
+                continue;
+            }
             if k == AttrKind::FullName {
                 present[AttrKind::GivenName as usize] = true;
                 present[AttrKind::Surname as usize] = true;
@@ -342,6 +366,9 @@ impl Schema {
                     "full_name is split into given_name and surname by the normaliser; encode those".into(),
                 );
             }
+            if let Some(reason) = bloom_refusal(f.kind) {
+                return err(name, reason);
+            }
             if let Some(q) = f.q
                 && !(1..=8).contains(&q)
             {
@@ -409,6 +436,24 @@ impl Schema {
 mod tests {
     use super::*;
     use crate::harden::HardeningConfig;
+
+    #[test]
+    fn evidence_kinds_are_left_out_or_refused() {
+        let s = Schema::for_kinds(&[
+            AttrKind::Surname,
+            AttrKind::CryptoAddress,
+            AttrKind::ImageHash,
+        ]);
+        assert_eq!(s.fields.len(), 1);
+        assert_eq!(s.fields[0].kind, AttrKind::Surname);
+        let mut bad = s.clone();
+        bad.fields.push(FieldSpec::new(AttrKind::Iban));
+        let e = bad.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("fields[1] (iban)") && e.contains("tokens"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn toml_schema_takes_kind_defaults() {

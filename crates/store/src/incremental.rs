@@ -125,13 +125,14 @@ impl<'w> Resolver<'w> {
         let resident = Resident::load(&ws.conn, &model.rules)?;
         let load_seconds = t.elapsed().as_secs_f64();
         let run = Workspace::start_run(&ws.conn, "add").map_err(|e| ws.write_error(e))?;
+        let card_key = crate::ingest::card_key(&ws.conn).map_err(|e| ws.write_error(e))?;
         let checkpointer = Checkpointer::start(ws)?;
         Ok(Resolver {
             checkpointer,
             resident,
             poisoned: false,
             load_seconds,
-            normaliser: Normaliser::new(&settings),
+            normaliser: Normaliser::new(&settings, card_key),
             threshold_weight: probability_to_weight(settings.resolve.threshold),
             floor_weight: probability_to_weight(settings.resolve.edge_floor),
             settings,

@@ -44,18 +44,30 @@ pub enum Stored {
     Conflict(String),
 }
 
-/// Normalises records the way the batch pipeline does.
+/// Normalises records the way the batch pipeline does, with the workspace's key for
+/// payment-card hashes.
 pub struct Normaliser {
     options: PrepareOptions,
     phones: std::sync::OnceLock<PhoneNormaliser>,
 }
 
 impl Normaliser {
-    pub fn new(settings: &spirit_engine::settings::Settings) -> Normaliser {
+    /// `card_key` is the workspace's ([`card_key`]).
+    pub fn new(settings: &spirit_engine::settings::Settings, card_key: [u8; 32]) -> Normaliser {
+        let mut options = prepare_options(settings);
+        options.card_key = card_key;
         Normaliser {
-            options: prepare_options(settings),
+            options,
             phones: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The normalised value of one raw value of a kind (`None` when invalid).
+    pub fn normalise_one(&self, kind: AttrKind, raw: &str) -> Option<String> {
+        let phones = self
+            .phones
+            .get_or_init(|| PhoneNormaliser::new(&self.options.default_region));
+        spirit_matching::table::normalise(kind, raw, &self.options, phones)
     }
 
     /// The normalised (kind, value) pairs of raw values.
@@ -64,6 +76,80 @@ impl Normaliser {
             .phones
             .get_or_init(|| PhoneNormaliser::new(&self.options.default_region));
         normalise_record(values, &self.options, phones)
+    }
+}
+
+/// The workspace's secret key for payment-card hashes: 32 random bytes kept in the
+/// `meta` table, created on first use. Card numbers are stored only as
+/// `card:<last4>:<HMAC-SHA256 under this key>`, so they cannot be recovered by hashing
+/// every possible number without the workspace.
+pub fn card_key(conn: &Connection) -> Result<[u8; 32], StoreError> {
+    let found: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'card_key'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(hex) = found {
+        let mut key = [0u8; 32];
+        let ok = hex.len() == 64
+            && key.iter_mut().enumerate().all(|(i, b)| {
+                u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
+                    .map(|v| *b = v)
+                    .is_ok()
+            });
+        return if ok {
+            Ok(key)
+        } else {
+            Err(StoreError::Invalid(
+                "the workspace's card key (meta.card_key) is damaged".into(),
+            ))
+        };
+    }
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key)
+        .map_err(|e| StoreError::Invalid(format!("no random numbers for the card key: {e}")))?;
+    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('card_key', ?1)",
+        [hex],
+    )?;
+    Ok(key)
+}
+
+/// The raw text kept for a value: payment cards masked (`411111******1111`), so no card
+/// number is stored in clear in the attributes.
+pub fn stored_raw(kind: AttrKind, raw: &str) -> String {
+    if kind == AttrKind::PaymentCard {
+        spirit_text::extract::mask_digits(raw)
+    } else {
+        raw.to_string()
+    }
+}
+
+/// The payload with every payment-card value of the record masked where it appears, so
+/// the stored copy of the row holds no card number in clear either.
+fn mask_cards_in_payload(payload: &str, values: &[(AttrKind, String)]) -> String {
+    let mut out = payload.to_string();
+    for (kind, raw) in values {
+        let raw = raw.trim();
+        if *kind == AttrKind::PaymentCard && raw.bytes().filter(u8::is_ascii_digit).count() >= 12 {
+            out = out.replace(raw, &spirit_text::extract::mask_digits(raw));
+        }
+    }
+    out
+}
+
+/// Counts, per kind, values of the kinds from texts and media that were present but
+/// failed validation (checksum, format): they are stored raw and treated as missing.
+pub fn count_invalid(
+    raw: &[(AttrKind, String)],
+    norm: &[(AttrKind, Box<str>)],
+    counts: &mut std::collections::BTreeMap<String, u64>,
+) {
+    for (kind, value) in raw {
+        if kind.is_evidence() && !value.trim().is_empty() && !norm.iter().any(|(k, _)| k == kind) {
+            *counts.entry(kind.name().to_string()).or_default() += 1;
+        }
     }
 }
 
@@ -82,19 +168,22 @@ pub(crate) fn store_record(
         })
         .optional()?;
     if let Some((id, payload)) = existing {
-        return Ok(if payload == rec.payload {
-            Stored::Existing(id)
-        } else {
-            Stored::Conflict(format!(
-                "record {}:{} is already stored with different content; it was not changed",
-                rec.source, rec.record_id
-            ))
-        });
+        return Ok(
+            if payload == mask_cards_in_payload(&rec.payload, &rec.values) {
+                Stored::Existing(id)
+            } else {
+                Stored::Conflict(format!(
+                    "record {}:{} is already stored with different content; it was not changed",
+                    rec.source, rec.record_id
+                ))
+            },
+        );
     }
+    let payload = mask_cards_in_payload(&rec.payload, &rec.values);
     conn.prepare_cached(
         "INSERT INTO records(source, record_id, payload, provenance, run) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![source, rec.record_id, rec.payload, rec.provenance, run])?;
+    .execute(params![source, rec.record_id, payload, rec.provenance, run])?;
     let id = conn.last_insert_rowid();
     let norm = match &rec.normalised {
         Some(n) => n.clone(),
@@ -113,7 +202,8 @@ pub(crate) fn store_record(
         if raw.is_none() && value.is_none() {
             continue;
         }
-        insert_attr.execute(params![id, kind.name(), raw.unwrap_or(""), value])?;
+        let raw = stored_raw(kind, raw.unwrap_or(""));
+        insert_attr.execute(params![id, kind.name(), raw, value])?;
     }
     let refs: Vec<(AttrKind, &str)> = norm.iter().map(|(k, v)| (*k, &**v)).collect();
     search::index_record(conn, id, &refs)?;
@@ -135,6 +225,9 @@ pub struct IngestReport {
     /// Where the quarantined rows were written, if any.
     pub quarantine_file: Option<PathBuf>,
     pub mapping: Vec<(String, String)>,
+    /// Per kind, values that failed validation (a wallet with a bad checksum, …): kept
+    /// raw, treated as missing.
+    pub invalid: std::collections::BTreeMap<String, u64>,
     pub run: i64,
 }
 
@@ -164,7 +257,8 @@ pub fn ingest(
             "source name {source:?} must be non-empty and without ':'"
         )));
     }
-    let normaliser = Normaliser::new(ws.settings());
+    let key = card_key(&ws.conn).map_err(|e| ws.write_error(e))?;
+    let normaliser = Normaliser::new(ws.settings(), key);
     let run = Workspace::start_run(&ws.conn, "ingest").map_err(|e| ws.write_error(e))?;
     let mut report = IngestReport {
         source: source.clone(),
@@ -180,6 +274,7 @@ pub fn ingest(
             .iter()
             .map(|(c, k)| (c.clone(), k.name().to_string()))
             .collect(),
+        invalid: Default::default(),
         run,
     };
     let file = path.display().to_string();
@@ -200,7 +295,10 @@ pub fn ingest(
             match store_record(&tx, run, &normaliser, &rec)
                 .map_err(|e| crate::workspace::map_store_error(&dir, e))?
             {
-                Stored::New(..) => report.stored += 1,
+                Stored::New(_, norm) => {
+                    count_invalid(&rec.values, &norm, &mut report.invalid);
+                    report.stored += 1;
+                }
                 Stored::Existing(_) => report.already_stored += 1,
                 Stored::Conflict(m) => report.conflicts.push((r.line, m)),
             }

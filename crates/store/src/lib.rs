@@ -4,7 +4,9 @@
 //! judgements constrain every clustering.
 //!
 //! - [`Workspace`] opens, creates and locks a workspace ([`workspace`]).
-//! - [`ingest`] stores records from files; [`resolve`] runs the batch pipeline over
+//! - [`ingest`] stores records from files; [`posts`] forum posts and messages (JSON
+//!   Lines) as post and account records; [`folder`] a folder of pages, images and audio;
+//!   [`mentions`] keeps where each identifier was found; [`resolve`] runs the batch pipeline over
 //!   everything stored and carries entity ids over by overlap.
 //! - [`incremental`] resolves records as they come, with the stored model and the
 //!   persistent blocking-key index, in batched, durable transactions.
@@ -28,15 +30,19 @@ pub mod audit;
 pub mod bench;
 pub mod check;
 pub mod entities;
+pub mod folder;
 pub mod incremental;
 pub mod ingest;
 pub mod judge;
+pub mod mentions;
+pub mod posts;
 pub mod query;
 pub mod resolve;
 pub mod retention;
 pub mod schema;
 pub mod scope;
 pub mod search;
+pub mod similar;
 pub mod stream;
 pub mod workspace;
 

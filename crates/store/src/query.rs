@@ -63,7 +63,14 @@ pub struct EntityView {
     pub edge_count: u64,
     pub judgements: Vec<JudgementView>,
     pub events: u64,
+    /// For each identifier attribute of its records that was found in a document, the
+    /// first mention it came from (document, byte offsets, snippet); at most
+    /// [`ENTITY_MENTIONS`].
+    pub mentions: Vec<crate::mentions::MentionView>,
 }
+
+/// Mentions shown in an entity view at most.
+pub const ENTITY_MENTIONS: usize = 200;
 
 /// Edges shown in an entity view at most.
 pub const ENTITY_EDGES: usize = 50;
@@ -162,8 +169,10 @@ pub fn entity(conn: &Connection, text: &str) -> Result<Option<EntityView>, Store
         .query_map([id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     let mut records = Vec::with_capacity(members.len());
+    let mut record_ids = Vec::with_capacity(members.len());
     for &m in &members {
         if let Some(v) = record_by_id(conn, m)? {
+            record_ids.push(m);
             records.push(v);
         }
     }
@@ -265,7 +274,23 @@ pub fn entity(conn: &Connection, text: &str) -> Result<Option<EntityView>, Store
         |r| r.get(0),
     )?;
     let events = events as u64;
+    let mut mentions = Vec::new();
+    'records: for (&m, rec) in record_ids.iter().zip(&records) {
+        for (kind, _, value) in &rec.attributes {
+            let Some(value) = value else { continue };
+            if mentions.len() >= ENTITY_MENTIONS {
+                break 'records;
+            }
+            mentions.extend(crate::mentions::of_record(
+                conn,
+                m,
+                Some((kind.as_str(), value.as_str())),
+                1,
+            )?);
+        }
+    }
     Ok(Some(EntityView {
+        mentions,
         entity: entity_label(id),
         created_at,
         retired: retired_at.map(|at| (at, retired_into.map(entity_label))),

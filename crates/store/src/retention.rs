@@ -32,6 +32,9 @@ pub const ERASE_CHUNK: usize = 2_000;
 pub struct Erasure {
     pub records: u64,
     pub attributes: u64,
+    /// Mentions held by the erased records or found in them (an account's mentions
+    /// that came from an erased post).
+    pub mentions: u64,
     pub edges: u64,
     pub judgements: u64,
     /// Entities that held an erased record.
@@ -67,6 +70,7 @@ fn merge_detail(detail: serde_json::Value, report: &Erasure) -> serde_json::Valu
     let mut out = json!({
         "records": report.records,
         "attributes": report.attributes,
+        "mentions": report.mentions,
         "edges": report.edges,
         "judgements": report.judgements,
         "entities_touched": report.entities_touched,
@@ -133,6 +137,7 @@ fn erase_in(
         "DELETE FROM judgements WHERE id IN (SELECT value FROM json_each(?1))",
         [&jlist],
     )? as u64;
+    report.mentions = crate::mentions::erase(conn, &list)?;
     for &r in &present {
         crate::search::unindex_record(conn, r)?;
         report.attributes += conn

@@ -40,6 +40,9 @@ pub const SEARCH_POSTINGS: &str = "search_postings";
 /// Sound codes and nickname groups of name terms, for sound-alike and nickname search.
 pub const SEARCH_KEYS: &str = "search_keys";
 
+/// Identifiers found in documents, with their provenance: [`crate::mentions`].
+pub const MENTIONS: &str = "mentions";
+
 /// Cases (compartments): [`crate::access`].
 pub const CASES: &str = crate::access::CASES;
 /// Users and their roles.
@@ -73,11 +76,13 @@ pub const TABLES: &[&str] = &[
     CASE_MEMBERS,
     TOKENS,
     AUDIT,
+    MENTIONS,
 ];
 
 /// Version 1: records, entities, edges, judgements and events. (Version 2 adds the
 /// search index: [`crate::search`]; version 3 users, cases, tokens, the sources' case,
-/// legal basis and retention, and the audit log: [`crate::access`], [`crate::audit`].)
+/// legal basis and retention, and the audit log: [`crate::access`], [`crate::audit`]; version 4
+/// the mentions of identifiers in documents: [`crate::mentions`].)
 const V1: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE sources (
@@ -172,6 +177,7 @@ const MIGRATIONS: &[Migration] = &[
     |tx| Ok(tx.execute_batch(V1)?),
     |tx| crate::search::migrate(tx),
     |tx| crate::access::migrate(tx),
+    |tx| crate::mentions::migrate(tx),
 ];
 
 /// The schema version this build writes.

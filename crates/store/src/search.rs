@@ -86,6 +86,7 @@ use std::sync::LazyLock;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use rustc_hash::{FxHashMap, FxHashSet};
 use spirit_matching::comparison::{jaro_winkler, within_one_edit};
+use spirit_matching::evidence;
 use spirit_model::AttrKind;
 use spirit_text::names::nickname_group_name;
 use spirit_text::{
@@ -244,7 +245,22 @@ pub fn unindex_record(conn: &Connection, record: i64) -> Result<(), StoreError> 
 /// Ranked hits for a free-text query, best first, at most `limit`. An empty query, or one
 /// with nothing searchable in it, gives no hits.
 pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<SearchHit>, StoreError> {
-    let tokens = parse_query(query);
+    // The workspace's card key, so a card number finds its hash (none: no card search).
+    let card_key: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'card_key'", [], |r| {
+            r.get(0)
+        })
+        .ok();
+    let card_key = card_key.and_then(|hex| {
+        (hex.len() == 64)
+            .then(|| {
+                (0..32)
+                    .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+                    .collect::<Option<Vec<u8>>>()
+            })
+            .flatten()
+    });
+    let tokens = parse_query_with(query, card_key.as_deref());
     if limit == 0 || tokens.is_empty() {
         return Ok(Vec::new());
     }
@@ -556,8 +572,23 @@ fn is_number_like(word: &str) -> bool {
 }
 
 /// Splits a query into tokens (see the module documentation).
+#[cfg(test)]
 fn parse_query(query: &str) -> Vec<QueryToken> {
-    let words: Vec<&str> = clip(query, MAX_QUERY_BYTES).split_whitespace().collect();
+    parse_query_with(query, None)
+}
+
+/// [`parse_query`], with the workspace's card key so a card number finds its hash.
+fn parse_query_with(query: &str, card_key: Option<&[u8]>) -> Vec<QueryToken> {
+    let query = clip(query, MAX_QUERY_BYTES);
+    // A whole query that is one identifier written with spaces (an IBAN, a PGP
+    // fingerprint, a card number) is one token.
+    if query.trim().contains(' ') {
+        let forms = evidence::identifier_forms(query, card_key);
+        if let Some(t) = QueryToken::identifier(query.trim(), forms.into_iter().map(|(_, v)| v)) {
+            return vec![t];
+        }
+    }
+    let words: Vec<&str> = query.split_whitespace().collect();
     let mut identifiers: Vec<QueryToken> = Vec::new();
     let mut name = String::new();
     let mut i = 0;
@@ -575,17 +606,29 @@ fn parse_query(query: &str) -> Vec<QueryToken> {
                 Some(format!("+{digits}")),
                 Some(digits),
             ];
-            identifiers.extend(QueryToken::identifier(&run, lookups.into_iter().flatten()));
+            let forms = evidence::identifier_forms(&run, card_key);
+            identifiers.extend(QueryToken::identifier(
+                &run,
+                lookups
+                    .into_iter()
+                    .flatten()
+                    .chain(forms.into_iter().map(|(_, v)| v)),
+            ));
             continue;
         }
         i += 1;
+        let forms = evidence::identifier_forms(word, card_key);
+        let forms = forms.into_iter().map(|(_, v)| v);
         if word.contains('@')
             && let Some(email) = normalise_email(word)
         {
-            identifiers.extend(QueryToken::identifier(word, [email]));
-        } else if word.bytes().any(|b| b.is_ascii_digit()) {
+            identifiers.extend(QueryToken::identifier(word, forms.chain([email])));
+        } else if word.bytes().any(|b| b.is_ascii_digit()) || word.ends_with(".onion") {
             let compact: String = fold(word).chars().filter(|c| *c != ' ').collect();
-            identifiers.extend(QueryToken::identifier(word, [compact, word.to_lowercase()]));
+            identifiers.extend(QueryToken::identifier(
+                word,
+                forms.chain([compact, word.to_lowercase()]),
+            ));
         } else {
             name.push_str(word);
             name.push(' ');

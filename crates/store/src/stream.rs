@@ -101,11 +101,14 @@ where
             options.source
         )));
     }
+    ws.require_write()?;
+    let card_key = crate::ingest::card_key(&ws.conn).map_err(|e| ws.write_error(e))?;
     let mut resolver = Resolver::new(ws)?;
     let settings = resolver.settings().clone();
     let (tx, rx) = sync_channel::<Item>(options.max_batch.max(1) * 4);
     let reader_options = options.clone();
-    let reader = std::thread::spawn(move || read_items(input, &settings, &reader_options, tx));
+    let reader =
+        std::thread::spawn(move || read_items(input, &settings, card_key, &reader_options, tx));
     let start = Instant::now();
     let mut latencies: Vec<f64> = Vec::new();
     let mut batch_times: Vec<f64> = Vec::new();
@@ -186,11 +189,12 @@ fn next_batch(rx: &Receiver<Item>, max: usize) -> Option<Vec<Item>> {
 fn read_items<R: BufRead>(
     input: R,
     settings: &spirit_engine::settings::Settings,
+    card_key: [u8; 32],
     options: &StreamOptions,
     tx: std::sync::mpsc::SyncSender<Item>,
 ) {
     // Normalising here keeps it off the resolver's thread.
-    let normaliser = Normaliser::new(settings);
+    let normaliser = Normaliser::new(settings, card_key);
     let mut mapper = RowMapper::new(
         &settings.input,
         options.id_column.as_deref(),

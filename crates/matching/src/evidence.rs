@@ -1,0 +1,436 @@
+//! Normalisers and kernels for the attribute kinds that texts and media carry: crypto
+//! addresses, IBANs, payment cards, IP and onion addresses, PGP fingerprints, Jabber ids,
+//! perceptual image hashes, camera serials and positions.
+//!
+//! Every normaliser validates with the same checks the text extractor uses
+//! ([`spirit_text::extract::checks`]): a value that fails its checksum is *missing*
+//! (`None`), never an error; the store counts such values per kind.
+//!
+//! Canonical forms:
+//!
+//! | kind | canonical value |
+//! |---|---|
+//! | `crypto_address` | Bitcoin base58 as written (case matters), segwit and Ethereum lowercase, Monero as written; a `bitcoin:`/`ethereum:`/`monero:` URI scheme and query are dropped |
+//! | `iban` | uppercase, no spaces (mod-97 and the country's length checked) |
+//! | `payment_card` | `card:<last 4>:<24 hex>` — the last four digits and the first 96 bits of HMAC-SHA256 under a secret key ([`PrepareOptions::card_key`](crate::PrepareOptions::card_key)); the number is never kept in clear |
+//! | `ip_address` | the standard library's canonical text (IPv4-mapped IPv6 becomes IPv4) |
+//! | `onion_address` | `<56 base32>.onion`, lowercase (v3 checksum checked; scheme, path and subdomains dropped) |
+//! | `pgp_fingerprint` | 40 (v4) or 64 (v5/v6) uppercase hex digits |
+//! | `jabber_id` | `user@server`, lowercase, resource dropped |
+//! | `image_hash` | 16 hex digits (pHash), optionally `:` and the mirror image's pHash |
+//! | `camera_serial` | `<make>:<SERIAL>` — the make's first word folded (empty if unknown), the serial's letters and digits uppercase |
+//! | `geo_position` | `lat,lon` rounded to 4 decimals (about 11 m) |
+
+use std::net::IpAddr;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::{Digest, Sha256};
+use spirit_model::AttrKind;
+use spirit_text::extract::checks;
+
+/// pHash distance levels of the `image_hash` comparison: at most 5, 11 and 17 differing
+/// bits (the smaller of direct and mirrored). They are the FPR ≤ 10⁻⁵, ≤ 10⁻⁴ and
+/// ≤ 10⁻³ points of pHash on the media benchmark (`bench/media/README.md`: recall 0.736,
+/// 0.855 and 0.953 on real photographs under ten edits), not tuned on any test here.
+pub const IMAGE_HASH_LEVELS: [u32; 3] = [5, 11, 17];
+
+/// Number of 8-bit segments of an image hash used as blocking keys: two hashes within
+/// `IMAGE_HASH_SEGMENTS - 1` = 7 bits share at least one segment (pigeonhole), so every
+/// pair at the first level, and most at the second, are proposed.
+pub const IMAGE_HASH_SEGMENTS: u8 = 8;
+
+/// The key used for payment-card hashes when none is set: a public salt. The batch
+/// pipeline uses it (its output is not kept); the store replaces it with a random key
+/// kept in the workspace, so card hashes cannot be reversed by enumerating card numbers
+/// without the workspace.
+pub fn default_card_key() -> [u8; 32] {
+    Sha256::digest(b"spirit payment card v1").into()
+}
+
+/// A crypto-currency address in canonical form, if checksum-valid.
+pub fn crypto_address(raw: &str) -> Option<String> {
+    let mut s = raw.trim();
+    for scheme in ["bitcoin:", "ethereum:", "monero:"] {
+        if s.len() > scheme.len()
+            && s.get(..scheme.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(scheme))
+        {
+            s = &s[scheme.len()..];
+        }
+    }
+    let s = s.split(['?', '@', '/']).next().unwrap_or("").trim();
+    if s.starts_with("0x") || s.starts_with("0X") {
+        return checks::ethereum(s);
+    }
+    if let Some(segwit) = checks::bitcoin_segwit(s) {
+        return Some(segwit);
+    }
+    if checks::bitcoin_base58(s) || checks::monero(s) {
+        return Some(s.to_string());
+    }
+    None
+}
+
+/// An IBAN, uppercase without spaces, if valid.
+pub fn iban(raw: &str) -> Option<String> {
+    let mut compact: String = raw
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .flat_map(char::to_uppercase)
+        .collect();
+    if compact.starts_with("IBAN") && compact.len() > 4 {
+        compact.drain(..4);
+        compact = compact.trim_start_matches(':').to_string();
+    }
+    checks::iban(compact.as_bytes()).then_some(compact)
+}
+
+/// True for a value already in the `payment_card` canonical form.
+fn is_card_token(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 5 + 4 + 1 + 24
+        && s.starts_with("card:")
+        && b[5..9].iter().all(u8::is_ascii_digit)
+        && b[9] == b':'
+        && b[10..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+}
+
+/// A payment card as `card:<last4>:<keyed hash>`: the digits (spaces and dashes allowed)
+/// must pass the issuer prefix, length and Luhn checks. A value already in that form is
+/// kept as it is.
+pub fn payment_card(raw: &str, key: &[u8]) -> Option<String> {
+    let t = raw.trim();
+    if is_card_token(t) {
+        return Some(t.to_string());
+    }
+    if !t
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b' ' || b == b'-')
+    {
+        return None;
+    }
+    let digits: Vec<u8> = t.bytes().filter(u8::is_ascii_digit).collect();
+    if !checks::card(&digits) {
+        return None;
+    }
+    Some(card_token(&digits, key))
+}
+
+/// The canonical form of valid card digits under `key`.
+pub fn card_token(digits: &[u8], key: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key");
+    mac.update(digits);
+    let tag = mac.finalize().into_bytes();
+    let last4 = String::from_utf8_lossy(&digits[digits.len().saturating_sub(4)..]).into_owned();
+    format!("card:{last4}:{}", checks::hex(&tag[..12]))
+}
+
+/// An IP address in canonical text form.
+pub fn ip_address(raw: &str) -> Option<String> {
+    let s = raw.trim().trim_start_matches('[').trim_end_matches(']');
+    let ip: IpAddr = s.parse().ok()?;
+    Some(ip.to_canonical().to_string())
+}
+
+/// A Tor v3 onion address, `<label>.onion`, if its checksum holds.
+pub fn onion_address(raw: &str) -> Option<String> {
+    let mut s = raw.trim().to_ascii_lowercase();
+    for scheme in ["http://", "https://"] {
+        if let Some(rest) = s.strip_prefix(scheme) {
+            s = rest.to_string();
+        }
+    }
+    let host = s.split(['/', ':', '?', '#']).next().unwrap_or("");
+    let host = host.strip_suffix(".onion").unwrap_or(host);
+    let label = host.rsplit('.').next().unwrap_or("");
+    checks::onion_v3(label).then(|| format!("{label}.onion"))
+}
+
+/// A PGP fingerprint: 40 or 64 hex digits (spaces and a `0x` prefix allowed), uppercase.
+pub fn pgp_fingerprint(raw: &str) -> Option<String> {
+    let t = raw.trim();
+    let t = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
+    let compact: String = t
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != ':')
+        .collect();
+    let ok = matches!(compact.len(), 40 | 64) && compact.bytes().all(|b| b.is_ascii_hexdigit());
+    // An all-zero "fingerprint" is a placeholder, not a key.
+    (ok && compact.bytes().any(|b| b != b'0')).then(|| compact.to_ascii_uppercase())
+}
+
+/// A Jabber/XMPP id `user@server` (an `xmpp:` prefix and a `/resource` dropped).
+pub fn jabber_id(raw: &str) -> Option<String> {
+    let t = raw.trim().to_lowercase();
+    let t = t.strip_prefix("xmpp:").unwrap_or(&t);
+    let bare = t.split('/').next().unwrap_or("");
+    let (local, domain) = bare.split_once('@')?;
+    let local_ok = !local.is_empty()
+        && local.len() <= 1023
+        && !local
+            .chars()
+            .any(|c| c.is_whitespace() || "\"&'/:<>@".contains(c));
+    let domain_ok = domain.len() >= 3
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && domain
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    (local_ok && domain_ok).then(|| format!("{local}@{domain}"))
+}
+
+/// An image hash: 16 hex digits, or 16 hex digits, `:` and the mirror's 16.
+pub fn image_hash(raw: &str) -> Option<String> {
+    let t = raw.trim().to_ascii_lowercase();
+    let (h, m) = parse_image_hash(&t)?;
+    Some(match m {
+        Some(m) => format!("{h:016x}:{m:016x}"),
+        None => format!("{h:016x}"),
+    })
+}
+
+/// The pHash and, if present, the mirror pHash of a canonical `image_hash` value.
+pub fn parse_image_hash(v: &str) -> Option<(u64, Option<u64>)> {
+    let hex = |s: &str| {
+        (s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| u64::from_str_radix(s, 16).ok())
+            .flatten()
+    };
+    match v.split_once(':') {
+        Some((h, m)) => Some((hex(h)?, Some(hex(m)?))),
+        None => Some((hex(v)?, None)),
+    }
+}
+
+/// The distance of two image hashes (0–64): the smaller of the direct pHash distance
+/// and the distance between one image and the other's mirror (where known).
+pub fn image_hash_distance(a: (u64, Option<u64>), b: (u64, Option<u64>)) -> u32 {
+    let mut d = (a.0 ^ b.0).count_ones();
+    if let Some(am) = a.1 {
+        d = d.min((am ^ b.0).count_ones());
+    }
+    if let Some(bm) = b.1 {
+        d = d.min((a.0 ^ bm).count_ones());
+    }
+    d
+}
+
+/// The level of an image-hash distance: 1, 2, 3 within [`IMAGE_HASH_LEVELS`], 4 beyond.
+pub fn image_hash_level(distance: u32) -> u8 {
+    IMAGE_HASH_LEVELS
+        .iter()
+        .position(|&t| distance <= t)
+        .map_or(IMAGE_HASH_LEVELS.len() as u8 + 1, |i| i as u8 + 1)
+}
+
+/// The `i`-th of [`IMAGE_HASH_SEGMENTS`] 8-bit segments of a pHash.
+pub fn image_hash_segment(hash: u64, i: u8) -> u8 {
+    (hash >> (8 * u32::from(i % 8))) as u8
+}
+
+/// A camera serial: `make|serial` or the serial alone. Serials of fewer than three
+/// letters and digits, or all zeros (a placeholder some cameras write), are missing.
+pub fn camera_serial(raw: &str) -> Option<String> {
+    let (make, serial) = match raw.split_once(['|', ':']) {
+        Some((m, s)) => (m, s),
+        None => ("", raw),
+    };
+    let make = spirit_text::fold(make);
+    let make = make.split_whitespace().next().unwrap_or("");
+    let serial: String = serial
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    if serial.len() < 3 || serial.bytes().all(|b| b == b'0') {
+        return None;
+    }
+    Some(format!("{make}:{serial}"))
+}
+
+/// A position `lat,lon` (or separated by `;` or spaces) in decimal degrees, rounded to
+/// four decimals. Out-of-range values and the null island (0, 0) are missing.
+pub fn geo_position(raw: &str) -> Option<String> {
+    let mut parts = raw
+        .split([',', ';', ' '])
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    let lat: f64 = parts.next()?.parse().ok()?;
+    let lon: f64 = parts.next()?.parse().ok()?;
+    if parts.next().is_some()
+        || !lat.is_finite()
+        || !lon.is_finite()
+        || lat.abs() > 90.0
+        || lon.abs() > 180.0
+        || (lat == 0.0 && lon == 0.0)
+    {
+        return None;
+    }
+    let r = |x: f64| {
+        let v = (x * 10_000.0).round() / 10_000.0;
+        if v == 0.0 { 0.0 } else { v }
+    };
+    Some(format!("{:.4},{:.4}", r(lat), r(lon)))
+}
+
+/// The canonical forms `text` has as any of the exact identifiers from texts (crypto
+/// address, IBAN, onion, PGP fingerprint, IP address, Jabber id; payment card when a key
+/// is given): how a search query finds stored values.
+pub fn identifier_forms(text: &str, card_key: Option<&[u8]>) -> Vec<(AttrKind, String)> {
+    let mut out = Vec::new();
+    let mut push = |k: AttrKind, v: Option<String>| {
+        if let Some(v) = v {
+            out.push((k, v));
+        }
+    };
+    push(AttrKind::CryptoAddress, crypto_address(text));
+    push(AttrKind::Iban, iban(text));
+    push(AttrKind::OnionAddress, onion_address(text));
+    push(AttrKind::PgpFingerprint, pgp_fingerprint(text));
+    push(AttrKind::IpAddress, ip_address(text));
+    if text.contains('@') {
+        push(AttrKind::JabberId, jabber_id(text));
+    }
+    if let Some(key) = card_key {
+        push(AttrKind::PaymentCard, payment_card(text, key));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// No normaliser panics, and each is idempotent on what it accepts.
+        #[test]
+        fn normalisers_never_panic_and_are_idempotent(s in "\\PC{0,80}", t in "[0-9a-zA-Z:./@ -]{0,70}") {
+            let key = default_card_key();
+            for x in [&s, &t] {
+                type Normalise = fn(&str) -> Option<String>;
+                let all: [(Normalise, &str); 9] = [
+                    (crypto_address, "crypto"), (iban, "iban"), (ip_address, "ip"),
+                    (onion_address, "onion"), (pgp_fingerprint, "pgp"), (jabber_id, "jabber"),
+                    (image_hash, "image"), (camera_serial, "serial"), (geo_position, "geo"),
+                ];
+                for (f, name) in all {
+                    if let Some(v) = f(x) {
+                        prop_assert_eq!(f(&v), Some(v.clone()), "{} {:?}", name, x);
+                    }
+                }
+                if let Some(v) = payment_card(x, &key) {
+                    prop_assert_eq!(payment_card(&v, &key), Some(v.clone()));
+                }
+                let _ = identifier_forms(x, Some(&key));
+            }
+        }
+    }
+
+    #[test]
+    fn crypto_addresses_are_validated() {
+        // Well-known addresses: the genesis block's, BIP-173's and BIP-350's examples.
+        let genesis = "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa";
+        assert_eq!(crypto_address(genesis).as_deref(), Some(genesis));
+        assert_eq!(
+            crypto_address(&format!("bitcoin:{genesis}?amount=1")).as_deref(),
+            Some(genesis)
+        );
+        assert_eq!(crypto_address("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb"), None);
+        assert_eq!(
+            crypto_address("BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4").as_deref(),
+            Some("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4")
+        );
+        assert_eq!(
+            crypto_address("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed").as_deref(),
+            Some("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed")
+        );
+        // Broken EIP-55 checksum (one letter's case flipped).
+        assert_eq!(
+            crypto_address("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD"),
+            None
+        );
+        assert_eq!(crypto_address("hello"), None);
+    }
+
+    #[test]
+    fn ibans_cards_and_network_ids() {
+        assert_eq!(
+            iban("GB82 WEST 1234 5698 7654 32").as_deref(),
+            Some("GB82WEST12345698765432")
+        );
+        assert_eq!(iban("GB83 WEST 1234 5698 7654 32"), None);
+        let key = default_card_key();
+        let t = payment_card("4111 1111 1111 1111", &key).unwrap();
+        assert!(t.starts_with("card:1111:") && !t.contains("411111"), "{t}");
+        assert_eq!(payment_card("4111-1111-1111-1111", &key), Some(t.clone()));
+        assert_eq!(payment_card(&t, &key), Some(t.clone()), "idempotent");
+        assert_ne!(payment_card("4111111111111111", b"other key"), Some(t));
+        assert_eq!(payment_card("4111 1111 1111 1112", &key), None, "Luhn");
+        assert_eq!(ip_address(" 192.0.2.1 ").as_deref(), Some("192.0.2.1"));
+        assert_eq!(
+            ip_address("[2001:DB8:0::1]").as_deref(),
+            Some("2001:db8::1")
+        );
+        assert_eq!(ip_address("::ffff:192.0.2.1").as_deref(), Some("192.0.2.1"));
+        assert_eq!(ip_address("300.1.1.1"), None);
+        let onion = "2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion";
+        assert_eq!(
+            onion_address(&format!("http://www.{}/x", onion.to_uppercase())).as_deref(),
+            Some(onion)
+        );
+        assert_eq!(
+            onion_address("2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wie.onion"),
+            None
+        );
+        assert_eq!(
+            pgp_fingerprint("0x4aee 18f8 3afd eb23 1ff1  0b3e 5ad5 0c4f 7b1e 7ac2").as_deref(),
+            Some("4AEE18F83AFDEB231FF10B3E5AD50C4F7B1E7AC2")
+        );
+        assert_eq!(pgp_fingerprint("4AEE18F83AFDEB23"), None);
+        assert_eq!(
+            jabber_id("xmpp:Vendor@Jabber.CCC.de/phone").as_deref(),
+            Some("vendor@jabber.ccc.de")
+        );
+        assert_eq!(jabber_id("no at sign"), None);
+        let forms = identifier_forms("GB82 WEST 1234 5698 7654 32", None);
+        assert_eq!(forms, [(AttrKind::Iban, "GB82WEST12345698765432".into())]);
+        assert!(identifier_forms("4111 1111 1111 1111", None).is_empty());
+        assert_eq!(identifier_forms("4111 1111 1111 1111", Some(&key)).len(), 1);
+    }
+
+    #[test]
+    fn media_values() {
+        assert_eq!(
+            image_hash(" 00FF00FF00FF00FF ").as_deref(),
+            Some("00ff00ff00ff00ff")
+        );
+        assert_eq!(image_hash("00ff"), None);
+        let a = parse_image_hash("00000000000000ff:ff00000000000000").unwrap();
+        let b = parse_image_hash("ff00000000000001").unwrap();
+        assert_eq!(image_hash_distance(a, b), 1, "the mirror is near");
+        assert_eq!(image_hash_distance(b, a), 1);
+        assert_eq!(image_hash_level(0), 1);
+        assert_eq!(image_hash_level(5), 1);
+        assert_eq!(image_hash_level(6), 2);
+        assert_eq!(image_hash_level(17), 3);
+        assert_eq!(image_hash_level(18), 4);
+        assert_eq!(
+            camera_serial("Canon Inc.|0 123-456").as_deref(),
+            Some("canon:0123456")
+        );
+        assert_eq!(camera_serial("0000000"), None);
+        assert_eq!(
+            geo_position("51.500729, -0.124625").as_deref(),
+            Some("51.5007,-0.1246")
+        );
+        assert_eq!(geo_position("95,1"), None);
+        assert_eq!(geo_position("0,0"), None);
+    }
+}

@@ -1,0 +1,509 @@
+//! A folder of seized files as records: web pages and text files with the identifiers
+//! they mention, images with their perceptual hash, camera serial, capture time and
+//! position, audio files with their duration.
+//!
+//! - The walk is recursive in a stable order (names sorted bytewise); symbolic links
+//!   are never followed (so nothing outside the folder is read) and are reported as
+//!   skipped.
+//! - Each file's type is sniffed from its first bytes, then its extension
+//!   ([`sniff`]); each type has one function that turns a file into a record
+//!   ([`page_record`], [`image_record`], [`audio_record`], [`video_record`]): the seam
+//!   where video (and later other types) plug in.
+//! - Each file becomes a record of the source with id `file:<path relative to the
+//!   folder>`; its payload is a JSON description (type, size, SHA-256, hashes, EXIF …),
+//!   so re-running the same folder stores nothing twice.
+//! - Images: `image_hash` is the pHash and the mirror image's pHash
+//!   (`<16 hex>:<16 hex>`), so a mirrored re-post is still near; `camera_serial` is the
+//!   EXIF make and body serial; `geo_position` the EXIF GPS position; capture time,
+//!   software and owner are kept in the payload. Serial and position are stored as
+//!   mentions too (document: the file), so an entity view says where they came from.
+//! - Files are read one at a time, each under the size limits of `spirit-media`
+//!   (images: 256 MiB, 100 Mpx before decoding; audio: 1 GiB) or [`MAX_TEXT_BYTES`];
+//!   a corrupt, truncated, too large or unsupported file is skipped with its reason,
+//!   counted, and the ingest goes on.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use spirit_engine::pipeline::Progress;
+use spirit_model::AttrKind;
+use spirit_text::extract::{Extractor, Format};
+
+use crate::ingest::{Incoming, Normaliser, Stored, card_key, store_record};
+use crate::mentions::{self, Mention};
+use crate::posts::{find_mentions, first_of_each_kind, write_quarantine};
+use crate::{StoreError, Workspace};
+
+/// Largest text or HTML file read, in bytes.
+pub const MAX_TEXT_BYTES: u64 = 64 << 20;
+
+/// Files stored per transaction (decoding dominates; a crash loses at most these).
+pub const FOLDER_CHUNK: usize = 200;
+
+/// What a file is, by its content and name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    Html,
+    Text,
+    Image,
+    Audio,
+    Video,
+    Unsupported,
+}
+
+/// The type of a file from its first bytes (magic numbers), then its extension.
+pub fn sniff(head: &[u8], path: &Path) -> FileKind {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let at = |i: usize, m: &[u8]| head.get(i..i + m.len()) == Some(m);
+    if at(0, b"\xff\xd8\xff")
+        || at(0, b"\x89PNG\r\n\x1a\n")
+        || at(0, b"GIF87a")
+        || at(0, b"GIF89a")
+        || (at(0, b"RIFF") && at(8, b"WEBP"))
+        || at(0, b"II*\0")
+        || at(0, b"MM\0*")
+    {
+        return FileKind::Image;
+    }
+    if (at(0, b"RIFF") && at(8, b"WAVE"))
+        || at(0, b"fLaC")
+        || at(0, b"OggS")
+        || at(0, b"ID3")
+        || (head.len() > 1 && head[0] == 0xff && head[1] & 0xe0 == 0xe0 && ext == "mp3")
+    {
+        return FileKind::Audio;
+    }
+    if (at(4, b"ftyp") && !matches!(ext.as_str(), "m4a" | "heic" | "heif" | "avif"))
+        || at(0, b"\x1a\x45\xdf\xa3")
+        || (at(0, b"RIFF") && at(8, b"AVI "))
+    {
+        return FileKind::Video;
+    }
+    match ext.as_str() {
+        "jpg" | "jpeg" | "png" | "gif" | "webp" | "tif" | "tiff" => return FileKind::Image,
+        "wav" | "flac" | "mp3" | "ogg" | "oga" | "m4a" | "aac" => return FileKind::Audio,
+        "mp4" | "mov" | "mkv" | "webm" | "avi" | "m4v" | "3gp" => return FileKind::Video,
+        "html" | "htm" | "xhtml" | "shtml" => return FileKind::Html,
+        "txt" | "text" | "md" | "log" | "eml" | "json" | "jsonl" | "csv" => {
+            return FileKind::Text;
+        }
+        _ => {}
+    }
+    if spirit_text::extract::looks_like_html(head) {
+        return FileKind::Html;
+    }
+    let printable = head
+        .iter()
+        .filter(|&&b| b >= 0x20 || b"\t\r\n".contains(&b))
+        .count();
+    if !head.is_empty() && !head.contains(&0) && printable * 100 >= head.len() * 95 {
+        return FileKind::Text;
+    }
+    FileKind::Unsupported
+}
+
+/// What a folder ingest did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FolderReport {
+    pub source: String,
+    pub path: PathBuf,
+    /// Files found (symbolic links not counted).
+    pub files: u64,
+    /// Stored now, per type.
+    pub stored: BTreeMap<String, u64>,
+    pub already_stored: u64,
+    /// Files not stored: (path relative to the folder, reason).
+    pub skipped: Vec<(String, String)>,
+    pub mentions: u64,
+    pub conflicts: Vec<(String, String)>,
+    pub invalid: BTreeMap<String, u64>,
+    pub quarantine_file: Option<PathBuf>,
+    pub run: i64,
+}
+
+/// A file made into a record: payload, raw attribute values and mentions.
+#[derive(Clone, Debug, Default)]
+pub struct FileRecord {
+    pub payload: Value,
+    pub values: Vec<(AttrKind, String)>,
+    pub mentions: Vec<Mention>,
+}
+
+/// What the per-type functions need.
+pub struct Context<'a> {
+    pub extractor: &'a Extractor,
+    pub normaliser: &'a Normaliser,
+    pub invalid: &'a mut BTreeMap<String, u64>,
+}
+
+/// Every regular file under `root`, relative paths sorted, without following symbolic
+/// links; links found are returned apart.
+pub fn walk(root: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), StoreError> {
+    let mut files = Vec::new();
+    let mut links = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let dir = root.join(&rel);
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .map_err(|e| StoreError::io(&dir, e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::io(&dir, e))?;
+        entries.sort_by_key(|e| e.file_name());
+        let mut subdirs = Vec::new();
+        for e in entries {
+            let path = rel.join(e.file_name());
+            let meta = std::fs::symlink_metadata(root.join(&path))
+                .map_err(|err| StoreError::io(root.join(&path), err))?;
+            if meta.file_type().is_symlink() {
+                links.push(path);
+            } else if meta.is_dir() {
+                subdirs.push(path);
+            } else if meta.is_file() {
+                files.push(path);
+            }
+        }
+        // Depth first, in name order.
+        stack.extend(subdirs.into_iter().rev());
+    }
+    files.sort();
+    Ok((files, links))
+}
+
+fn rel_name(rel: &Path) -> String {
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// An HTML or text file: its mentions (offsets into the file's bytes) as attributes.
+pub fn page_record(
+    path: &Path,
+    rel: &str,
+    kind: FileKind,
+    cx: &mut Context<'_>,
+) -> Result<FileRecord, String> {
+    let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    if len > MAX_TEXT_BYTES {
+        return Err(format!(
+            "{len} bytes, over the {MAX_TEXT_BYTES}-byte limit for text files"
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let format = if kind == FileKind::Html {
+        Format::Html
+    } else {
+        Format::Text
+    };
+    let (_, found) = find_mentions(cx.extractor, cx.normaliser, &bytes, format, rel, cx.invalid);
+    let title = (kind == FileKind::Html)
+        .then(|| html_title(&bytes))
+        .flatten();
+    Ok(FileRecord {
+        payload: json!({
+            "file": rel,
+            "type": kind,
+            "bytes": bytes.len(),
+            "sha256": sha256_hex(&bytes),
+            "title": title,
+        }),
+        values: first_of_each_kind(&found),
+        mentions: found.into_iter().map(|(m, _)| m).collect(),
+    })
+}
+
+/// The text of the first `<title>` element, if short.
+fn html_title(bytes: &[u8]) -> Option<String> {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64 << 10)]);
+    let lower = head.to_ascii_lowercase();
+    let start = lower.find("<title")?;
+    let open_end = start + lower[start..].find('>')? + 1;
+    let end = open_end + lower[open_end..].find("</title")?;
+    let t = head
+        .get(open_end..end)?
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!t.is_empty() && t.len() <= 300).then_some(t)
+}
+
+/// An image: perceptual hashes (with the mirror's), EXIF serial, position, time.
+pub fn image_record(path: &Path, rel: &str, _cx: &mut Context<'_>) -> Result<FileRecord, String> {
+    let report = spirit_media::inspect_file(path, &spirit_media::Limits::default())
+        .map_err(|e| e.to_string())?;
+    let h = report.hashes;
+    let mut values = vec![(
+        AttrKind::ImageHash,
+        format!("{:016x}:{:016x}", h.phash, h.phash_mirror),
+    )];
+    let mut ms = Vec::new();
+    let mut mention = |kind: AttrKind, raw: String, found_as: &str, note: String| {
+        values.push((kind, raw.clone()));
+        ms.push((kind, raw, found_as.to_string(), note));
+    };
+    if let Some(exif) = &report.exif {
+        if let Some(serial) = &exif.body_serial {
+            let make = exif.make.clone().unwrap_or_default();
+            mention(
+                AttrKind::CameraSerial,
+                format!("{make}|{serial}"),
+                "exif_body_serial",
+                format!("EXIF Make {make:?}, BodySerialNumber {serial:?}"),
+            );
+        }
+        if let (Some(lat), Some(lon)) = (exif.gps_latitude, exif.gps_longitude) {
+            mention(
+                AttrKind::GeoPosition,
+                format!("{lat},{lon}"),
+                "exif_gps",
+                format!("EXIF GPS {lat:.6}, {lon:.6}"),
+            );
+        }
+    }
+    let mentions = ms
+        .into_iter()
+        .filter_map(|(kind, raw, found_as, snippet)| {
+            let value = _cx.normaliser.normalise_one(kind, &raw)?;
+            Some(Mention {
+                kind,
+                value,
+                found_as,
+                document: rel.to_string(),
+                start: 0,
+                end: 0,
+                snippet,
+            })
+        })
+        .collect();
+    Ok(FileRecord {
+        payload: json!({ "file": rel, "type": FileKind::Image, "image": report }),
+        values,
+        mentions,
+    })
+}
+
+/// An audio file: duration and format (the fingerprint is for `spirit media audio`).
+#[cfg(feature = "audio")]
+pub fn audio_record(path: &Path, rel: &str, _cx: &mut Context<'_>) -> Result<FileRecord, String> {
+    let limits = spirit_media::audio::AudioLimits::default();
+    let fp = spirit_media::audio::fingerprint_file(path, &limits).map_err(|e| e.to_string())?;
+    let bytes = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    Ok(FileRecord {
+        payload: json!({
+            "file": rel,
+            "type": FileKind::Audio,
+            "bytes": bytes,
+            "seconds": fp.seconds,
+            "truncated": fp.truncated,
+            "sample_rate": fp.sample_rate,
+            "channels": fp.channels,
+            "bad_packets": fp.bad_packets,
+        }),
+        ..FileRecord::default()
+    })
+}
+
+/// Audio without the `audio` feature: skipped.
+#[cfg(not(feature = "audio"))]
+pub fn audio_record(_: &Path, _: &str, _: &mut Context<'_>) -> Result<FileRecord, String> {
+    Err("audio: not supported by this build (feature `audio`)".into())
+}
+
+/// Video: `spirit-media` has no video module yet; the file is skipped.
+pub fn video_record(_: &Path, _: &str, _: &mut Context<'_>) -> Result<FileRecord, String> {
+    Err("video: not supported by this build".into())
+}
+
+/// The record of one file, by its type.
+pub fn dispatch(
+    kind: FileKind,
+    path: &Path,
+    rel: &str,
+    cx: &mut Context<'_>,
+) -> Result<FileRecord, String> {
+    match kind {
+        FileKind::Html | FileKind::Text => page_record(path, rel, kind, cx),
+        FileKind::Image => image_record(path, rel, cx),
+        FileKind::Audio => audio_record(path, rel, cx),
+        FileKind::Video => video_record(path, rel, cx),
+        FileKind::Unsupported => Err("unsupported file type".into()),
+    }
+}
+
+/// Reads the first bytes of a file for [`sniff`].
+fn head(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = Vec::with_capacity(4096);
+    std::fs::File::open(path)?
+        .take(4096)
+        .read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// Walks `root` and stores one record per file under `source` (see the module
+/// documentation).
+pub fn ingest_folder(
+    ws: &mut Workspace,
+    source: &str,
+    root: &Path,
+    progress: &dyn Progress,
+) -> Result<FolderReport, StoreError> {
+    ws.require_write()?;
+    if source.trim().is_empty() || source.contains(':') {
+        return Err(StoreError::Invalid(format!(
+            "source name {source:?} must be non-empty and without ':'"
+        )));
+    }
+    let (files, links) = walk(root)?;
+    let key = card_key(&ws.conn).map_err(|e| ws.write_error(e))?;
+    let normaliser = Normaliser::new(ws.settings(), key);
+    let extractor = Extractor::new(&ws.settings().normalise.default_region);
+    let run = Workspace::start_run(&ws.conn, "ingest").map_err(|e| ws.write_error(e))?;
+    let mut report = FolderReport {
+        source: source.to_string(),
+        path: root.to_path_buf(),
+        files: files.len() as u64,
+        run,
+        ..FolderReport::default()
+    };
+    for l in &links {
+        report
+            .skipped
+            .push((rel_name(l), "symbolic link: not followed".to_string()));
+    }
+    progress.phase("store files", Some(files.len() as u64));
+    let mut done = 0u64;
+    for chunk in files.chunks(FOLDER_CHUNK) {
+        let dir = ws.dir().to_path_buf();
+        let tx = ws.conn.transaction()?;
+        for rel in chunk {
+            let path = root.join(rel);
+            let name = rel_name(rel);
+            store_file(
+                &tx,
+                run,
+                source,
+                &path,
+                &name,
+                &normaliser,
+                &extractor,
+                &mut report,
+            )
+            .map_err(|e| crate::workspace::map_store_error(&dir, e))?;
+        }
+        tx.commit()
+            .map_err(|e| crate::workspace::map_store_error(&dir, e.into()))?;
+        done += chunk.len() as u64;
+        progress.set(done);
+    }
+    progress.done();
+    if !report.skipped.is_empty() {
+        let rows: Vec<(u64, String, String)> = report
+            .skipped
+            .iter()
+            .map(|(p, why)| (0, format!("{p}: {why}"), p.clone()))
+            .collect();
+        report.quarantine_file = Some(write_quarantine(ws, source, run, &rows)?);
+    }
+    let summary = serde_json::to_string(&report).expect("report serialises");
+    Workspace::finish_run(&ws.conn, run, None, &summary).map_err(|e| ws.write_error(e))?;
+    Ok(report)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn store_file(
+    conn: &Connection,
+    run: i64,
+    source: &str,
+    path: &Path,
+    rel: &str,
+    normaliser: &Normaliser,
+    extractor: &Extractor,
+    report: &mut FolderReport,
+) -> Result<(), StoreError> {
+    let kind = match head(path) {
+        Ok(h) => sniff(&h, path),
+        Err(e) => {
+            report.skipped.push((rel.to_string(), e.to_string()));
+            return Ok(());
+        }
+    };
+    let mut cx = Context {
+        extractor,
+        normaliser,
+        invalid: &mut report.invalid,
+    };
+    let file = match dispatch(kind, path, rel, &mut cx) {
+        Ok(f) => f,
+        Err(why) => {
+            report.skipped.push((rel.to_string(), why));
+            return Ok(());
+        }
+    };
+    let rec = Incoming {
+        source: source.to_string(),
+        record_id: format!("file:{rel}"),
+        payload: file.payload.to_string(),
+        provenance: path.display().to_string(),
+        values: file.values,
+        normalised: None,
+    };
+    match store_record(conn, run, normaliser, &rec)? {
+        Stored::New(id, _) => {
+            let kind_name = serde_json::to_value(kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            *report.stored.entry(kind_name).or_default() += 1;
+            let refs: Vec<(AttrKind, &str)> = file
+                .mentions
+                .iter()
+                .map(|m| (m.kind, m.value.as_str()))
+                .collect();
+            crate::search::index_record(conn, id, &refs)?;
+            mentions::insert(conn, id, id, &file.mentions)?;
+            report.mentions += file.mentions.len() as u64;
+        }
+        Stored::Existing(_) => report.already_stored += 1,
+        Stored::Conflict(m) => report.conflicts.push((rel.to_string(), m)),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_are_sniffed_from_content_then_name() {
+        let p = |n: &str| PathBuf::from(n);
+        assert_eq!(sniff(b"\xff\xd8\xff\xe0rest", &p("x.bin")), FileKind::Image);
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n..", &p("x.txt")), FileKind::Image);
+        assert_eq!(sniff(b"RIFF\0\0\0\0WAVEfmt ", &p("x")), FileKind::Audio);
+        assert_eq!(sniff(b"\0\0\0\x18ftypmp42", &p("clip")), FileKind::Video);
+        assert_eq!(sniff(b"\0\0\0\x18ftypM4A ", &p("a.m4a")), FileKind::Audio);
+        assert_eq!(sniff(b"hello there", &p("notes")), FileKind::Text);
+        assert_eq!(sniff(b"<html><body><p>x</p>", &p("page")), FileKind::Html);
+        assert_eq!(
+            sniff(b"\0\x01\x02garbage", &p("blob")),
+            FileKind::Unsupported
+        );
+        assert_eq!(sniff(b"", &p("empty.jpg")), FileKind::Image);
+    }
+}

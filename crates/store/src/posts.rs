@@ -1,0 +1,549 @@
+//! Forum posts, marketplace listings and chat messages (JSON Lines) as records.
+//!
+//! Each line is one post: an object with the author's handle, the platform (forum,
+//! market, chat), the thread, the time and the body (plain text or HTML). Field names
+//! are matched case-insensitively against the alternatives in [`FIELDS`]; every other
+//! field stays in the stored payload.
+//!
+//! - Each post becomes a record of the source, id `post:<id>` (the post's own `id` field,
+//!   else the first 16 hex digits of the SHA-256 of the line, so re-runs find it again),
+//!   with the author as `username` and the first identifier of each kind found in its
+//!   body as attributes.
+//! - Each (platform, author) becomes an account record, id
+//!   `account:<platform>:<author>`, with the author as `username`; every identifier any of
+//!   its posts mentions is a mention of the account, and the first one of each kind is its
+//!   attribute. So resolution links accounts (and posts) that share a wallet, an e-mail, an
+//!   onion, a PGP key… and search finds an account by any of them.
+//! - Each mention keeps its provenance ([`crate::mentions`]): the post's record, the
+//!   document (`file:line`), byte offsets into the body, and a snippet. Card numbers are
+//!   masked in snippets and in the stored payload; their attribute is a keyed hash.
+//!
+//! Lines that are not JSON objects, or lack an author or a body, are quarantined with
+//! `file:line` and the reason (`<workspace>/quarantine/<source>-run<N>.csv`), and the
+//! ingest goes on. [`crate::ingest::INGEST_CHUNK`] lines are one transaction; running the
+//! same file again stores nothing twice.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, params};
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use spirit_engine::pipeline::Progress;
+use spirit_model::AttrKind;
+use spirit_text::extract::{Extractor, Finding, Format};
+
+use crate::ingest::{INGEST_CHUNK, Incoming, Normaliser, Stored, card_key, store_record};
+use crate::mentions::{self, Mention};
+use crate::{StoreError, Workspace};
+
+/// The fields of a post and the names recognised for each (case-insensitive), first
+/// match wins.
+pub const FIELDS: &[(&str, &[&str])] = &[
+    (
+        "author",
+        &[
+            "author",
+            "author_handle",
+            "username",
+            "user",
+            "handle",
+            "from",
+            "sender",
+            "poster",
+            "screen_name",
+            "nick",
+        ],
+    ),
+    (
+        "platform",
+        &[
+            "platform", "forum", "site", "market", "board", "network", "service",
+        ],
+    ),
+    (
+        "thread",
+        &[
+            "thread",
+            "thread_id",
+            "topic",
+            "subject",
+            "channel",
+            "chat",
+            "conversation",
+        ],
+    ),
+    (
+        "timestamp",
+        &[
+            "timestamp",
+            "time",
+            "date",
+            "created_at",
+            "posted_at",
+            "datetime",
+            "ts",
+        ],
+    ),
+    (
+        "body",
+        &["body", "text", "content", "message", "html", "post", "msg"],
+    ),
+    ("id", &["id", "post_id", "message_id", "msg_id", "uuid"]),
+];
+
+/// What a posts ingest did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PostsReport {
+    pub source: String,
+    pub path: PathBuf,
+    /// Non-blank lines read.
+    pub read: u64,
+    pub posts_stored: u64,
+    pub posts_already_stored: u64,
+    pub accounts_created: u64,
+    /// Identifier mentions stored (each counted once, for its post).
+    pub mentions: u64,
+    /// Posts whose id was stored before with other content: (line, message).
+    pub conflicts: Vec<(u64, String)>,
+    pub quarantined: u64,
+    pub quarantine_file: Option<PathBuf>,
+    /// Mentions whose value the normaliser refused, per kind.
+    pub invalid: BTreeMap<String, u64>,
+    pub run: i64,
+}
+
+/// One parsed post.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Post {
+    pub id: Option<String>,
+    pub author: String,
+    pub platform: Option<String>,
+    pub thread: Option<String>,
+    pub timestamp: Option<String>,
+    pub body: String,
+    /// The whole object, every field kept.
+    pub object: Map<String, Value>,
+    /// The key of the body field in `object`.
+    pub body_key: String,
+}
+
+/// Text of a scalar JSON value (strings as they are, numbers and booleans printed).
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The key and value of the first field of `object` named like one of `names`.
+fn field<'a>(object: &'a Map<String, Value>, names: &[&str]) -> Option<(&'a String, &'a Value)> {
+    names.iter().find_map(|n| {
+        object
+            .iter()
+            .find(|(k, v)| k.eq_ignore_ascii_case(n) && !v.is_null())
+    })
+}
+
+fn names_of(what: &str) -> &'static [&'static str] {
+    FIELDS
+        .iter()
+        .find(|(f, _)| *f == what)
+        .map_or(&[], |(_, n)| n)
+}
+
+/// Parses one line; the error says what is wrong (the caller adds `file:line`).
+pub fn parse_post(line: &str) -> Result<Post, String> {
+    let value: Value = serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))?;
+    let Value::Object(object) = value else {
+        return Err("not a JSON object".into());
+    };
+    let get = |what: &str| field(&object, names_of(what)).and_then(|(_, v)| scalar(v));
+    let author = get("author")
+        .ok_or_else(|| format!("no author (looked for {})", names_of("author").join(", ")))?;
+    let (body_key, body) = match field(&object, names_of("body")) {
+        Some((k, Value::String(s))) => (k.clone(), s.clone()),
+        Some((k, _)) => return Err(format!("field {k:?} (the body) is not a string")),
+        None => {
+            return Err(format!(
+                "no body (looked for {})",
+                names_of("body").join(", ")
+            ));
+        }
+    };
+    Ok(Post {
+        id: get("id"),
+        platform: get("platform"),
+        thread: get("thread"),
+        timestamp: get("timestamp"),
+        author,
+        body,
+        body_key,
+        object,
+    })
+}
+
+/// The mentions in a document's bytes (offsets into `doc`), with their normalised
+/// values; values the normaliser refuses are counted in `invalid`.
+pub fn find_mentions(
+    extractor: &Extractor,
+    normaliser: &Normaliser,
+    doc: &[u8],
+    format: Format,
+    document: &str,
+    invalid: &mut BTreeMap<String, u64>,
+) -> (Vec<Finding>, Vec<(Mention, String)>) {
+    let findings = extractor.extract_bytes(doc, format);
+    let mut masked = doc.to_vec();
+    mentions::mask_cards(&mut masked, &findings);
+    let masked_text = String::from_utf8_lossy(&masked).into_owned();
+    // Offsets are into `doc`; a lossy decoding keeps them only for valid UTF-8.
+    let offsets_hold = masked_text.len() == masked.len();
+    let mut out = Vec::new();
+    for f in &findings {
+        let Some(kind) = mentions::attr_kind(f.kind) else {
+            continue;
+        };
+        let raw = mentions::raw_value(doc, f);
+        let Some(value) = normaliser.normalise_one(kind, &raw) else {
+            *invalid.entry(kind.name().to_string()).or_default() += 1;
+            continue;
+        };
+        let snippet = if offsets_hold {
+            mentions::snippet(&masked_text, f.start, f.end)
+        } else {
+            f.raw.clone()
+        };
+        out.push((
+            Mention {
+                kind,
+                value,
+                found_as: f.kind.as_str().to_string(),
+                document: document.to_string(),
+                start: f.start,
+                end: f.end,
+                snippet,
+            },
+            raw,
+        ));
+    }
+    (findings, out)
+}
+
+/// HTML when the body field is named `html`, or the body looks like HTML: a document's
+/// tags, or any closing tag (a post body is a fragment, often one `<p>`).
+pub fn body_format(post: &Post) -> Format {
+    let b = post.body.as_bytes();
+    let closing = memchr_find(b, b"</") && b.contains(&b'>');
+    if post.body_key.eq_ignore_ascii_case("html")
+        || spirit_text::extract::looks_like_html(b)
+        || closing
+    {
+        Format::Html
+    } else {
+        Format::Text
+    }
+}
+
+fn memchr_find(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The first raw value of each kind among mentions, in [`AttrKind::ALL`] order.
+pub(crate) fn first_of_each_kind(found: &[(Mention, String)]) -> Vec<(AttrKind, String)> {
+    AttrKind::ALL
+        .into_iter()
+        .filter_map(|k| {
+            found
+                .iter()
+                .find(|(m, _)| m.kind == k)
+                .map(|(_, raw)| (k, raw.clone()))
+        })
+        .collect()
+}
+
+/// Adds attributes a stored record lacks (kinds it has keep their value) and indexes
+/// them for search.
+pub(crate) fn add_missing_attributes(
+    conn: &Connection,
+    record: i64,
+    normaliser: &Normaliser,
+    values: &[(AttrKind, String)],
+) -> Result<(), StoreError> {
+    let mut insert = conn.prepare_cached(
+        "INSERT OR IGNORE INTO attributes(record, kind, raw, value) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut added: Vec<(AttrKind, String)> = Vec::new();
+    for (kind, raw) in values {
+        let value = normaliser.normalise_one(*kind, raw);
+        let raw_kept = crate::ingest::stored_raw(*kind, raw);
+        if insert.execute(params![record, kind.name(), raw_kept, value])? == 1
+            && let Some(v) = value
+        {
+            added.push((*kind, v));
+        }
+    }
+    let refs: Vec<(AttrKind, &str)> = added.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    crate::search::index_record(conn, record, &refs)?;
+    Ok(())
+}
+
+/// Reads a JSON Lines file of posts and stores posts, accounts and mentions under
+/// `source` (see the module documentation).
+pub fn ingest_posts(
+    ws: &mut Workspace,
+    source: &str,
+    path: &Path,
+    progress: &dyn Progress,
+) -> Result<PostsReport, StoreError> {
+    ws.require_write()?;
+    if source.trim().is_empty() || source.contains(':') {
+        return Err(StoreError::Invalid(format!(
+            "source name {source:?} must be non-empty and without ':'"
+        )));
+    }
+    let file = std::fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
+    let total = file.metadata().map(|m| m.len()).ok();
+    let mut reader = BufReader::new(file);
+    let key = card_key(&ws.conn).map_err(|e| ws.write_error(e))?;
+    let normaliser = Normaliser::new(ws.settings(), key);
+    let extractor = Extractor::new(&ws.settings().normalise.default_region);
+    let run = Workspace::start_run(&ws.conn, "ingest").map_err(|e| ws.write_error(e))?;
+    let name = path.display().to_string();
+    let mut report = PostsReport {
+        source: source.to_string(),
+        path: path.to_path_buf(),
+        run,
+        ..PostsReport::default()
+    };
+    let mut quarantine: Vec<(u64, String, String)> = Vec::new();
+    let mut accounts: FxHashMap<(String, String), i64> = FxHashMap::default();
+    progress.phase("store posts", total);
+    let (mut line_no, mut bytes) = (0u64, 0u64);
+    let mut eof = false;
+    while !eof {
+        let dir = ws.dir().to_path_buf();
+        let tx = ws.conn.transaction()?;
+        let mut in_chunk = 0usize;
+        while in_chunk < INGEST_CHUNK {
+            let mut buf = Vec::new();
+            let n = reader
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| StoreError::io(path, e))?;
+            if n == 0 {
+                eof = true;
+                break;
+            }
+            line_no += 1;
+            bytes += n as u64;
+            let line = String::from_utf8_lossy(&buf);
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            report.read += 1;
+            in_chunk += 1;
+            let post = match parse_post(line) {
+                Ok(p) => p,
+                Err(reason) => {
+                    quarantine.push((line_no, format!("{name}:{line_no}: {reason}"), line.into()));
+                    continue;
+                }
+            };
+            let document = format!("{name}:{line_no}");
+            store_post(
+                &tx,
+                run,
+                source,
+                &normaliser,
+                &extractor,
+                &post,
+                line,
+                &document,
+                &mut accounts,
+                &mut report,
+            )
+            .map_err(|e| crate::workspace::map_store_error(&dir, e))?;
+        }
+        tx.commit()
+            .map_err(|e| crate::workspace::map_store_error(&dir, e.into()))?;
+        progress.set(bytes);
+    }
+    progress.done();
+    report.quarantined = quarantine.len() as u64;
+    if !quarantine.is_empty() {
+        report.quarantine_file = Some(write_quarantine(ws, source, run, &quarantine)?);
+    }
+    let summary = serde_json::to_string(&report).expect("report serialises");
+    Workspace::finish_run(&ws.conn, run, None, &summary).map_err(|e| ws.write_error(e))?;
+    Ok(report)
+}
+
+/// Writes quarantined lines as CSV (`line, reason, raw`) under the workspace.
+pub(crate) fn write_quarantine(
+    ws: &Workspace,
+    source: &str,
+    run: i64,
+    rows: &[(u64, String, String)],
+) -> Result<PathBuf, StoreError> {
+    let qdir = ws.dir().join("quarantine");
+    std::fs::create_dir_all(&qdir).map_err(|e| StoreError::io(&qdir, e))?;
+    let qpath = qdir.join(format!("{source}-run{run}.csv"));
+    let mut w = csv::Writer::from_path(&qpath).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    w.write_record(["line", "reason", "raw"])
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    for (line, reason, raw) in rows {
+        w.write_record([line.to_string(), reason.clone(), raw.clone()])
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    }
+    w.flush().map_err(|e| StoreError::io(&qpath, e))?;
+    Ok(qpath)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn store_post(
+    conn: &Connection,
+    run: i64,
+    source: &str,
+    normaliser: &Normaliser,
+    extractor: &Extractor,
+    post: &Post,
+    line: &str,
+    document: &str,
+    accounts: &mut FxHashMap<(String, String), i64>,
+    report: &mut PostsReport,
+) -> Result<(), StoreError> {
+    let (findings, found) = find_mentions(
+        extractor,
+        normaliser,
+        post.body.as_bytes(),
+        body_format(post),
+        document,
+        &mut report.invalid,
+    );
+    // The stored payload: the line as it came, or with card numbers masked in the body.
+    let payload = if findings
+        .iter()
+        .any(|f| f.kind == spirit_text::extract::Kind::Card)
+    {
+        let mut body = post.body.as_bytes().to_vec();
+        mentions::mask_cards(&mut body, &findings);
+        let mut object = post.object.clone();
+        object.insert(
+            post.body_key.clone(),
+            Value::String(String::from_utf8_lossy(&body).into_owned()),
+        );
+        Value::Object(object).to_string()
+    } else {
+        line.to_string()
+    };
+    let post_id = post.id.clone().unwrap_or_else(|| {
+        let digest = Sha256::digest(line.as_bytes());
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    });
+    let firsts = first_of_each_kind(&found);
+    let mut values = vec![(AttrKind::Username, post.author.clone())];
+    values.extend(firsts.iter().cloned());
+    let rec = Incoming {
+        source: source.to_string(),
+        record_id: format!("post:{post_id}"),
+        payload,
+        provenance: document.to_string(),
+        values,
+        normalised: None,
+    };
+    let post_rec = match store_record(conn, run, normaliser, &rec)? {
+        Stored::New(id, _) => id,
+        Stored::Existing(_) => {
+            report.posts_already_stored += 1;
+            return Ok(());
+        }
+        Stored::Conflict(m) => {
+            let line_no = document.rsplit(':').next().unwrap_or("0");
+            report
+                .conflicts
+                .push((line_no.parse().unwrap_or(0), format!("{document}: {m}")));
+            return Ok(());
+        }
+    };
+    report.posts_stored += 1;
+    let ms: Vec<Mention> = found.iter().map(|(m, _)| m.clone()).collect();
+    mentions::insert(conn, post_rec, post_rec, &ms)?;
+    report.mentions += ms.len() as u64;
+
+    // The account of (platform, author).
+    let platform = post.platform.clone().unwrap_or_else(|| source.to_string());
+    let account_key = (platform.clone(), post.author.clone());
+    let account = match accounts.get(&account_key) {
+        Some(&id) => id,
+        None => {
+            let payload = serde_json::json!({"platform": platform, "author": post.author});
+            let acc = Incoming {
+                source: source.to_string(),
+                record_id: format!("account:{platform}:{}", post.author),
+                payload: payload.to_string(),
+                provenance: format!("account of {} on {platform}", post.author),
+                values: vec![(AttrKind::Username, post.author.clone())],
+                normalised: None,
+            };
+            let id = match store_record(conn, run, normaliser, &acc)? {
+                Stored::New(id, _) => {
+                    report.accounts_created += 1;
+                    id
+                }
+                Stored::Existing(id) => id,
+                Stored::Conflict(m) => return Err(StoreError::Invalid(m)),
+            };
+            accounts.insert(account_key, id);
+            id
+        }
+    };
+    add_missing_attributes(conn, account, normaliser, &firsts)?;
+    // Every mention's value is searchable on the account, not only the first per kind.
+    let refs: Vec<(AttrKind, &str)> = ms.iter().map(|m| (m.kind, m.value.as_str())).collect();
+    crate::search::index_record(conn, account, &refs)?;
+    mentions::insert(conn, account, post_rec, &ms)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_found_by_common_names() {
+        let p = parse_post(
+            r#"{"User":"vend0r","forum":"dread","Subject":"t1","created_at":"2024-01-02","message":"hi","extra":[1]}"#,
+        )
+        .unwrap();
+        assert_eq!(p.author, "vend0r");
+        assert_eq!(p.platform.as_deref(), Some("dread"));
+        assert_eq!(p.thread.as_deref(), Some("t1"));
+        assert_eq!(p.timestamp.as_deref(), Some("2024-01-02"));
+        assert_eq!(p.body, "hi");
+        assert_eq!(p.body_key, "message");
+        assert!(p.object.contains_key("extra"));
+        assert!(
+            parse_post(r#"{"text":"x"}"#)
+                .unwrap_err()
+                .contains("no author")
+        );
+        assert!(
+            parse_post(r#"{"author":"a"}"#)
+                .unwrap_err()
+                .contains("no body")
+        );
+        assert!(parse_post("[1]").unwrap_err().contains("not a JSON object"));
+        assert!(parse_post("{").unwrap_err().contains("not valid JSON"));
+        assert!(
+            parse_post(r#"{"author":"a","body":5}"#)
+                .unwrap_err()
+                .contains("not a string")
+        );
+    }
+}
