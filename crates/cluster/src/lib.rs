@@ -148,20 +148,38 @@ impl LogicalExtensionCodec for SpiritLogicalCodec {
     }
 
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<ScalarUDF>> {
-        match decode_udf(name, buf)? {
-            Some(udf) => Ok(udf),
-            None => self.inner.try_decode_udf(name, buf),
-        }
+        decode_udf_or(name, buf, || self.inner.try_decode_udf(name, buf))
     }
 
     fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> DfResult<()> {
-        match encode_udf(node)? {
-            Some(bytes) => {
-                buf.extend_from_slice(&bytes);
-                Ok(())
-            }
-            None => self.inner.try_encode_udf(node, buf),
+        encode_udf_or(node, buf, |buf| self.inner.try_encode_udf(node, buf))
+    }
+}
+
+/// SPIRIT's UDF from `buf` if `name` is one of ours, else what `inner` decodes.
+fn decode_udf_or(
+    name: &str,
+    buf: &[u8],
+    inner: impl FnOnce() -> DfResult<Arc<ScalarUDF>>,
+) -> DfResult<Arc<ScalarUDF>> {
+    match decode_udf(name, buf)? {
+        Some(udf) => Ok(udf),
+        None => inner(),
+    }
+}
+
+/// SPIRIT's encoding of `node` if it is one of ours, else what `inner` writes.
+fn encode_udf_or(
+    node: &ScalarUDF,
+    buf: &mut Vec<u8>,
+    inner: impl FnOnce(&mut Vec<u8>) -> DfResult<()>,
+) -> DfResult<()> {
+    match encode_udf(node)? {
+        Some(bytes) => {
+            buf.extend_from_slice(&bytes);
+            Ok(())
         }
+        None => inner(buf),
     }
 }
 
@@ -201,20 +219,11 @@ impl PhysicalExtensionCodec for SpiritPhysicalCodec {
     }
 
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<ScalarUDF>> {
-        match decode_udf(name, buf)? {
-            Some(udf) => Ok(udf),
-            None => self.inner.try_decode_udf(name, buf),
-        }
+        decode_udf_or(name, buf, || self.inner.try_decode_udf(name, buf))
     }
 
     fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> DfResult<()> {
-        match encode_udf(node)? {
-            Some(bytes) => {
-                buf.extend_from_slice(&bytes);
-                Ok(())
-            }
-            None => self.inner.try_encode_udf(node, buf),
-        }
+        encode_udf_or(node, buf, |buf| self.inner.try_encode_udf(node, buf))
     }
 }
 
