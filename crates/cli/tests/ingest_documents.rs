@@ -118,6 +118,32 @@ fn a_seized_folder_and_posts_are_ingested_and_photos_found_again() {
     .unwrap();
     std::fs::write(root.join("broken.jpg"), b"\xff\xd8\xff\xe0 truncated").unwrap();
     std::fs::write(root.join("clip.mp4"), b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom").unwrap();
+    // A real video with a place in its container, when ffmpeg is there (CI requires it).
+    let have_ffmpeg = std::process::Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_ffmpeg {
+        assert!(
+            std::env::var_os("SPIRIT_REQUIRE_FFMPEG").is_none(),
+            "SPIRIT_REQUIRE_FFMPEG is set but ffmpeg is missing"
+        );
+        eprintln!("SKIPPED the video part: ffmpeg is not installed (apt-get install ffmpeg)");
+    } else {
+        let out = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg("testsrc2=size=160x120:rate=10:duration=2")
+            .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-metadata"])
+            .arg("location=-33.8568+151.2153/")
+            .arg(root.join("sub/walk.mp4"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     std::fs::write(
         root.join("shop.html"),
         "<html><head><title>Shop</title></head><body><p>Pay 1BoatSLRHtKNngkdXEeobR76b53LETtpyT \
@@ -137,16 +163,25 @@ fn a_seized_folder_and_posts_are_ingested_and_photos_found_again() {
     assert_eq!(r["stored"]["html"], 1, "{r}");
     let skipped = r["skipped"].to_string();
     assert!(skipped.contains("broken.jpg"), "{skipped}");
+    // The truncated video is skipped with its reason; the real one is a record.
     assert!(
-        skipped.contains("video: not supported by this build"),
+        skipped.contains("clip.mp4") && skipped.contains("video:"),
         "{skipped}"
     );
+    let videos = u64::from(have_ffmpeg);
+    assert_eq!(r["stored"]["video"].as_u64().unwrap_or(0), videos, "{r}");
+    if have_ffmpeg {
+        let rec = ok(&["record", &s(&ws), "seized:file:sub/walk.mp4"]);
+        assert!(rec.contains("image_hash"), "{rec}");
+        assert!(rec.contains("geo_position"), "{rec}");
+        assert!(rec.contains("-33.85"), "{rec}");
+    }
     #[cfg(unix)]
     assert!(skipped.contains("symbolic link"), "{skipped}");
     // Idempotent.
     let again = ok(&["ingest", &s(&ws), "--source", "seized", &s(&root), "--json"]);
     let again: serde_json::Value = serde_json::from_str(&again).unwrap();
-    assert_eq!(again[0]["already_stored"], 4, "{again}");
+    assert_eq!(again[0]["already_stored"], 4 + videos, "{again}");
 
     // The serial from EXIF is an attribute of the photo's record, searchable.
     let rec = ok(&["record", &s(&ws), "seized:file:a.png"]);

@@ -325,9 +325,78 @@ pub fn audio_record(_: &Path, _: &str, _: &mut Context<'_>) -> Result<FileRecord
     Err("audio: not supported by this build (feature `audio`)".into())
 }
 
-/// Video: `spirit-media` has no video module yet; the file is skipped.
-pub fn video_record(_: &Path, _: &str, _: &mut Context<'_>) -> Result<FileRecord, String> {
-    Err("video: not supported by this build".into())
+/// A video (through ffmpeg, see [`spirit_media::video`]): its `image_hash` is that of its
+/// first informative keyframe (so a copy of the video, or a still of its opening shot,
+/// compares as a near duplicate), its place from the container's ISO 6709 tag becomes
+/// `geo_position`; every keyframe's hashes, the device, the creation time and the sound
+/// track's length go into the payload. Without ffmpeg, or for a corrupt file, the file
+/// is skipped with the reason.
+pub fn video_record(path: &Path, rel: &str, cx: &mut Context<'_>) -> Result<FileRecord, String> {
+    let report = spirit_media::video::inspect_video_file(
+        path,
+        &spirit_media::video::VideoOptions::default(),
+    )
+    .map_err(|e| format!("video: {e}"))?;
+    let v = &report.video;
+    let mut values = Vec::new();
+    let mut mentions = Vec::new();
+    if let Some(k) = v.signature.keyframes.iter().find(|k| !k.flat) {
+        values.push((
+            AttrKind::ImageHash,
+            format!("{:016x}:{:016x}", k.hashes.phash, k.hashes.phash_mirror),
+        ));
+    }
+    let m = &v.metadata;
+    if let (Some(lat), Some(lon)) = (m.gps_latitude, m.gps_longitude) {
+        let raw = format!("{lat},{lon}");
+        values.push((AttrKind::GeoPosition, raw.clone()));
+        if let Some(value) = cx.normaliser.normalise_one(AttrKind::GeoPosition, &raw) {
+            mentions.push(Mention {
+                kind: AttrKind::GeoPosition,
+                value,
+                found_as: "container_location".into(),
+                document: rel.to_string(),
+                start: 0,
+                end: 0,
+                snippet: format!(
+                    "container location {}",
+                    m.location.as_deref().unwrap_or_default()
+                ),
+            });
+        }
+    }
+    let keyframes: Vec<Value> = v
+        .signature
+        .keyframes
+        .iter()
+        .map(|k| {
+            json!({
+                "seconds": k.seconds,
+                "phash": format!("{:016x}", k.hashes.phash),
+                "flat": k.flat,
+            })
+        })
+        .collect();
+    Ok(FileRecord {
+        payload: json!({
+            "file": rel,
+            "type": FileKind::Video,
+            "bytes": report.bytes,
+            "sha256": report.sha256,
+            "container": v.container,
+            "duration_seconds": v.duration_seconds,
+            "width": v.width,
+            "height": v.height,
+            "video_codec": v.video_codec,
+            "audio_codec": v.audio_codec,
+            "metadata": m,
+            "keyframes": keyframes,
+            "audio_seconds": v.audio.as_ref().map(|a| a.seconds),
+            "warnings": v.warnings,
+        }),
+        values,
+        mentions,
+    })
 }
 
 /// The record of one file, by its type.
