@@ -577,21 +577,11 @@ fn keyframes(
         interval = opts.interval_seconds,
         s = FRAME_SIDE
     );
-    let mut cmd = Command::new(&opts.ffmpeg);
-    cmd.args([
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-protocol_whitelist",
-        "file",
-        "-i",
-    ])
-    .arg(file_url(path))
-    .args(["-map", "0:v:0", "-an", "-sn", "-dn", "-vf"])
-    .arg(&filter)
-    .args(["-frames:v", &opts.max_keyframes.to_string()])
-    .args(["-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]);
+    let mut cmd = ffmpeg_reading(path, opts);
+    cmd.args(["-map", "0:v:0", "-an", "-sn", "-dn", "-vf"])
+        .arg(&filter)
+        .args(["-frames:v", &opts.max_keyframes.to_string()])
+        .args(["-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]);
     let frame_bytes = (FRAME_SIDE * FRAME_SIDE) as usize;
     let max = opts.max_keyframes;
     let interval = opts.interval_seconds;
@@ -640,7 +630,9 @@ fn keyframes(
     })
 }
 
-fn audio_track(path: &Path, name: &str, opts: &VideoOptions) -> Result<AudioFingerprint, String> {
+/// ffmpeg, quiet, reading `path` as a local file only (never a URL or a playlist's
+/// references); the caller adds the output options.
+fn ffmpeg_reading(path: &Path, opts: &VideoOptions) -> Command {
     let mut cmd = Command::new(&opts.ffmpeg);
     cmd.args([
         "-nostdin",
@@ -651,11 +643,16 @@ fn audio_track(path: &Path, name: &str, opts: &VideoOptions) -> Result<AudioFing
         "file",
         "-i",
     ])
-    .arg(file_url(path))
-    .args(["-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar"])
-    .arg(AUDIO_RATE.to_string())
-    .args(["-t", &format!("{}", opts.max_audio_seconds)])
-    .args(["-f", "s16le", "pipe:1"]);
+    .arg(file_url(path));
+    cmd
+}
+
+fn audio_track(path: &Path, name: &str, opts: &VideoOptions) -> Result<AudioFingerprint, String> {
+    let mut cmd = ffmpeg_reading(path, opts);
+    cmd.args(["-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar"])
+        .arg(AUDIO_RATE.to_string())
+        .args(["-t", &format!("{}", opts.max_audio_seconds)])
+        .args(["-f", "s16le", "pipe:1"]);
     let limits = AudioLimits {
         max_file_bytes: u64::MAX,
         max_seconds: opts.max_audio_seconds,
