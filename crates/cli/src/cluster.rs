@@ -57,6 +57,10 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 pub fn run(command: ClusterCommand) -> Result<()> {
+    // Node logs go to stderr: warnings by default, more with RUST_LOG (e.g.
+    // RUST_LOG=info,ballista_scheduler=debug).
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .try_init();
     match command {
         ClusterCommand::Scheduler { listen } => {
             let addr = socket("--listen", &listen)?;

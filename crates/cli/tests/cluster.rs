@@ -2,10 +2,10 @@
 //! executor` processes. The same records resolved through them give the same clusters
 //! and edges as the embedded run; an executor killed mid-run never yields wrong results.
 //!
-//! The records are `tests/data/people_10k.csv` (the first 10,000 rows of the synthetic
-//! 100k set from `/work/shared/bench/gen_people.py`); set `SPIRIT_CLUSTER_TEST_DATA` to
-//! run the same test on another file (e.g. the 100k set, which takes minutes in a debug
-//! build; `bench/cluster/run` times it).
+//! The records are `tests/data/people_100k.parquet`: the synthetic 100k people set (seed
+//! 42, with its `cluster_id` truth column, which the runs exclude), as zstd Parquet, so
+//! the executors also read the columnar input a cluster is meant for. Set
+//! `SPIRIT_CLUSTER_TEST_DATA` to run the same test on another file.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ fn bin() -> &'static str {
 fn data() -> PathBuf {
     match std::env::var_os("SPIRIT_CLUSTER_TEST_DATA") {
         Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/people_10k.csv"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/people_100k.parquet"),
     }
 }
 
@@ -220,81 +220,100 @@ fn a_two_executor_cluster_resolves_exactly_as_the_embedded_run() {
         "both executors should have run tasks"
     );
 
-    // An executor killed mid-run: the job must finish with the same result or fail
-    // with a clear error, never write a different result.
-    let killed = t.join("killed");
-    let mut args = resolve_args(input, killed.to_str().unwrap());
-    args.extend(["--cluster", &url]);
-    let log = std::fs::File::create(t.join("killed-client.log")).unwrap();
+    // An executor killed mid-run: Ballista re-runs its tasks on the other executor and
+    // the job finishes with exactly the embedded result.
+    let before = count_files(&executors[1].1);
+    let (status, stderr, killed) = run_and_kill(t, input, &url, "killed", || {
+        if count_files(&executors[1].1) > before {
+            executors[1].0.kill();
+            true
+        } else {
+            false
+        }
+    });
+    assert!(
+        status.success(),
+        "the run that lost an executor failed: {stderr}"
+    );
+    assert_same_result(&emb, &killed, "cluster that lost an executor");
+
+    // The last executor killed mid-run: nothing is left to run the tasks, so the job
+    // fails with an error that says so, and writes nothing.
+    let before = count_files(&executors[0].1);
+    let (status, stderr, lost) = run_and_kill(t, input, &url, "lost", || {
+        if count_files(&executors[0].1) > before {
+            executors[0].0.kill();
+            true
+        } else {
+            false
+        }
+    });
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("error:"), "{stderr}");
+    assert!(stderr.contains("executors were lost"), "{stderr}");
+    assert!(!stderr.contains("internal error"), "{stderr}");
+    assert!(
+        !lost.join("clusters.csv").exists() && !lost.join("edges.csv").exists(),
+        "a failed run wrote results"
+    );
+    scheduler.assert_running();
+    eprintln!(
+        "records {records}: embedded {embedded_secs:.1} s, 2-executor cluster {cluster_secs:.1} s; \
+         one executor killed mid-run: same result; both killed: {}",
+        stderr.trim()
+    );
+}
+
+/// Starts a cluster run into `t/name`, calls `kill` every 50 ms until it reports that it
+/// killed a node mid-run, then waits (at most 5 minutes) for the run to end.
+fn run_and_kill(
+    t: &Path,
+    input: &str,
+    url: &str,
+    name: &str,
+    mut kill: impl FnMut() -> bool,
+) -> (std::process::ExitStatus, String, PathBuf) {
+    let out = t.join(name);
+    let mut args = resolve_args(input, out.to_str().unwrap());
+    args.extend(["--cluster", url]);
+    let log_path = t.join(format!("{name}-client.log"));
+    let log = std::fs::File::create(&log_path).unwrap();
     let mut client = Command::new(bin())
         .args(&args)
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
         .unwrap();
-    // Executor 2 still holds the first run's shuffle files: wait for new ones, i.e. a
-    // task of this run on executor 2.
-    let before = count_files(&executors[1].1);
     let start = Instant::now();
-    let mut killed_mid_run = false;
     loop {
-        if client.try_wait().unwrap().is_some() {
-            break;
-        }
-        if count_files(&executors[1].1) > before {
-            executors[1].0.kill();
-            killed_mid_run = true;
+        assert!(
+            client.try_wait().unwrap().is_none(),
+            "{name}: the run ended before the executor got a task"
+        );
+        if kill() {
             break;
         }
         assert!(
             start.elapsed() < Duration::from_secs(300),
-            "no task reached executor 2"
+            "{name}: no task reached the executor"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(killed_mid_run, "the run ended before executor 2 got a task");
-    // Ballista is meant to re-run a lost executor's tasks on the others. What is
-    // observed with Ballista 55 here: the job neither finishes nor fails; it waits
-    // (over 10 minutes in one trial). So the bar held is "never wrong results": within
-    // the wait below the run either ends with the embedded result, or fails with a
-    // clear error, or is still waiting and has written nothing.
-    let waited = Instant::now();
     let status = loop {
         if let Some(s) = client.try_wait().unwrap() {
-            break Some(s);
+            break s;
         }
-        if waited.elapsed() > Duration::from_secs(90) {
+        if start.elapsed() > Duration::from_secs(300) {
             let _ = client.kill();
             let _ = client.wait();
-            break None;
+            panic!(
+                "{name}: the run neither finished nor failed within 5 minutes: {}",
+                std::fs::read_to_string(&log_path).unwrap_or_default()
+            );
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    let stderr = read(&t.join("killed-client.log"));
-    let outcome = match status {
-        Some(s) if s.success() => {
-            assert_same_result(&emb, &killed, "cluster that lost an executor");
-            "finished with the embedded result"
-        }
-        Some(_) => {
-            assert!(stderr.contains("error:"), "{stderr}");
-            assert!(!stderr.contains("internal error"), "{stderr}");
-            assert!(!killed.join("clusters.csv").exists());
-            "failed with an error"
-        }
-        None => {
-            assert!(
-                !killed.join("clusters.csv").exists() && !killed.join("edges.csv").exists(),
-                "a run that never ended wrote results"
-            );
-            "was still waiting after 90 s and wrote nothing"
-        }
-    };
-    eprintln!(
-        "records {records}: embedded {embedded_secs:.1} s, 2-executor cluster {cluster_secs:.1} s; \
-         executor killed mid-run: the job {outcome} {}",
-        stderr.trim()
-    );
+    (status, read(&log_path), out)
 }
 
 fn count_files(dir: &Path) -> usize {

@@ -285,6 +285,9 @@ pub async fn run_scheduler(
         // A dead executor is noticed within seconds, and its tasks run elsewhere.
         executor_timeout_seconds: 20,
         expire_dead_executor_interval_seconds: 5,
+        // When every executor is gone, running jobs fail after a minute with an error
+        // that says so, instead of waiting for a node that may never come back.
+        no_executors_grace_period_seconds: 60,
         ..SchedulerConfig::default()
     };
     let cluster = BallistaCluster::new_from_config(&config)
@@ -383,6 +386,12 @@ impl SessionFactory for ClusterSession {
             .with_target_partitions(self.partitions.max(1))
             .with_information_schema(false)
             .with_ballista_job_name("spirit resolve")
+            // The static planner: with Ballista 55's adaptive planner, a job whose
+            // executor was killed mid-run waits for ever (a re-submitted stage is not
+            // found again: "Can't find active stage to update stage outputs"). The static
+            // planner re-runs the lost executor's tasks and finishes with the same result
+            // (crates/cli/tests/cluster.rs).
+            .with_ballista_adaptive_query_planner(false)
             .with_ballista_logical_extension_codec(Arc::new(SpiritLogicalCodec::default()))
             .with_ballista_physical_extension_codec(Arc::new(SpiritPhysicalCodec::default()));
         let state = SessionStateBuilder::new()
