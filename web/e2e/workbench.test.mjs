@@ -171,12 +171,20 @@ describe("the analyst's workbench", () => {
     assert.match(historyText, /alice/);
     assert.match(historyText, /not-same/);
     assert.match(historyText, /different fathers/);
+    // The history is the entity's whole story from the server, not only decisions:
+    // the split the rejection caused and the run that created the entity are in it.
+    const history = page.getByTestId("history");
+    assert.ok((await history.locator('tr[data-kind="split"]').count()) >= 1, historyText);
+    assert.ok((await history.locator('tr[data-kind="create"]').count()) >= 1, historyText);
     await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, "decide");
     await decision.getByRole("button", { name: "Undo" }).click();
     await page.getByTestId("decision").filter({ hasText: "Undone" }).waitFor();
     const recordsUndone = (await page.getByTestId("attribute-grid").locator("thead th").count()) - 1;
     assert.equal(recordsUndone, recordsBefore, "undo joins the records again");
+    // The undo is a later decision: the rejection shows as replaced.
+    const rejected = page.getByTestId("history").locator('tr[data-kind="judgement"]', { hasText: "decision: not-same" });
+    assert.match(await rejected.first().textContent(), /replaced/);
     assert.deepEqual(problems, [], "no console errors or CSP violations");
     await page.context().close();
   });

@@ -95,6 +95,17 @@ export interface JudgeResult {
   right_entity: string | null;
   changes: { created: number; merged: number; split: number; retired: number; moved: number };
 }
+/** One event of an entity's history (GET /api/entities/{id}/history). */
+export interface HistoryEvent {
+  id: number;
+  at: string;
+  run: number | null;
+  kind: string;
+  entity: string;
+  other: string | null;
+  record: string | null;
+  detail: Record<string, unknown> | null;
+}
 export interface AuditEntry {
   seq: number;
   at: string;
@@ -262,6 +273,7 @@ export const api = {
   entity: (id: string) => call<EntityView>("GET", `/api/entities/${enc(id)}`),
   edges: (id: string, offset = 0, limit = 20) =>
     call<EdgePage>("GET", `/api/entities/${enc(id)}/edges?offset=${offset}&limit=${limit}`),
+  history: (id: string) => call<{ entity: string; events: HistoryEvent[] }>("GET", `/api/entities/${enc(id)}/history`),
   network: (id: string, offset = 0, limit = 25) =>
     call<NetworkPage>("GET", `/api/entities/${enc(id)}/network?offset=${offset}&limit=${limit}`),
   path: (from: string, to: string) => call<PathResult>("GET", `/api/path?from=${enc(from)}&to=${enc(to)}`),

@@ -1,6 +1,6 @@
 // The identity page: an entity's records side by side, their provenance, a timeline, the
 // explanation waterfall of every link, and the decisions (confirm, reject, merge, undo).
-import { api, type Edge, type EntityView, type JudgeResult, type RecordView } from "./api";
+import { api, type Edge, type EntityView, type HistoryEvent, type JudgeResult, type RecordView } from "./api";
 import { alertBox, fmtProb, fmtWeight, h, kindRank, label, mount, nameOf } from "./dom";
 import { link } from "./nav";
 
@@ -13,11 +13,13 @@ export async function entityScreen(main: HTMLElement, id: string, notice?: HTMLE
   let view: EntityView;
   let edges: Edge[] = [];
   let edgeTotal = 0;
+  let events: HistoryEvent[] = [];
   try {
-    const [v, e] = await Promise.all([api.entity(id), api.edges(id, 0, 20)]);
+    const [v, e, hist] = await Promise.all([api.entity(id), api.edges(id, 0, 20), api.history(id)]);
     view = v;
     edges = e.edges;
     edgeTotal = e.total;
+    events = hist.events;
   } catch (x) {
     mount(main, h("h1", {}, `Entity ${id}`), alertBox((x as Error).message), link("/search", "Back to search"));
     return;
@@ -55,7 +57,7 @@ export async function entityScreen(main: HTMLElement, id: string, notice?: HTMLE
     section("Sources and provenance", "provenance", provenance(view.records)),
     section("Timeline", "timeline", timeline(view)),
     section("Merge with another entity", "merge", mergeForm(view, main)),
-    section("Decisions: who decided what", "history", decisions(view)),
+    section("History: what changed and who decided what", "history", historyTable(view, events)),
   ];
   mount(main, ...sections);
   main.dataset.renderMs = String(Math.round(performance.now() - t0));
@@ -383,27 +385,65 @@ function mergeForm(view: EntityView, main: HTMLElement): HTMLElement {
   );
 }
 
-function decisions(view: EntityView): HTMLElement {
-  if (view.judgements.length === 0) return h("p", { class: "muted" }, "No analyst has decided anything about these records yet.");
+const plural = (n: unknown, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+
+/** One event told from the point of view of `entity`: what happened, and to which records. */
+function describeEvent(e: HistoryEvent, entity: string): { what: string; records: string } {
+  const d = e.detail ?? {};
+  const n = d.records;
+  const mine = e.entity === entity;
+  switch (e.kind) {
+    case "create":
+      return { what: "created", records: n === undefined ? "" : plural(n, "record") };
+    case "attach":
+      return { what: "record joined", records: e.record ?? (n === undefined ? "" : plural(n, "record")) };
+    case "merge":
+      return mine
+        ? { what: `took in ${e.other ?? "another entity"}`, records: n === undefined ? "" : plural(n, "record") }
+        : { what: `merged into ${e.entity}`, records: n === undefined ? "" : plural(n, "record") };
+    case "split":
+      return mine
+        ? { what: `split: part went to ${e.other ?? "another entity"}`, records: n === undefined ? "" : plural(n, "record") }
+        : { what: `split off from ${e.entity}`, records: n === undefined ? "" : plural(n, "record") };
+    case "retire":
+      return { what: d.reason === "erasure" ? "retired: its records were erased" : "retired", records: "" };
+    case "judgement":
+      return d.erased
+        ? { what: "decision (about records since erased)", records: "" }
+        : { what: `decision: ${String(d.verdict ?? "?")}`, records: `${String(d.left ?? "?")} / ${String(d.right ?? "?")}` };
+    default:
+      return { what: e.kind, records: e.record ?? "" };
+  }
+}
+
+/** Every event of the entity, newest first: runs that created, joined, merged or split it,
+ * and analysts' decisions with author and reason (and whether a later one replaced them). */
+function historyTable(view: EntityView, events: HistoryEvent[]): HTMLElement {
+  if (events.length === 0) return h("p", { class: "muted" }, "Nothing has happened to this entity yet.");
+  const inForce = new Map(view.judgements.map((j) => [j.id, j.in_force]));
   return h(
     "table",
     { class: "plain", "data-testid": "history" },
-    h("thead", {}, h("tr", {}, ["When", "Who", "Decision", "Records", "Reason", "In force"].map((c) => h("th", { scope: "col" }, c)))),
+    h("thead", {}, h("tr", {}, ["When", "What", "Who", "Records", "Reason", "In force"].map((c) => h("th", { scope: "col" }, c)))),
     h(
       "tbody",
       {},
-      [...view.judgements].reverse().map((j) =>
-        h(
+      [...events].reverse().map((e) => {
+        const d = e.detail ?? {};
+        const { what, records } = describeEvent(e, view.entity);
+        const judged = e.kind === "judgement" && typeof d.judgement === "number" ? inForce.get(d.judgement) : undefined;
+        const who = e.kind === "judgement" ? String(d.author ?? "") : e.run === null ? "" : `run ${e.run}`;
+        return h(
           "tr",
-          { class: j.in_force ? "" : "muted" },
-          h("td", { class: "small" }, j.at),
-          h("td", {}, j.author),
-          h("td", {}, j.verdict),
-          h("td", {}, `${j.left} / ${j.right}`),
-          h("td", {}, j.reason),
-          h("td", {}, j.in_force ? "yes" : "replaced"),
-        ),
-      ),
+          { class: judged === false ? "muted" : "", "data-kind": e.kind },
+          h("td", { class: "small" }, e.at),
+          h("td", {}, what),
+          h("td", {}, who),
+          h("td", {}, records),
+          h("td", {}, e.kind === "judgement" ? String(d.reason ?? "") : ""),
+          h("td", {}, judged === undefined ? "" : judged ? "yes" : "replaced"),
+        );
+      }),
     ),
   );
 }
