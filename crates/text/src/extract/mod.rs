@@ -26,22 +26,24 @@
 //!    only when the context makes an address likely (a webmail domain, a local part with a
 //!    digit, dot or underscore, or "mail"/"contact" just before).
 //! 3. **Candidates.** Byte scans propose candidates: one over runs of letters and digits
-//!    (crypto addresses, IBAN and fingerprint starts), one over runs of digits with light
-//!    separators (phones, cards; it skips eight bytes at a time where none can start a run),
-//!    and memchr searches ('@', '/', '.', ':', the word "at") that decide which finders run
-//!    at all and where. A few linear-time
+//!    (crypto addresses, IBAN and fingerprint starts; a bitmap of word bytes, built eight
+//!    bytes at a time, finds the runs of four or more bytes without visiting shorter words),
+//!    one over runs of digits with light separators (phones, cards; it jumps to the next
+//!    digit eight bytes at a time), and memchr searches ('@', '/', "://", '.', ':', the word
+//!    "at") that decide which finders run at all and where. A few linear-time
 //!    regular expressions (the `regex` crate: no backtracking, so no catastrophic patterns)
 //!    then run only where those scans found something they can match: the domain and IPv4
 //!    patterns only on whitespace-delimited chunks holding a dot before a real TLD or three
-//!    dots between digits, the written-out e-mail pattern only next to an "at" that a domain
-//!    follows. Each shortcut finds exactly what its pattern finds (property tests compare
-//!    them on random input).
+//!    dots between digits, the URL pattern only from five bytes before a "://", the
+//!    written-out e-mail pattern only next to an "at" that a domain follows. Each shortcut
+//!    finds exactly what its pattern finds (property tests compare them on random input).
 //! 4. **Validation.** Only candidates that pass their kind's check are reported: Luhn and
 //!    issuer prefixes for cards, mod-97 and the country length for IBANs, base58check /
 //!    bech32 / bech32m for Bitcoin, EIP-55 for mixed-case Ethereum addresses, Keccak checksums
-//!    for Monero, the SHA3 checksum of onion v3 addresses, `phonenumber` parsing and
-//!    validity for phones (validity checked with the crate's numbering-plan patterns compiled
-//!    once per region, the same verdict as `phonenumber::is_valid` at a fraction of the cost),
+//!    for Monero, the SHA3 checksum of onion v3 addresses, `phonenumber`'s parsing and
+//!    validity for phones (the crate's parsing steps for a string of digits and its
+//!    numbering-plan patterns, compiled once per region: the same E.164 value and verdict as
+//!    `phonenumber::parse` and `phonenumber::is_valid` at about a quarter of the cost),
 //!    the standard library's parsers for IP addresses, a compiled list of real TLDs for
 //!    domains, CRC-24 and packet parsing for armoured PGP keys.
 //! 5. **Overlaps.** Among overlapping candidates the longest wins (then the more specific
@@ -75,8 +77,6 @@ mod scan;
 #[doc(hidden)]
 pub use scan::profile;
 mod tld;
-
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use phonenumber::country::Id;
 use phonenumber::metadata::DATABASE;
@@ -339,7 +339,7 @@ impl Extractor {
                 hash: c.hash,
             });
         }
-        out.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end), f.kind));
+        out.sort_by_cached_key(|f| (f.start, std::cmp::Reverse(f.end), f.kind));
         out
     }
 
@@ -355,20 +355,8 @@ impl Extractor {
         if !international && self.trunk_zero && !digits.starts_with('0') {
             return None;
         }
-        let number = if international {
-            format!("+{digits}")
-        } else {
-            digits.to_string()
-        };
-        catch_unwind(AssertUnwindSafe(|| {
-            let p = phonenumber::parse(region, &number).ok()?;
-            if !phone::is_valid(&p) {
-                return None;
-            }
-            Some(phone::e164(&p))
-        }))
-        .ok()
-        .flatten()
+        let meta = region.and_then(|id| DATABASE.by_id(id.as_ref()));
+        phone::parse_valid(meta, international, digits)
     }
 }
 
@@ -448,9 +436,11 @@ fn resolve(cands: Vec<Cand>) -> Vec<Cand> {
 }
 
 fn greedy(mut cands: Vec<Cand>) -> Vec<Cand> {
-    cands.sort_by_key(|c| {
+    // Sorting small keys (with their index) and then moving each candidate once is much
+    // cheaper than sorting the candidates themselves; the order is the same (stable).
+    cands.sort_by_cached_key(|c| {
         (
-            std::cmp::Reverse(c.end - c.start),
+            std::cmp::Reverse(c.end.wrapping_sub(c.start)),
             c.kind,
             c.start,
             std::cmp::Reverse(c.nested),

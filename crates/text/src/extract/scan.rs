@@ -661,8 +661,31 @@ fn host_ok(host: &str) -> bool {
             .all(|l| !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-'))
 }
 
+/// The matches of [`URL`] in `t` (as `URL.find_iter(t)`), looked for only where a "://"
+/// follows: a match holds "://" three to five bytes after its start (after "ftp", "http",
+/// "https", "hxxp" or "hxxps"), so no match starts more than five bytes before the next
+/// "://" at or after the search position, and the pattern can start there.
+fn url_matches(t: &str) -> impl Iterator<Item = regex::Match<'_>> + '_ {
+    let b = t.as_bytes();
+    let seps = memchr::memmem::Finder::new(b"://");
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        if pos > t.len() {
+            return None;
+        }
+        let p = pos + seps.find(&b[pos..])?;
+        let mut from = pos.max(p.saturating_sub(5));
+        while !t.is_char_boundary(from) {
+            from -= 1;
+        }
+        let m = URL.find_at(t, from)?;
+        pos = m.end().max(m.start() + 1);
+        Some(m)
+    })
+}
+
 fn urls(t: &str, out: &mut Vec<Cand>) {
-    for m in URL.find_iter(t) {
+    for m in url_matches(t) {
         let s = m.start();
         let e = s + trim_url_end(m.as_str());
         let url = &t[s..e];
@@ -952,7 +975,8 @@ fn digits(x: &Extractor, t: &str, out: &mut Vec<Cand>) {
         }
         // Phones: the whole run, else without one or two groups at either end (a run can
         // swallow a neighbouring number: "0117 496 0123 (24").
-        let groups = group_starts(text);
+        let (spans, n_groups) = group_starts(text);
+        let groups = &spans[..n_groups];
         let n = groups.len();
         let mut tries = 0;
         'spans: for drop in 0..=2usize.min(n.saturating_sub(1)) {
@@ -978,30 +1002,29 @@ fn digits(x: &Extractor, t: &str, out: &mut Vec<Cand>) {
     }
 }
 
-const fn run_start_table() -> [bool; 256] {
-    let mut t = [false; 256];
-    let mut c = b'0';
-    while c <= b'9' {
-        t[c as usize] = true;
-        c += 1;
-    }
-    t[b'+' as usize] = true;
-    t[b'(' as usize] = true;
-    t
-}
-/// Bytes a digit run can start with.
-static RUN_START: [bool; 256] = run_start_table();
-
-/// True when one of the eight bytes lies between '(' and '9' (a superset of the bytes a digit
-/// run starts with; never false when one does).
-fn may_start_run(chunk: &[u8]) -> bool {
+/// One high bit per byte of `x` that is an ASCII digit (exact per byte: no carry or borrow
+/// crosses a byte; "Determine if a word has a byte between m and n", Bit Twiddling Hacks).
+fn digit_bits(x: u64) -> u64 {
     const ONES: u64 = u64::MAX / 255;
-    let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-    // Bytes with 0x27 < value < 0x3A ("Determine if a word has a byte between m and n").
-    let (m, n) = (0x27, 0x3A);
+    // Bytes with 0x2F < value < 0x3A.
+    let (m, n) = (0x2F, 0x3A);
     let low = x & (ONES * 127);
-    ((ONES * (127 + n)).wrapping_sub(low) & !x & low.wrapping_add(ONES * (127 - m)) & (ONES * 128))
-        != 0
+    (ONES * (127 + n)).wrapping_sub(low) & !x & low.wrapping_add(ONES * (127 - m)) & (ONES * 128)
+}
+
+/// The first ASCII digit at or after `i` (`b.len()` if none), eight bytes at a time.
+fn next_digit(b: &[u8], mut i: usize) -> usize {
+    while let Some(w) = b.get(i..i + 8) {
+        let bits = digit_bits(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])));
+        if bits != 0 {
+            return i + (bits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && !b[i].is_ascii_digit() {
+        i += 1;
+    }
+    i
 }
 
 fn is_digit_sep(c: u8) -> bool {
@@ -1011,61 +1034,62 @@ fn is_digit_sep(c: u8) -> bool {
 /// Runs of 7 to 25 digits with at most three separators (space, '-', '.', '(', ')', '/')
 /// between two digits, optionally led by '+' and/or '(': the leftmost-first, non-overlapping
 /// matches of `\+?\(?[0-9](?:[ \-.()/]{0,3}[0-9]){6,24}`, found by one forward byte scan.
+///
+/// A match holds a digit at most two bytes after its start, so the scan jumps to the next
+/// digit and takes the "+(", "+" or "(" just before it (not before where the scan stands) as
+/// the start; should the digits from there not make a match, no later start inside them does
+/// either (it has fewer digits after it), so the scan goes on after them.
 fn digit_runs(b: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     let n = b.len();
     let mut i = 0;
     std::iter::from_fn(move || {
         while i < n {
-            if !RUN_START[usize::from(b[i])] {
-                i += 1;
-                // Eight bytes at a time past text without a byte from '(' to '9'.
-                while i + 8 <= n && !may_start_run(&b[i..i + 8]) {
-                    i += 8;
+            let d = next_digit(b, i);
+            if d >= n {
+                i = n;
+                break;
+            }
+            let mut s = d;
+            if s > i && matches!(b[s - 1], b'(' | b'+') {
+                s -= 1;
+                if b[s] == b'(' && s > i && b[s - 1] == b'+' {
+                    s -= 1;
                 }
-                continue;
             }
-            let mut j = i;
-            if b[j] == b'+' {
-                j += 1;
-            }
-            if j < n && b[j] == b'(' {
-                j += 1;
-            }
-            if j < n && b[j].is_ascii_digit() {
-                // Separators and digits are disjoint, so greedy matching never backtracks.
-                let mut end = j + 1;
-                let mut reps = 0;
-                while reps < 24 {
-                    let mut k = end;
-                    while k < n && k - end < 3 && is_digit_sep(b[k]) {
-                        k += 1;
-                    }
-                    if k < n && b[k].is_ascii_digit() {
-                        end = k + 1;
-                        reps += 1;
-                    } else {
-                        break;
-                    }
+            // Separators and digits are disjoint, so greedy matching never backtracks.
+            let mut end = d + 1;
+            let mut reps = 0;
+            while reps < 24 {
+                let mut k = end;
+                while k < n && k - end < 3 && is_digit_sep(b[k]) {
+                    k += 1;
                 }
-                let s = i;
-                i = end;
-                if reps >= 6 {
-                    return Some((s, end));
+                if k < n && b[k].is_ascii_digit() {
+                    end = k + 1;
+                    reps += 1;
+                } else {
+                    break;
                 }
-                // A later start inside this run has fewer digits after it: skip the run.
-                continue;
             }
-            i += 1;
+            i = end;
+            if reps >= 6 {
+                return Some((s, end));
+            }
         }
         None
     })
 }
 
+/// The most groups a digit run can have (one digit each).
+const MAX_GROUPS: usize = 25;
+
 /// Spans of the space-separated groups of a digit run (a leading '+' or '(' stays with its
 /// group; a trailing '(' or ')' does not).
-fn group_starts(text: &str) -> Vec<(usize, usize)> {
+fn group_starts(text: &str) -> ([(usize, usize); MAX_GROUPS], usize) {
     let b = text.as_bytes();
-    let mut out = Vec::new();
+    // A run holds at most 25 digits, so at most 25 groups: no allocation per run.
+    let mut out = [(0, 0); MAX_GROUPS];
+    let mut n = 0;
     let mut i = 0;
     while i < b.len() {
         while i < b.len() && b[i] == b' ' {
@@ -1079,11 +1103,12 @@ fn group_starts(text: &str) -> Vec<(usize, usize)> {
         while e > s && !b[e - 1].is_ascii_digit() && b[e - 1] != b')' {
             e -= 1;
         }
-        if e > s && b[s..e].iter().any(u8::is_ascii_digit) {
-            out.push((s, e));
+        if e > s && n < MAX_GROUPS && b[s..e].iter().any(u8::is_ascii_digit) {
+            out[n] = (s, e);
+            n += 1;
         }
     }
-    out
+    (out, n)
 }
 
 fn card_candidate(text: &str, s: usize) -> Option<Cand> {
@@ -1255,96 +1280,191 @@ fn pgp_context(t: &str, s: usize) -> bool {
         .any(|k| line.contains(k))
 }
 
-const fn word_table() -> [bool; 256] {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 256 {
-        let c = i as u8;
-        t[i] = c.is_ascii_alphanumeric() || c == b'_';
-        i += 1;
-    }
-    t
+/// One high bit per byte of `x` that is a word byte (ASCII letter, digit or '_'), exact per
+/// byte like [`digit_bits`].
+fn word_bits(x: u64) -> u64 {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES * 128;
+    // Letters: with bit 5 set, 0x60 < value < 0x7B (only 'A'..='Z' and 'a'..='z' land there).
+    let y = x | (ONES * 0x20);
+    let low = y & (ONES * 127);
+    let letters =
+        (ONES * (127 + 0x7B)).wrapping_sub(low) & !y & low.wrapping_add(ONES * (127 - 0x60)) & HIGH;
+    // '_': the bytes of x ^ "________" that are zero.
+    let v = x ^ (ONES * u64::from(b'_'));
+    let underscore = !(((v & (ONES * 127)) + ONES * 127) | v) & HIGH;
+    digit_bits(x) | letters | underscore
 }
-static WORD: [bool; 256] = word_table();
+
+/// The word bytes of eight bytes as the low eight bits.
+fn word_byte_mask(w: [u8; 8]) -> u64 {
+    // The eight high bits gathered into the top byte (no two partial products overlap).
+    (word_bits(u64::from_le_bytes(w)) >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
+}
+
+/// Bit k set for each word byte k of `b` (at most 64 bytes).
+fn word_mask(b: &[u8]) -> u64 {
+    let mut m = 0;
+    let chunks = b.chunks_exact(8);
+    let rest = chunks.remainder();
+    let mut k = 0;
+    for chunk in chunks {
+        m |= word_byte_mask(chunk.try_into().unwrap_or([0; 8])) << (8 * k);
+        k += 1;
+    }
+    if !rest.is_empty() {
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        m |= word_byte_mask(w) << (8 * k);
+    }
+    m
+}
+
+/// A bitmap of the word bytes (`[A-Za-z0-9_]`) of a text: bit k of `bits[j]` is byte
+/// `64 * j + k` (bits past the end are clear).
+struct WordBits {
+    bits: Vec<u64>,
+    len: usize,
+}
+
+impl WordBits {
+    fn new(b: &[u8]) -> WordBits {
+        WordBits {
+            bits: b.chunks(64).map(word_mask).collect(),
+            len: b.len(),
+        }
+    }
+
+    /// Bit i is byte `64 * j + i + k` (`k` in 1..64).
+    fn shifted(&self, j: usize, k: u32) -> u64 {
+        let next = self.bits.get(j + 1).copied().unwrap_or(0);
+        (self.bits[j] >> k) | (next << (64 - k))
+    }
+
+    /// The first byte at or after `p` that is not a word byte (`len` if none).
+    fn next_clear(&self, p: usize) -> usize {
+        let mut j = p / 64;
+        let Some(&w) = self.bits.get(j) else {
+            return self.len;
+        };
+        let mut w = !w & (u64::MAX << (p % 64));
+        while w == 0 {
+            j += 1;
+            match self.bits.get(j) {
+                Some(&x) => w = !x,
+                None => return self.len,
+            }
+        }
+        (j * 64 + w.trailing_zeros() as usize).min(self.len)
+    }
+}
 
 /// Runs of letters and digits: Bitcoin, Ethereum, Monero, compact PGP fingerprints, and the
 /// starts of IBANs and spaced fingerprints.
 fn tokens(t: &str, out: &mut Vec<Cand>) {
     let b = t.as_bytes();
+    // Only runs of four or more bytes can hold anything: a bitmap of the word bytes (built
+    // eight bytes at a time) finds their starts without visiting the shorter words.
+    let words = WordBits::new(b);
+    for j in 0..words.bits.len() {
+        let m = words.bits[j];
+        if m == 0 {
+            continue;
+        }
+        let carry = if j > 0 { words.bits[j - 1] >> 63 } else { 0 };
+        let starts = m & !((m << 1) | carry);
+        let mut long = starts & words.shifted(j, 1) & words.shifted(j, 2) & words.shifted(j, 3);
+        while long != 0 {
+            let s = j * 64 + long.trailing_zeros() as usize;
+            long &= long - 1;
+            let e = words.next_clear(s + 4);
+            token(t, s, e, out);
+        }
+    }
+}
+
+/// [`tokens`] one byte at a time (the reference the bitmap scan is tested against).
+#[cfg(test)]
+fn tokens_bytewise(t: &str, out: &mut Vec<Cand>) {
+    let b = t.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        if !WORD[usize::from(b[i])] {
+        if !is_word(b[i]) {
             i += 1;
             continue;
         }
         let s = i;
-        while i < b.len() && WORD[usize::from(b[i])] {
+        while i < b.len() && is_word(b[i]) {
             i += 1;
         }
-        let e = i;
-        let n = e - s;
-        if n >= 4
-            && b[s].is_ascii_uppercase()
-            && b[s + 1].is_ascii_uppercase()
-            && b[s + 2].is_ascii_digit()
-            && b[s + 3].is_ascii_digit()
+        token(t, s, i, out);
+    }
+}
+
+/// The candidates of the word run `t[s..e]`.
+fn token(t: &str, s: usize, e: usize, out: &mut Vec<Cand>) {
+    let b = t.as_bytes();
+    let n = e - s;
+    if n >= 4
+        && b[s].is_ascii_uppercase()
+        && b[s + 1].is_ascii_uppercase()
+        && b[s + 2].is_ascii_digit()
+        && b[s + 3].is_ascii_digit()
+    {
+        iban_at(t, s, out);
+    }
+    if n == 4 && b.get(e) == Some(&b' ') && b[s..e].iter().all(u8::is_ascii_hexdigit) {
+        pgp_spaced_at(t, s, out);
+    }
+    if !(14..=110).contains(&n) {
+        return;
+    }
+    // Part of a longer token joined by '-' or '/'+word: still fine; but not inside e-mails.
+    if matches!(before(b, s), Some(b'@' | b'-')) || matches!(b.get(e), Some(b'@' | b'-')) {
+        return;
+    }
+    let tok = &t[s..e];
+    if tok.contains('_') {
+        return;
+    }
+    let tb = tok.as_bytes();
+    let lower2 = [
+        tb[0].to_ascii_lowercase(),
+        tb[1].to_ascii_lowercase(),
+        tb[2],
+    ];
+    if &lower2 == b"bc1" || &lower2 == b"tb1" {
+        if let Some(v) = checks::bitcoin_segwit(tok) {
+            out.push(Cand::new(Kind::Bitcoin, s, e, v));
+        }
+        return;
+    }
+    match n {
+        25..=35
+            if matches!(tb[0], b'1' | b'3' | b'm' | b'n' | b'2') && checks::bitcoin_base58(tok) =>
         {
-            iban_at(t, s, out);
+            out.push(Cand::new(Kind::Bitcoin, s, e, tok.to_string()));
         }
-        if n == 4 && b.get(e) == Some(&b' ') && b[s..e].iter().all(u8::is_ascii_hexdigit) {
-            pgp_spaced_at(t, s, out);
-        }
-        if !(14..=110).contains(&n) {
-            continue;
-        }
-        // Part of a longer token joined by '-' or '/'+word: still fine; but not inside e-mails.
-        if matches!(before(b, s), Some(b'@' | b'-')) || matches!(b.get(e), Some(b'@' | b'-')) {
-            continue;
-        }
-        let tok = &t[s..e];
-        if tok.contains('_') {
-            continue;
-        }
-        let tb = tok.as_bytes();
-        let lower2 = [
-            tb[0].to_ascii_lowercase(),
-            tb[1].to_ascii_lowercase(),
-            tb[2],
-        ];
-        if &lower2 == b"bc1" || &lower2 == b"tb1" {
-            if let Some(v) = checks::bitcoin_segwit(tok) {
-                out.push(Cand::new(Kind::Bitcoin, s, e, v));
+        42 if tb[0] == b'0' && (tb[1] == b'x' || tb[1] == b'X') => {
+            if let Some(v) = checks::ethereum(tok) {
+                out.push(Cand::new(Kind::Ethereum, s, e, v));
             }
-            continue;
         }
-        match n {
-            25..=35
-                if matches!(tb[0], b'1' | b'3' | b'm' | b'n' | b'2')
-                    && checks::bitcoin_base58(tok) =>
-            {
-                out.push(Cand::new(Kind::Bitcoin, s, e, tok.to_string()));
-            }
-            42 if tb[0] == b'0' && (tb[1] == b'x' || tb[1] == b'X') => {
-                if let Some(v) = checks::ethereum(tok) {
-                    out.push(Cand::new(Kind::Ethereum, s, e, v));
-                }
-            }
-            40 if tb.iter().all(u8::is_ascii_hexdigit)
-                && pgp_context(t, s)
-                && !tb.iter().all(u8::is_ascii_digit) =>
-            {
-                out.push(Cand::new(
-                    Kind::PgpFingerprint,
-                    s,
-                    e,
-                    tok.to_ascii_uppercase(),
-                ));
-            }
-            95 | 106 if matches!(tb[0], b'4' | b'8') && checks::monero(tok) => {
-                out.push(Cand::new(Kind::Monero, s, e, tok.to_string()));
-            }
-            _ => {}
+        40 if tb.iter().all(u8::is_ascii_hexdigit)
+            && pgp_context(t, s)
+            && !tb.iter().all(u8::is_ascii_digit) =>
+        {
+            out.push(Cand::new(
+                Kind::PgpFingerprint,
+                s,
+                e,
+                tok.to_ascii_uppercase(),
+            ));
         }
+        95 | 106 if matches!(tb[0], b'4' | b'8') && checks::monero(tok) => {
+            out.push(Cand::new(Kind::Monero, s, e, tok.to_string()));
+        }
+        _ => {}
     }
 }
 
@@ -1520,13 +1640,123 @@ mod tests {
         }
     }
 
+    /// Text with the pieces word runs are made of: long letter and digit runs, IBAN and
+    /// fingerprint starts, '_', '@', '-', non-ASCII.
+    fn wordy() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[a-zA-Z0-9]{1,40}",
+            "[A-Z]{2}[0-9]{2}[A-Z0-9 ]{0,30}",
+            "[0-9a-fA-F]{4} ",
+            "[ .@_/\n-]{1,3}",
+            prop::sample::select(vec![
+                "é",
+                "GB82 WEST 1234 5698 7654 32",
+                "0x",
+                "bc1",
+                "fingerprint ",
+                "_",
+                "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
+                "0x52908400098527886E0F7030069857D2E4169EE7",
+                "4",
+                "8",
+            ])
+            .prop_map(str::to_string),
+        ];
+        prop::collection::vec(piece, 0..60).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn token_bitmap_finds_what_the_byte_scan_finds(s in wordy()) {
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            tokens(&s, &mut fast);
+            tokens_bytewise(&s, &mut slow);
+            prop_assert_eq!(spans(&fast), spans(&slow));
+        }
+
+        #[test]
+        fn word_bitmap_is_exact(b in prop::collection::vec(any::<u8>(), 0..300), p in 0usize..300) {
+            let w = WordBits::new(&b);
+            for (i, &c) in b.iter().enumerate() {
+                prop_assert_eq!(w.bits[i / 64] >> (i % 64) & 1 == 1, is_word(c), "byte {}", i);
+            }
+            let want = (p..b.len()).find(|&i| !is_word(b[i])).unwrap_or(b.len()).max(p.min(b.len()));
+            prop_assert_eq!(w.next_clear(p).max(p.min(b.len())), want);
+        }
+    }
+
+    /// Text around URLs: schemes (any case, defanged), "://" without a scheme, non-ASCII.
+    fn urlish() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[a-zA-Z0-9]{1,6}",
+            "[ ./:<>\"-]{1,3}",
+            prop::sample::select(vec![
+                "http",
+                "https",
+                "HTTP",
+                "hxxps",
+                "ftp",
+                "://",
+                "http://",
+                "ftp://x.org",
+                "https://example.org/p?q=1",
+                "é",
+                "€",
+                "xhttp://",
+                "\n",
+                "[",
+                "]",
+            ])
+            .prop_map(str::to_string),
+        ];
+        prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn url_search_matches_the_pattern(s in urlish()) {
+            let fast: Vec<_> = url_matches(&s).map(|m| m.range()).collect();
+            let slow: Vec<_> = URL.find_iter(&s).map(|m| m.range()).collect();
+            prop_assert_eq!(fast, slow);
+        }
+    }
+
     #[test]
-    fn run_start_word_check() {
+    fn word_bits_are_exact_per_byte() {
         for v in 0..=255u8 {
-            for at in 0..8 {
-                let mut w = [b'a'; 8];
-                w[at] = v;
-                assert_eq!(may_start_run(&w), (b'('..=b'9').contains(&v), "{v} at {at}");
+            for fill in [
+                b'a', b'_', b'Z', 0x80, 0xFF, 0x00, b'@', b'`', b'[', b'{', 0x7F,
+            ] {
+                for at in 0..8 {
+                    let mut w = [fill; 8];
+                    w[at] = v;
+                    let bits = word_bits(u64::from_le_bytes(w));
+                    for (k, &c) in w.iter().enumerate() {
+                        let set = bits >> (8 * k + 7) & 1 == 1;
+                        assert_eq!(set, is_word(c), "{v} at {at} in {fill}, byte {k}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn digit_bits_are_exact_per_byte() {
+        for v in 0..=255u8 {
+            for fill in [b'a', b'0', 0x80, 0xFF, 0x00, b'/', b':'] {
+                for at in 0..8 {
+                    let mut w = [fill; 8];
+                    w[at] = v;
+                    let bits = digit_bits(u64::from_le_bytes(w));
+                    for (k, &c) in w.iter().enumerate() {
+                        let set = bits >> (8 * k + 7) & 1 == 1;
+                        assert_eq!(set, c.is_ascii_digit(), "{v} at {at} in {fill}, byte {k}");
+                    }
+                }
             }
         }
     }
