@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use spirit_media::MediaError;
 use spirit_media::audio::{AudioLimits, compare_audio, fingerprint_file};
 use spirit_media::compare::{HashThresholds, compare_hashes};
@@ -47,11 +47,13 @@ pub enum MediaCommand {
     /// (keyframes matched and aligned, match level, audio segments) or two audio files
     /// (common segments with offsets), as JSON.
     Compare { left: PathBuf, right: PathBuf },
-    /// Near-duplicates of a photo among the images already in a workspace: record,
-    /// source, pHash distance (direct or mirrored), level and entity, nearest first.
+    /// Near-duplicates of a photo or a video among the images and video keyframes
+    /// already in a workspace: record, source, pHash distance (direct or mirrored),
+    /// level, where in a video, and entity, nearest first. A video (needs ffmpeg) is
+    /// looked for by its informative keyframes.
     Similar {
         workspace: PathBuf,
-        /// The photo to look for.
+        /// The photo or video to look for.
         photo: PathBuf,
         /// Largest pHash distance (bits of 64) reported.
         #[arg(long, default_value_t = spirit_store::similar::DEFAULT_RADIUS)]
@@ -202,18 +204,53 @@ fn each_file<T: serde::Serialize, E: std::fmt::Display>(
     Ok(())
 }
 
+/// The frames a file is looked for by: a video's informative keyframes (through
+/// ffmpeg), else the picture itself.
+fn query_frames(file: &Path) -> Result<Vec<spirit_store::similar::QueryFrame>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    std::fs::File::open(file)
+        .with_context(|| format!("{}", file.display()))?
+        .take(4096)
+        .read_to_end(&mut head)
+        .with_context(|| format!("{}", file.display()))?;
+    if spirit_store::folder::sniff(&head, file) != spirit_store::folder::FileKind::Video {
+        let h = spirit_media::picture::hash_file(file, &Limits::default())?;
+        return Ok(vec![spirit_store::similar::QueryFrame {
+            phash: h.phash,
+            mirror: h.phash_mirror,
+            seconds: None,
+        }]);
+    }
+    let report = inspect_video_file(file, &VideoOptions::default())?;
+    let frames: Vec<_> = report
+        .video
+        .signature
+        .keyframes
+        .iter()
+        .filter(|k| !k.flat)
+        .map(|k| spirit_store::similar::QueryFrame {
+            phash: k.hashes.phash,
+            mirror: k.hashes.phash_mirror,
+            seconds: Some(k.seconds),
+        })
+        .collect();
+    if frames.is_empty() {
+        bail!(
+            "{}: no informative keyframe (blank or uniform video)",
+            file.display()
+        );
+    }
+    Ok(frames)
+}
+
 fn similar(workspace: &Path, photo: &Path, radius: u32, json: bool) -> Result<()> {
     if radius > 64 {
         bail!("--radius {radius}: a pHash has 64 bits");
     }
-    let hashes = spirit_media::picture::hash_file(photo, &Limits::default())?;
+    let query = query_frames(photo)?;
     let ws = spirit_store::Workspace::open(workspace, spirit_store::workspace::Access::Read)?;
-    let hits = spirit_store::similar::similar_images(
-        ws.connection(),
-        hashes.phash,
-        hashes.phash_mirror,
-        radius,
-    )?;
+    let hits = spirit_store::similar::similar_frames(ws.connection(), &query, radius)?;
     let mut out = std::io::stdout().lock();
     if json {
         for h in &hits {
@@ -224,7 +261,7 @@ fn similar(workspace: &Path, photo: &Path, radius: u32, json: bool) -> Result<()
     if hits.is_empty() {
         writeln!(
             out,
-            "no stored image within {radius} bits of {}",
+            "no stored image or video frame within {radius} bits of {}",
             photo.display()
         )?;
         return Ok(());
@@ -235,18 +272,34 @@ fn similar(workspace: &Path, photo: &Path, radius: u32, json: bool) -> Result<()
         "bits", "level", "entity", "record", "source"
     )?;
     for h in &hits {
+        let mut notes = String::new();
+        if h.mirrored {
+            notes.push_str(" (mirrored)");
+        }
+        if let Some(s) = h.stored_seconds {
+            notes.push_str(&format!(
+                " (video frame at {s:.1} s, {} frames matched)",
+                h.frames_matched
+            ));
+        }
+        if let Some(s) = h.query_seconds {
+            notes.push_str(&format!(" (query frame at {s:.1} s)"));
+        }
         writeln!(
             out,
-            "{:>4}  {:<15} {:<8} {:<40} {:<10} {}{}",
+            "{:>4}  {:<15} {:<8} {:<40} {:<10} {}{notes}",
             h.distance,
             h.level,
             h.entity.as_deref().unwrap_or("-"),
             h.record,
             h.source,
             h.provenance,
-            if h.mirrored { " (mirrored)" } else { "" }
         )?;
     }
-    writeln!(out, "{} stored images within {radius} bits", hits.len())?;
+    writeln!(
+        out,
+        "{} stored images or videos within {radius} bits",
+        hits.len()
+    )?;
     Ok(())
 }

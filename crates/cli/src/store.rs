@@ -535,6 +535,17 @@ fn display_name(v: &RecordView) -> String {
     parts.join(" ")
 }
 
+/// A long value (an audio fingerprint is kilobytes of base64) cut to its start and its
+/// length, for the terminal; `--json` gives it whole.
+fn shorten(v: &str) -> std::borrow::Cow<'_, str> {
+    const MAX: usize = 96;
+    if v.chars().count() <= MAX {
+        return v.into();
+    }
+    let head: String = v.chars().take(MAX - 16).collect();
+    format!("{head}… ({} characters)", v.chars().count()).into()
+}
+
 fn print_record(v: &RecordView, indent: &str) {
     println!(
         "{indent}{}  entity {}  ({})",
@@ -544,13 +555,13 @@ fn print_record(v: &RecordView, indent: &str) {
     );
     for (kind, raw, value) in &v.attributes {
         let norm = match value {
-            Some(n) if n != raw => format!("  → {n}"),
+            Some(n) if n != raw => format!("  → {}", shorten(n)),
             Some(_) => String::new(),
             None if raw.is_empty() => String::new(),
             None => "  (unusable)".into(),
         };
         let raw = if raw.is_empty() { "(derived)" } else { raw };
-        println!("{indent}  {kind:<14} {raw}{norm}");
+        println!("{indent}  {kind:<14} {}{norm}", shorten(raw));
     }
 }
 
@@ -577,9 +588,9 @@ fn print_entity(v: &EntityView) {
                 .iter()
                 .map(|(val, n)| {
                     if *n > 1 {
-                        format!("{val} ×{n}")
+                        format!("{} ×{n}", shorten(val))
                     } else {
-                        val.clone()
+                        shorten(val).into_owned()
                     }
                 })
                 .collect();

@@ -265,3 +265,232 @@ fn a_seized_folder_and_posts_are_ingested_and_photos_found_again() {
     assert!(view.contains("found in:"), "{view}");
     assert!(view.contains("posts.jsonl:1, bytes 4–38"), "{view}");
 }
+
+/// A photo whose serial and GPS position were written by exiftool (the tool of the test
+/// setup: CI installs it and sets `SPIRIT_REQUIRE_EXIFTOOL`; elsewhere the test is
+/// skipped when it is missing): both are stored exactly, as attributes and mentions.
+#[test]
+fn exif_serial_and_gps_written_by_exiftool_are_stored_exactly() {
+    let have = Command::new("exiftool")
+        .arg("-ver")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(
+            std::env::var_os("SPIRIT_REQUIRE_EXIFTOOL").is_none(),
+            "SPIRIT_REQUIRE_EXIFTOOL is set but exiftool is missing"
+        );
+        eprintln!("SKIPPED: exiftool is not installed (apt-get install libimage-exiftool-perl)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("phone");
+    std::fs::create_dir_all(&root).unwrap();
+    let photo = root.join("IMG_0001.png");
+    std::fs::write(&photo, png(scene)).unwrap();
+    // Westminster (north, west) and Sydney (south, east): every sign of a position.
+    let out = Command::new("exiftool")
+        .args([
+            "-q",
+            "-overwrite_original",
+            "-Make=NIKON CORPORATION",
+            "-SerialNumber=3021455",
+            "-GPSLatitude=51.500729",
+            "-GPSLatitudeRef=N",
+            "-GPSLongitude=0.124625",
+            "-GPSLongitudeRef=W",
+        ])
+        .arg(&photo)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let south = root.join("IMG_0002.png");
+    std::fs::write(&south, png(|x, y| scene(x, 191 - y))).unwrap();
+    let out = Command::new("exiftool")
+        .args([
+            "-q",
+            "-overwrite_original",
+            "-GPSLatitude=33.856784",
+            "-GPSLatitudeRef=S",
+            "-GPSLongitude=151.215297",
+            "-GPSLongitudeRef=E",
+        ])
+        .arg(&south)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+
+    let ws = dir.path().join("ws");
+    let s = |p: &Path| p.display().to_string();
+    ok(&["init", &s(&ws)]);
+    ok(&["ingest", &s(&ws), "--source", "phone", &s(&root)]);
+    let attrs = |key: &str| -> Vec<(String, String)> {
+        let rec: serde_json::Value =
+            serde_json::from_str(&ok(&["record", &s(&ws), key, "--json"])).unwrap();
+        rec["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a[0].as_str().unwrap().to_string(),
+                    a[2].as_str().unwrap_or("(missing)").to_string(),
+                )
+            })
+            .collect()
+    };
+    let first = attrs("phone:file:IMG_0001.png");
+    let value = |attrs: &[(String, String)], kind: &str| {
+        attrs
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(
+        value(&first, "geo_position").as_deref(),
+        Some("51.5007,-0.1246"),
+        "{first:?}"
+    );
+    assert_eq!(
+        value(&first, "camera_serial").as_deref(),
+        Some("nikon:3021455"),
+        "{first:?}"
+    );
+    let second = attrs("phone:file:IMG_0002.png");
+    assert_eq!(
+        value(&second, "geo_position").as_deref(),
+        Some("-33.8568,151.2153"),
+        "{second:?}"
+    );
+    assert_eq!(value(&second, "camera_serial"), None, "{second:?}");
+    // The raw degrees in the payload match what was written to 6 decimals.
+    let rec: serde_json::Value = serde_json::from_str(&ok(&[
+        "record",
+        &s(&ws),
+        "phone:file:IMG_0001.png",
+        "--json",
+    ]))
+    .unwrap();
+    let payload: serde_json::Value =
+        serde_json::from_str(rec["payload"].as_str().unwrap()).unwrap();
+    let exif = &payload["image"]["exif"];
+    let lat = exif["gps_latitude"].as_f64().unwrap();
+    let lon = exif["gps_longitude"].as_f64().unwrap();
+    assert!((lat - 51.500729).abs() < 5e-7, "{lat}");
+    assert!((lon + 0.124625).abs() < 5e-7, "{lon}");
+}
+
+/// `spirit media similar` searches the keyframes of stored videos: a still of a video
+/// finds the video and where in it; a video finds the stored picture of one of its
+/// scenes. Needs ffmpeg (CI requires it through `SPIRIT_REQUIRE_FFMPEG`).
+#[test]
+fn media_similar_searches_video_keyframes() {
+    let have_ffmpeg = Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_ffmpeg {
+        assert!(
+            std::env::var_os("SPIRIT_REQUIRE_FFMPEG").is_none(),
+            "SPIRIT_REQUIRE_FFMPEG is set but ffmpeg is missing"
+        );
+        eprintln!("SKIPPED: ffmpeg is not installed (apt-get install ffmpeg)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenes = dir.path().join("scenes");
+    let root = dir.path().join("seized");
+    std::fs::create_dir_all(&scenes).unwrap();
+    std::fs::create_dir_all(&root).unwrap();
+    // Smooth scenes (discs on gradients): pHash is stable for them through H.264.
+    let disc = |x: u32, y: u32, cx: i32, cy: i32, r: i32| {
+        let (dx, dy) = (x as i32 - cx, y as i32 - cy);
+        dx * dx + dy * dy < r * r
+    };
+    let two_discs = move |x: u32, y: u32| {
+        let v = (255 - x) / 2
+            + if disc(x, y, 190, 50, 35) { 120 } else { 0 }
+            + if disc(x, y, 60, 150, 25) { 90 } else { 0 };
+        let v = v.min(255) as u8;
+        [v / 3, v, 255 - v]
+    };
+    let lamp = move |x: u32, y: u32| {
+        let v = y / 2
+            + if disc(x, y, 128, 60, 30) { 140 } else { 0 }
+            + if disc(x, y, 40, 40, 20) { 100 } else { 0 };
+        let v = v.min(255) as u8;
+        [v, v, v / 2]
+    };
+    std::fs::write(scenes.join("0.png"), png(scene)).unwrap();
+    std::fs::write(scenes.join("1.png"), png(two_discs)).unwrap();
+    std::fs::write(scenes.join("2.png"), png(lamp)).unwrap();
+    // Three scenes of 3 s each.
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-v", "error", "-y"]);
+    for i in 0..3 {
+        cmd.args(["-loop", "1", "-t", "3", "-i"])
+            .arg(scenes.join(format!("{i}.png")));
+    }
+    let out = cmd
+        .args(["-filter_complex", "concat=n=3:v=1:a=0", "-r", "10"])
+        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        .arg(root.join("scenes.mp4"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Stored beside the video: the first scene as a picture.
+    std::fs::copy(scenes.join("0.png"), root.join("opening.png")).unwrap();
+    let ws = dir.path().join("ws");
+    let s = |p: &Path| p.display().to_string();
+    ok(&["init", &s(&ws)]);
+    ok(&["ingest", &s(&ws), "--source", "seized", &s(&root)]);
+    let similar = |query: &Path| -> Vec<serde_json::Value> {
+        ok(&["media", "similar", &s(&ws), &s(query), "--json"])
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+
+    // A still of the second scene, never stored as a picture, finds the video there.
+    let hits = similar(&scenes.join("1.png"));
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["record"], "seized:file:scenes.mp4");
+    assert_eq!(hits[0]["media"], "video");
+    assert_eq!(hits[0]["level"], "near_duplicate", "{hits:?}");
+    let at = hits[0]["stored_seconds"].as_f64().unwrap();
+    assert!((3.0..6.0).contains(&at), "{at}");
+    assert!(hits[0]["query_seconds"].is_null());
+
+    // The video finds itself and the stored picture of its opening scene.
+    let hits = similar(&root.join("scenes.mp4"));
+    let mut records: Vec<&str> = hits.iter().map(|h| h["record"].as_str().unwrap()).collect();
+    records.sort_unstable();
+    assert_eq!(
+        records,
+        ["seized:file:opening.png", "seized:file:scenes.mp4"],
+        "{hits:?}"
+    );
+    let hit = |record: &str| {
+        hits.iter()
+            .find(|h| h["record"] == format!("seized:file:{record}"))
+            .unwrap()
+    };
+    let picture = hit("opening.png");
+    assert_eq!(picture["media"], "image");
+    assert!(picture["stored_seconds"].is_null());
+    let at = picture["query_seconds"].as_f64().unwrap();
+    assert!((0.0..3.0).contains(&at), "{at}");
+    let itself = hit("scenes.mp4");
+    assert_eq!(itself["distance"], 0);
+    assert!(itself["frames_matched"].as_u64().unwrap() >= 6, "{itself}");
+    let table = ok(&["media", "similar", &s(&ws), &s(&scenes.join("2.png"))]);
+    assert!(table.contains("video frame at"), "{table}");
+}

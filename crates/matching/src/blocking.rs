@@ -35,6 +35,15 @@ pub enum KeyFunction {
     /// The `i`-th 8-bit segment (0–7) of an image hash's pHash: two hashes within 7
     /// bits share at least one of the eight (pigeonhole). Only valid with `image_hash`.
     Segment(u8),
+    /// The `i`-th 8-bit segment (0–7) of the pHash and of the mirror's pHash, as an
+    /// unordered pair: a mirrored copy (its pHash near the original's mirror pHash and
+    /// the other way round) gets the same key as its original when both segments
+    /// survive, which within 7 differing bits over both hashes one of the eight does.
+    /// Only valid with `image_hash` values that carry the mirror.
+    MirrorSegment(u8),
+    /// The `i`-th min-hash ([`crate::evidence::audio_minhash`]) of an audio
+    /// fingerprint's features. Only valid with `audio_fingerprint`.
+    MinHash(u8),
 }
 
 /// One part of a blocking rule.
@@ -67,6 +76,8 @@ impl fmt::Display for BlockingRule {
                 KeyFunction::Street => "street".into(),
                 KeyFunction::MetaphoneSet => "metaphone_set".into(),
                 KeyFunction::Segment(i) => format!("segment{i}"),
+                KeyFunction::MirrorSegment(i) => format!("mirror_segment{i}"),
+                KeyFunction::MinHash(i) => format!("minhash{i}"),
             };
             write!(f, "{kind}:{func}")?;
         }
@@ -103,7 +114,9 @@ impl BlockingRule {
     /// The default rules for the attribute kinds present in a run: names by sound in
     /// either order, each identifier on its own, and pairs of name, date of birth and
     /// location keys — so that a record with two corrupted fields still shares some
-    /// rule's key with its duplicate.
+    /// rule's key with its duplicate. Image hashes are blocked by segments of the
+    /// pHash and by mirror segments (so a mirrored re-post is a candidate), audio
+    /// fingerprints by their min-hashes.
     pub fn defaults_for(kinds: &[AttrKind]) -> Vec<BlockingRule> {
         let candidates: &[&[&str]] = &[
             &["name:metaphone_set"],
@@ -133,6 +146,14 @@ impl BlockingRule {
             .chain(
                 (0..crate::evidence::IMAGE_HASH_SEGMENTS)
                     .map(|i| vec![format!("image_hash:segment{i}")]),
+            )
+            .chain(
+                (0..crate::evidence::IMAGE_HASH_SEGMENTS)
+                    .map(|i| vec![format!("image_hash:mirror_segment{i}")]),
+            )
+            .chain(
+                (0..crate::evidence::AUDIO_MINHASH_KEYS)
+                    .map(|i| vec![format!("audio_fingerprint:minhash{i}")]),
             );
         candidates
             .iter()
@@ -165,6 +186,33 @@ fn parse_key(key: &str) -> Result<KeyPart, String> {
         "digits" => KeyFunction::Digits,
         "street" => KeyFunction::Street,
         "metaphone_set" => KeyFunction::MetaphoneSet,
+        f if f.starts_with("mirror_segment") => {
+            let i: u8 = f["mirror_segment".len()..]
+                .parse()
+                .ok()
+                .filter(|i| *i < crate::evidence::IMAGE_HASH_SEGMENTS)
+                .ok_or_else(|| format!("blocking key {key:?}: mirror_segment must be 0..7"))?;
+            if kind != Some(AttrKind::ImageHash) {
+                return Err(format!(
+                    "blocking key {key:?}: mirror_segmentN goes with `image_hash` only"
+                ));
+            }
+            KeyFunction::MirrorSegment(i)
+        }
+        f if f.starts_with("minhash") => {
+            let n = crate::evidence::AUDIO_MINHASH_KEYS;
+            let i: u8 = f["minhash".len()..]
+                .parse()
+                .ok()
+                .filter(|i| *i < n)
+                .ok_or_else(|| format!("blocking key {key:?}: minhash must be 0..{}", n - 1))?;
+            if kind != Some(AttrKind::AudioFingerprint) {
+                return Err(format!(
+                    "blocking key {key:?}: minhashN goes with `audio_fingerprint` only"
+                ));
+            }
+            KeyFunction::MinHash(i)
+        }
         f if f.starts_with("segment") => {
             let i: u8 = f["segment".len()..]
                 .parse()
@@ -189,7 +237,8 @@ fn parse_key(key: &str) -> Result<KeyPart, String> {
         f => {
             return Err(format!(
                 "blocking key {key:?}: unknown function {f:?} \
-                 (known: exact, metaphone, prefixN, year, digits, street, metaphone_set, segmentN)"
+                 (known: exact, metaphone, prefixN, year, digits, street, metaphone_set, \
+                 segmentN, mirror_segmentN, minhashN)"
             ));
         }
     };
@@ -369,6 +418,26 @@ fn value_key(col: &Column, function: KeyFunction, id: u32) -> Option<u64> {
             }
             _ => return None,
         },
+        KeyFunction::MirrorSegment(i) => match &col.derived {
+            Derived::ImageHashes { hashes } => {
+                let (h, m) = hashes[id as usize];
+                let (a, b) = (
+                    crate::evidence::image_hash_segment(h, i),
+                    crate::evidence::image_hash_segment(m?, i),
+                );
+                hash_bytes(hash_str("mirror_segment"), &[i, a.min(b), a.max(b)])
+            }
+            _ => return None,
+        },
+        KeyFunction::MinHash(i) => match &col.derived {
+            Derived::AudioFingerprints { prints, minhash } if !prints[id as usize].is_empty() => {
+                hash_bytes(
+                    hash_str("minhash"),
+                    &minhash[id as usize][usize::from(i)].to_le_bytes(),
+                )
+            }
+            _ => return None,
+        },
     };
     Some(h)
 }
@@ -536,7 +605,7 @@ mod tests {
             ],
         ]);
         let rules = BlockingRule::defaults_for(&t.kinds());
-        assert_eq!(rules.len(), 1 + 8, "{rules:?}");
+        assert_eq!(rules.len(), 1 + 8 + 8, "{rules:?}");
         assert_eq!(rules[0].to_string(), "crypto_address:exact");
         let k = BlockKeys::compute(&t, rules, 100);
         assert_eq!(k.keys[0][0], k.keys[0][1]);
@@ -553,6 +622,80 @@ mod tests {
                 .to_string(),
             "image_hash:segment3"
         );
+    }
+
+    /// A mirrored copy (pHash and mirror pHash swapped, a few bits off) shares a
+    /// mirror-segment key with its original, and no plain segment key.
+    #[test]
+    fn mirrored_copies_share_a_mirror_segment_key() {
+        use AttrKind::ImageHash as H;
+        let t = table(&[
+            &[(H, "0123456789abcdef:f0e1d2c3b4a59687")],
+            // The mirror: its pHash is the original's mirror pHash with two bits
+            // flipped, its mirror pHash the original's pHash with one flipped.
+            &[(H, "f0e1d2c3b4a59784:0123456789abcdee")],
+            &[(H, "0f1e2d3c4b5a6978:8796a5b4c3d2e1f0")],
+            // No mirror hash: no mirror key.
+            &[(H, "0123456789abcdef")],
+        ]);
+        let rules = BlockingRule::defaults_for(&t.kinds());
+        assert_eq!(rules.len(), 16);
+        assert_eq!(rules[8].to_string(), "image_hash:mirror_segment0");
+        let k = BlockKeys::compute(&t, rules, 100);
+        assert!(
+            (0..8).all(|r| k.keys[r][0] != k.keys[r][1]),
+            "segments miss it"
+        );
+        let shared = (8..16).filter(|&r| k.keys[r][0] == k.keys[r][1]).count();
+        assert_eq!(shared, 6, "the two lowest segments differ");
+        assert!((8..16).all(|r| k.keys[r][0] != k.keys[r][2]));
+        assert!((8..16).all(|r| k.keys[r][3].is_none()));
+        assert!(BlockingRule::parse(&["image_hash:mirror_segment8"]).is_err());
+        assert!(BlockingRule::parse(&["surname:mirror_segment1"]).is_err());
+    }
+
+    /// A fingerprint and a copy of its last 70 % with some bits flipped share most
+    /// min-hash keys; an unrelated one shares none.
+    #[test]
+    fn audio_minhash_keys() {
+        use crate::evidence::{AUDIO_MINHASH_KEYS, encode_audio_fingerprint};
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u32
+        };
+        let a: Vec<u32> = (0..200).map(|_| next()).collect();
+        // Flip two low bits of each kept sub-fingerprint (below the feature bits).
+        let b: Vec<u32> = a[60..].iter().map(|v| v ^ 0b101).collect();
+        let c: Vec<u32> = (0..200).map(|_| next()).collect();
+        let (a, b, c) = (
+            encode_audio_fingerprint(&a).unwrap(),
+            encode_audio_fingerprint(&b).unwrap(),
+            encode_audio_fingerprint(&c).unwrap(),
+        );
+        use AttrKind::AudioFingerprint as F;
+        let t = table(&[
+            &[(F, &a)],
+            &[(F, &b)],
+            &[(F, &c)],
+            &[(F, "chromaprint:AAAA")],
+        ]);
+        let rules = BlockingRule::defaults_for(&t.kinds());
+        assert_eq!(rules.len(), usize::from(AUDIO_MINHASH_KEYS));
+        assert_eq!(rules[0].to_string(), "audio_fingerprint:minhash0");
+        let k = BlockKeys::compute(&t, rules, 100);
+        let shared = |x: usize, y: usize| {
+            (0..usize::from(AUDIO_MINHASH_KEYS))
+                .filter(|&r| k.keys[r][x] == k.keys[r][y])
+                .count()
+        };
+        assert!(shared(0, 1) >= 3, "{}", shared(0, 1));
+        assert_eq!(shared(0, 2), 0);
+        assert!(k.keys.iter().all(|r| r[3].is_none()), "too short: missing");
+        assert!(BlockingRule::parse(&["image_hash:minhash0"]).is_err());
+        assert!(BlockingRule::parse(&["audio_fingerprint:minhash99"]).is_err());
     }
 
     /// Pairs within 7 bits always share a segment key: the pigeonhole the rules rely on.

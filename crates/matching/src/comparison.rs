@@ -47,6 +47,10 @@ pub enum Function {
     /// near duplicate (≤ 5 bits), close (≤ 11), similar (≤ 17), else; the thresholds
     /// are [`crate::evidence::IMAGE_HASH_LEVELS`].
     ImageHash,
+    /// Audio fingerprints by their best common segment of ≥ 2 s (Chromaprint's matcher,
+    /// so a trimmed copy matches its original): same recording (≤ 3 of 32 bit errors),
+    /// similar (≤ 5), else; the thresholds are [`crate::evidence::AUDIO_BIT_ERROR_LEVELS`].
+    AudioFingerprint,
 }
 
 const NAME_GIVEN: &[&str] = &[
@@ -68,6 +72,7 @@ const AREA: &[&str] = &[
 const IDENT: &[&str] = &["exact", "close", "else"];
 const CATEGORY: &[&str] = &["exact", "else"];
 const IMAGE: &[&str] = &["near_duplicate", "close", "similar", "else"];
+const AUDIO: &[&str] = &["same_recording", "similar", "else"];
 
 /// The identifier kinds compared by [`Function::Exact`] by default, in order.
 pub const EXACT_IDENTIFIERS: [AttrKind; 8] = [
@@ -95,6 +100,7 @@ impl Function {
             Function::Identifier(_) => IDENT,
             Function::Category(_) | Function::Exact(_) => CATEGORY,
             Function::ImageHash => IMAGE,
+            Function::AudioFingerprint => AUDIO,
         }
     }
 
@@ -119,6 +125,7 @@ impl Function {
             Function::Area => "area".into(),
             Function::Identifier(k) | Function::Category(k) | Function::Exact(k) => k.name().into(),
             Function::ImageHash => "image_hash".into(),
+            Function::AudioFingerprint => "audio_fingerprint".into(),
         }
     }
 
@@ -160,6 +167,9 @@ impl Function {
         if has(AttrKind::ImageHash) {
             out.push(Function::ImageHash);
         }
+        if has(AttrKind::AudioFingerprint) {
+            out.push(Function::AudioFingerprint);
+        }
         for k in [AttrKind::Gender, AttrKind::Country] {
             if has(k) {
                 out.push(Function::Category(k));
@@ -197,6 +207,7 @@ impl Bound {
                 [c(k), None, None, None]
             }
             Function::ImageHash => [c(AttrKind::ImageHash), None, None, None],
+            Function::AudioFingerprint => [c(AttrKind::AudioFingerprint), None, None, None],
         };
         Bound { function, cols }
     }
@@ -215,6 +226,7 @@ impl Bound {
             Function::Identifier(_) => ident_level(col(0), a, b),
             Function::Category(_) | Function::Exact(_) => category_level(col(0), a, b),
             Function::ImageHash => image_hash_level(col(0), a, b),
+            Function::AudioFingerprint => audio_level(col(0), a, b),
         }
     }
 
@@ -542,6 +554,27 @@ fn ident_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
     3
 }
 
+fn audio_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
+    let Some((ia, ib)) = pair_ids(col, a, b) else {
+        return 0;
+    };
+    let Some(Column {
+        derived: Derived::AudioFingerprints { prints, .. },
+        ..
+    }) = col
+    else {
+        return 0;
+    };
+    let (x, y) = (&prints[ia as usize], &prints[ib as usize]);
+    if x.is_empty() || y.is_empty() {
+        return 0;
+    }
+    if ia == ib {
+        return 1;
+    }
+    crate::evidence::audio_fingerprint_level(x, y)
+}
+
 fn image_hash_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
     let Some((ia, ib)) = pair_ids(col, a, b) else {
         return 0;
@@ -750,6 +783,78 @@ mod tests {
         assert_eq!(label(Function::ImageHash, &t, 0, 3), "close");
         assert_eq!(label(Function::ImageHash, &t, 1, 2), "similar");
         assert_eq!(label(Function::ImageHash, &t, 1, 4), "else");
+    }
+
+    /// Pseudo-random sub-fingerprints.
+    fn prints(seed: u64, n: usize) -> Vec<u32> {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u32
+            })
+            .collect()
+    }
+
+    #[test]
+    fn audio_levels() {
+        use crate::evidence::encode_audio_fingerprint as enc;
+        use AttrKind::AudioFingerprint as F;
+        let a = prints(1, 240);
+        // The last 70 %, one bit flipped in each sub-fingerprint.
+        let copy: Vec<u32> = a[72..].iter().map(|x| x ^ (1 << (x % 32))).collect();
+        let raw: Vec<String> = a.iter().map(u32::to_string).collect();
+        let t = table(&[
+            &[(F, &enc(&a).unwrap())],
+            &[(F, &enc(&copy).unwrap())],
+            &[(F, &enc(&prints(2, 240)).unwrap())],
+            &[(F, "chromaprint:@@")],
+            &[(F, &raw.join(","))],
+        ]);
+        assert!(Function::defaults_for(&t.kinds()).contains(&Function::AudioFingerprint));
+        let f = Function::AudioFingerprint;
+        assert_eq!(f.levels(), ["same_recording", "similar", "else"]);
+        assert_eq!(label(f, &t, 0, 1), "same_recording");
+        assert_eq!(label(f, &t, 1, 0), "same_recording");
+        assert_eq!(label(f, &t, 0, 2), "else");
+        assert_eq!(label(f, &t, 0, 3), "null", "a malformed value is missing");
+        assert_eq!(
+            label(f, &t, 0, 4),
+            "same_recording",
+            "fpcalc's list, same value"
+        );
+        assert_eq!(t.column(F).unwrap().values.len(), 3);
+    }
+
+    #[test]
+    fn explanations_show_the_common_audio_segment() {
+        use crate::evidence::encode_audio_fingerprint as enc;
+        use AttrKind::AudioFingerprint as F;
+        let a = prints(7, 240);
+        let t = table(&[&[(F, &enc(&a).unwrap())], &[(F, &enc(&a[80..]).unwrap())]]);
+        let model =
+            crate::Model::initial(&t, &[Function::AudioFingerprint], 100, false, 1).unwrap();
+        let scorer = crate::Scorer::new(model, &t);
+        let e = scorer.explain(0, 1);
+        let item = &e.items[0];
+        assert_eq!(item.comparison, "audio_fingerprint");
+        assert_eq!(item.level, "same_recording");
+        let left = item.left.as_deref().unwrap();
+        let right = item.right.as_deref().unwrap();
+        assert!(
+            left.starts_with("29.7 s fingerprinted; common 19."),
+            "{left}"
+        );
+        assert!(
+            left.contains("at 0.00 bit errors") && left.ends_with("from 9.9 s"),
+            "{left}"
+        );
+        assert!(
+            right.starts_with("19.8 s fingerprinted") && right.ends_with("from 0.0 s"),
+            "{right}"
+        );
     }
 
     proptest! {

@@ -1,6 +1,6 @@
 //! Normalisers and kernels for the attribute kinds that texts and media carry: crypto
 //! addresses, IBANs, payment cards, IP and onion addresses, PGP fingerprints, Jabber ids,
-//! perceptual image hashes, camera serials and positions.
+//! perceptual image hashes, camera serials, positions and audio fingerprints.
 //!
 //! Every normaliser validates with the same checks the text extractor uses
 //! ([`spirit_text::extract::checks`]): a value that fails its checksum is *missing*
@@ -20,9 +20,12 @@
 //! | `image_hash` | 16 hex digits (pHash), optionally `:` and the mirror image's pHash |
 //! | `camera_serial` | `<make>:<SERIAL>` — the make's first word folded (empty if unknown), the serial's letters and digits uppercase |
 //! | `geo_position` | `lat,lon` rounded to 4 decimals (about 11 m) |
+//! | `audio_fingerprint` | `chromaprint:` and the URL-safe base64 (no padding) of the Chromaprint sub-fingerprints (preset `TEST2`, one `u32` per ~0.124 s, little-endian), at most [`AUDIO_MAX_SUBPRINTS`] (the first ~127 s) |
 
 use std::net::IpAddr;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use spirit_model::AttrKind;
@@ -38,6 +41,48 @@ pub const IMAGE_HASH_LEVELS: [u32; 3] = [5, 11, 17];
 /// `IMAGE_HASH_SEGMENTS - 1` = 7 bits share at least one segment (pigeonhole), so every
 /// pair at the first level, and most at the second, are proposed.
 pub const IMAGE_HASH_SEGMENTS: u8 = 8;
+
+/// Prefix of the canonical `audio_fingerprint` form.
+pub const AUDIO_PREFIX: &str = "chromaprint:";
+
+/// Most sub-fingerprints kept in an `audio_fingerprint` value: 1,024, the first ~127 s
+/// (AcoustID also fingerprints the first two minutes). A clip cut from later in a long
+/// recording is not found through this attribute.
+pub const AUDIO_MAX_SUBPRINTS: usize = 1024;
+
+/// Fewest sub-fingerprints (~2 s, the shortest common segment that counts) and fewest
+/// distinct sub-fingerprints (silence or a constant tone repeats one value) of a value
+/// that is not *missing*.
+pub const AUDIO_MIN_SUBPRINTS: usize = 16;
+/// See [`AUDIO_MIN_SUBPRINTS`].
+pub const AUDIO_MIN_DISTINCT: usize = 4;
+
+/// Shortest common segment, in seconds, that counts as audio evidence.
+pub const AUDIO_MIN_SECONDS: f32 = 2.0;
+
+/// Bit-error levels of the `audio_fingerprint` comparison: the best common segment of at
+/// least [`AUDIO_MIN_SECONDS`] has a mean bit error (of 32) ≤ 3 (*same recording*) or
+/// ≤ 5 (*similar*). From the audio evaluation of `bench/media` (342 real and synthesised
+/// clips, `crates/media/examples/audio_eval.rs`), not from any test here: ≤ 3 is the
+/// rule with no false match among 583,110 pairs of distinct clips (recall 0.956 on
+/// copies trimmed by 30 %, −6 dB and MP3 at 64 kbit/s; `AudioThresholds::default` in
+/// `spirit-media`); ≤ 5 finds 1.000 with 146 false matches (all music clips repeating a
+/// passage of one track), a rate of 2.5·10⁻⁴, weighed by the model like any weaker level.
+pub const AUDIO_BIT_ERROR_LEVELS: [f64; 2] = [3.0, 5.0];
+
+/// Number of min-hash blocking keys of an audio fingerprint (rules
+/// `audio_fingerprint:minhash0` … `minhash19`), and the number of top bits of each
+/// sub-fingerprint that make its features. Chosen on the even-numbered clips of the
+/// audio evaluation set (features of at least 16 bits, so that a key can take enough
+/// values to keep blocks small in a large store; recall ≥ 0.95 on copies trimmed by
+/// 30 %, −6 dB and MP3 at 64 kbit/s; then the fewest candidate pairs) and measured on
+/// the odd ones: 95.3 % of copies share a key with their original, and 0.37 % of pairs
+/// of distinct clips are proposed (`crates/matching/examples/audio_block_eval.rs`,
+/// docs/benchmarks.md). Trimming is what costs: Chromaprint's frames no longer fall on
+/// the same samples, so fewer sub-fingerprints survive exactly in their top bits.
+pub const AUDIO_MINHASH_KEYS: u8 = 20;
+/// See [`AUDIO_MINHASH_KEYS`].
+pub const AUDIO_MINHASH_BITS: u32 = 20;
 
 /// The key used for payment-card hashes when none is set: a public salt. The batch
 /// pipeline uses it (its output is not kept); the store replaces it with a random key
@@ -279,6 +324,142 @@ pub fn geo_position(raw: &str) -> Option<String> {
     Some(format!("{:.4},{:.4}", r(lat), r(lon)))
 }
 
+/// The canonical `audio_fingerprint` of Chromaprint sub-fingerprints (`TEST2` preset),
+/// cut to [`AUDIO_MAX_SUBPRINTS`]; `None` when too short or uninformative.
+pub fn encode_audio_fingerprint(subprints: &[u32]) -> Option<String> {
+    let fp = &subprints[..subprints.len().min(AUDIO_MAX_SUBPRINTS)];
+    if !audio_informative(fp) {
+        return None;
+    }
+    let bytes: Vec<u8> = fp.iter().flat_map(|x| x.to_le_bytes()).collect();
+    Some(format!("{AUDIO_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
+}
+
+fn audio_informative(fp: &[u32]) -> bool {
+    if fp.len() < AUDIO_MIN_SUBPRINTS {
+        return false;
+    }
+    let mut distinct: Vec<u32> = fp.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    distinct.len() >= AUDIO_MIN_DISTINCT
+}
+
+/// An audio fingerprint: the canonical form (`chromaprint:<base64url>`, padding
+/// tolerated), or the comma-separated integers `fpcalc -raw` prints (unsigned or
+/// signed, optionally after `FINGERPRINT=`). Too short, silent, or malformed values are
+/// missing.
+pub fn audio_fingerprint(raw: &str) -> Option<String> {
+    let t = raw.trim();
+    let fp = if let Some(b64) = t.strip_prefix(AUDIO_PREFIX) {
+        let bytes = URL_SAFE_NO_PAD.decode(b64.trim_end_matches('=')).ok()?;
+        if bytes.len() % 4 != 0 {
+            return None;
+        }
+        bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect::<Vec<u32>>()
+    } else {
+        let list = t.strip_prefix("FINGERPRINT=").unwrap_or(t);
+        if list.is_empty() {
+            return None;
+        }
+        list.split(',')
+            .take(AUDIO_MAX_SUBPRINTS)
+            .map(|x| {
+                let v: i64 = x.trim().parse().ok()?;
+                (-(1i64 << 31)..(1i64 << 32))
+                    .contains(&v)
+                    .then_some(v as u32)
+            })
+            .collect::<Option<Vec<u32>>>()?
+    };
+    encode_audio_fingerprint(&fp)
+}
+
+/// The sub-fingerprints of a canonical `audio_fingerprint` value.
+pub fn parse_audio_fingerprint(v: &str) -> Option<Vec<u32>> {
+    let bytes = URL_SAFE_NO_PAD.decode(v.strip_prefix(AUDIO_PREFIX)?).ok()?;
+    (bytes.len() % 4 == 0).then(|| {
+        bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    })
+}
+
+/// A stretch of audio common to two fingerprints.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AudioSegment {
+    /// Where it starts in the first and the second recording, seconds.
+    pub start_left: f32,
+    pub start_right: f32,
+    pub seconds: f32,
+    /// Mean bit errors of the aligned sub-fingerprints (of 32; 0 identical, ~16 unrelated).
+    pub bit_errors: f64,
+}
+
+/// Seconds of audio covered by `n` sub-fingerprints.
+pub fn audio_seconds(n: usize) -> f32 {
+    rusty_chromaprint::Configuration::preset_test2().item_duration_in_seconds() * n as f32
+}
+
+/// The best (fewest bit errors) common segment of two fingerprints of at least
+/// [`AUDIO_MIN_SECONDS`], by Chromaprint's matcher (the one the audio evaluation
+/// measured); `None` when there is none.
+pub fn audio_best_segment(a: &[u32], b: &[u32]) -> Option<AudioSegment> {
+    let config = rusty_chromaprint::Configuration::preset_test2();
+    let segments = rusty_chromaprint::match_fingerprints(a, b, &config).ok()?;
+    segments
+        .iter()
+        .map(|s| AudioSegment {
+            start_left: s.start1(&config),
+            start_right: s.start2(&config),
+            seconds: s.duration(&config),
+            bit_errors: s.score,
+        })
+        .filter(|s| s.seconds >= AUDIO_MIN_SECONDS)
+        .min_by(|x, y| x.bit_errors.total_cmp(&y.bit_errors))
+}
+
+/// The level of two fingerprints: 1 *same recording*, 2 *similar*, 3 *else* (see
+/// [`AUDIO_BIT_ERROR_LEVELS`]).
+pub fn audio_fingerprint_level(a: &[u32], b: &[u32]) -> u8 {
+    let else_level = AUDIO_BIT_ERROR_LEVELS.len() as u8 + 1;
+    let Some(AudioSegment {
+        bit_errors: errors, ..
+    }) = audio_best_segment(a, b)
+    else {
+        return else_level;
+    };
+    AUDIO_BIT_ERROR_LEVELS
+        .iter()
+        .position(|&t| errors <= t)
+        .map_or(else_level, |i| i as u8 + 1)
+}
+
+/// The `i`-th min-hash of a fingerprint's features (the distinct top `bits` bits of its
+/// sub-fingerprints): two recordings whose feature sets overlap with Jaccard index J
+/// share it with probability J, so a copy trimmed, re-encoded or made quieter shares
+/// at least one of a few keys with its original while unrelated recordings rarely do.
+/// `None` for an empty fingerprint.
+pub fn audio_minhash(fp: &[u32], bits: u32, i: u8) -> Option<u64> {
+    let bits = bits.clamp(1, 32);
+    let seed = 0x243f_6a88_85a3_08d3u64.wrapping_mul(u64::from(i) + 1);
+    fp.iter()
+        .map(|&x| u64::from(x >> (32 - bits)))
+        .map(|f| splitmix(f ^ seed))
+        .min()
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// The canonical forms `text` has as any of the exact identifiers from texts (crypto
 /// address, IBAN, onion, PGP fingerprint, IP address, Jabber id; payment card when a key
 /// is given): how a search query finds stored values.
@@ -315,10 +496,11 @@ mod tests {
             let key = default_card_key();
             for x in [&s, &t] {
                 type Normalise = fn(&str) -> Option<String>;
-                let all: [(Normalise, &str); 9] = [
+                let all: [(Normalise, &str); 10] = [
                     (crypto_address, "crypto"), (iban, "iban"), (ip_address, "ip"),
                     (onion_address, "onion"), (pgp_fingerprint, "pgp"), (jabber_id, "jabber"),
                     (image_hash, "image"), (camera_serial, "serial"), (geo_position, "geo"),
+                    (audio_fingerprint, "audio"),
                 ];
                 for (f, name) in all {
                     if let Some(v) = f(x) {
@@ -403,6 +585,114 @@ mod tests {
         assert_eq!(forms, [(AttrKind::Iban, "GB82WEST12345698765432".into())]);
         assert!(identifier_forms("4111 1111 1111 1111", None).is_empty());
         assert_eq!(identifier_forms("4111 1111 1111 1111", Some(&key)).len(), 1);
+    }
+
+    proptest! {
+        /// Any sub-fingerprints round-trip through the canonical form; any bytes after
+        /// the prefix are either missing or canonical.
+        #[test]
+        fn audio_values_round_trip(fp in proptest::collection::vec(any::<u32>(), 0..1100),
+                                   junk in "[A-Za-z0-9_=+/-]{0,90}") {
+            match encode_audio_fingerprint(&fp) {
+                Some(v) => {
+                    let kept = &fp[..fp.len().min(AUDIO_MAX_SUBPRINTS)];
+                    prop_assert_eq!(parse_audio_fingerprint(&v), Some(kept.to_vec()));
+                    prop_assert_eq!(audio_fingerprint(&v), Some(v.clone()));
+                    let list: Vec<String> = kept.iter().map(|x| (*x as i32).to_string()).collect();
+                    prop_assert_eq!(audio_fingerprint(&list.join(",")), Some(v));
+                }
+                None => prop_assert!(fp.len() < AUDIO_MIN_SUBPRINTS || fp.iter().collect::<std::collections::BTreeSet<_>>().len() < AUDIO_MIN_DISTINCT),
+            }
+            if let Some(v) = audio_fingerprint(&format!("{AUDIO_PREFIX}{junk}")) {
+                prop_assert_eq!(audio_fingerprint(&v), Some(v.clone()));
+            }
+        }
+    }
+
+    fn noise(seed: u64, n: usize) -> Vec<u32> {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u32
+            })
+            .collect()
+    }
+
+    #[test]
+    fn audio_fingerprint_values_and_levels() {
+        let a = noise(1, 300);
+        let v = encode_audio_fingerprint(&a).unwrap();
+        assert!(v.starts_with("chromaprint:"), "{v}");
+        assert_eq!(
+            v.len(),
+            "chromaprint:".len() + (300usize * 4 * 4).div_ceil(3)
+        );
+        assert_eq!(audio_fingerprint(&format!("  {v}== ")), Some(v.clone()));
+        let raw: Vec<String> = a.iter().map(u32::to_string).collect();
+        assert_eq!(
+            audio_fingerprint(&format!("FINGERPRINT={}", raw.join(","))),
+            Some(v.clone())
+        );
+        // Malformed, too short, silent: missing.
+        assert_eq!(audio_fingerprint("chromaprint:not base64!"), None);
+        assert_eq!(
+            audio_fingerprint("chromaprint:AAAAAA"),
+            None,
+            "not whole words"
+        );
+        assert_eq!(audio_fingerprint("1,2,3"), None, "too short");
+        assert_eq!(
+            encode_audio_fingerprint(&[7; 400]),
+            None,
+            "one repeated value"
+        );
+        assert_eq!(audio_fingerprint("1,2,x,4"), None);
+        assert_eq!(audio_fingerprint(""), None);
+        assert_eq!(audio_fingerprint("99999999999,1"), None);
+        // Long recordings are cut to the first ~127 s.
+        let long = noise(2, 3000);
+        let cut = parse_audio_fingerprint(&encode_audio_fingerprint(&long).unwrap()).unwrap();
+        assert_eq!(cut, long[..AUDIO_MAX_SUBPRINTS]);
+
+        // Levels by Chromaprint's matcher: the same, a trimmed copy with a few bits
+        // flipped, and another recording.
+        assert_eq!(audio_fingerprint_level(&a, &a), 1);
+        let mut flips = noise(3, 300).into_iter();
+        let trimmed: Vec<u32> = a[90..]
+            .iter()
+            .map(|x| {
+                // One bit in 16 flipped: about 2 of 32 per sub-fingerprint.
+                let f = flips.next().unwrap();
+                x ^ ((1 << (f % 32)) | (1 << ((f >> 8) % 32)))
+            })
+            .collect();
+        let seg = audio_best_segment(&a, &trimmed).unwrap();
+        assert!(
+            seg.seconds > 20.0 && (1.0..=3.0).contains(&seg.bit_errors),
+            "{seg:?}"
+        );
+        // The copy starts 90 sub-fingerprints (~11 s) into the original.
+        assert!((seg.start_left - audio_seconds(90)).abs() < 1.0, "{seg:?}");
+        assert_eq!(audio_fingerprint_level(&a, &trimmed), 1);
+        let five: Vec<u32> = a
+            .iter()
+            .zip(noise(4, 300))
+            .map(|(x, f)| {
+                // Four or five distinct bits flipped.
+                let mut y = *x;
+                for k in 0..5 {
+                    y ^= 1 << ((f >> (6 * k)) % 32);
+                }
+                y
+            })
+            .collect();
+        let errors = audio_best_segment(&a, &five).unwrap().bit_errors;
+        assert!((3.0..=5.0).contains(&errors), "{errors}");
+        assert_eq!(audio_fingerprint_level(&a, &five), 2);
+        assert_eq!(audio_fingerprint_level(&a, &noise(5, 300)), 3);
     }
 
     #[test]

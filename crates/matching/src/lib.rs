@@ -10,7 +10,7 @@
 //! - [`score`]: scoring pairs with a trained model, and the explanation waterfall.
 //! - [`cluster`]: connected components and chaining-resistant clustering.
 //! - [`evidence`]: normalisers and kernels of the kinds texts and media carry (wallets,
-//!   IBANs, cards, onions, image hashes, camera serials, …).
+//!   IBANs, cards, onions, image hashes, camera serials, audio fingerprints, …).
 //! - [`eval`]: precision, recall and F1 against ground truth.
 //!
 //! No I/O, no async; deterministic for a seed.
@@ -42,5 +42,6 @@ pub fn explain_kinds(function: Function) -> Vec<AttrKind> {
         Function::Area => vec![AttrKind::Postcode, AttrKind::City, AttrKind::Region],
         Function::Identifier(k) | Function::Category(k) | Function::Exact(k) => vec![k],
         Function::ImageHash => vec![AttrKind::ImageHash],
+        Function::AudioFingerprint => vec![AttrKind::AudioFingerprint],
     }
 }

@@ -605,7 +605,10 @@ impl Model {
 }
 
 fn tf_applies(f: Function) -> bool {
-    !matches!(f, Function::Category(_) | Function::ImageHash)
+    !matches!(
+        f,
+        Function::Category(_) | Function::ImageHash | Function::AudioFingerprint
+    )
 }
 
 fn exact_u_from_frequencies(table: &RecordTable, f: Function) -> Option<f64> {
@@ -615,7 +618,11 @@ fn exact_u_from_frequencies(table: &RecordTable, f: Function) -> Option<f64> {
         Function::DateOfBirth => spirit_model::AttrKind::DateOfBirth,
         Function::Email => spirit_model::AttrKind::Email,
         Function::Identifier(k) | Function::Category(k) | Function::Exact(k) => k,
-        Function::Phone | Function::Address | Function::Area | Function::ImageHash => {
+        Function::Phone
+        | Function::Address
+        | Function::Area
+        | Function::ImageHash
+        | Function::AudioFingerprint => {
             return None;
         }
     };

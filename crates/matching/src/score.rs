@@ -182,6 +182,22 @@ impl<'t> Scorer<'t> {
         let (w, correction) = self.parts(a, b, |i, l, p, tf| {
             let c = &self.model.comparisons[i];
             let kinds = crate::explain_kinds(c.function);
+            if c.function == crate::Function::AudioFingerprint {
+                let (left, right) = audio_explanation(self.table, a, b);
+                items.push(ExplanationItem {
+                    comparison: c.name.clone(),
+                    level: if l == 0 {
+                        "null".into()
+                    } else {
+                        c.levels[l as usize - 1].label.clone()
+                    },
+                    left,
+                    right,
+                    partial_weight: p,
+                    tf_adjustment: tf,
+                });
+                return;
+            }
             let value = |r: u32| -> Option<String> {
                 let vals: Vec<&str> = kinds
                     .iter()
@@ -223,4 +239,36 @@ impl<'t> Scorer<'t> {
             probability: weight_to_probability(w),
         }
     }
+}
+
+/// What an explanation shows for two audio fingerprints (the values are kilobytes of
+/// base64): each recording's fingerprinted length and, when they share a segment, where
+/// it starts in each, how long it is and its bit errors.
+fn audio_explanation(table: &RecordTable, a: u32, b: u32) -> (Option<String>, Option<String>) {
+    use crate::evidence::{audio_best_segment, audio_seconds, parse_audio_fingerprint};
+    let Some(col) = table.column(spirit_model::AttrKind::AudioFingerprint) else {
+        return (None, None);
+    };
+    let print = |r: u32| col.get(r).and_then(parse_audio_fingerprint);
+    let (pa, pb) = (print(a), print(b));
+    let describe = |p: &Option<Vec<u32>>| {
+        p.as_ref()
+            .map(|p| format!("{:.1} s fingerprinted", audio_seconds(p.len())))
+    };
+    let (mut left, mut right) = (describe(&pa), describe(&pb));
+    if let (Some(x), Some(y)) = (&pa, &pb)
+        && let Some(s) = audio_best_segment(x, y)
+    {
+        let common = format!(
+            "; common {:.1} s at {:.2} bit errors of 32",
+            s.seconds, s.bit_errors
+        );
+        if let Some(l) = left.as_mut() {
+            l.push_str(&format!("{common}, from {:.1} s", s.start_left));
+        }
+        if let Some(r) = right.as_mut() {
+            r.push_str(&format!("{common}, from {:.1} s", s.start_right));
+        }
+    }
+    (left, right)
 }

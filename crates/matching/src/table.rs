@@ -60,6 +60,12 @@ pub enum Derived {
     ImageHashes {
         hashes: Vec<(u64, Option<u64>)>,
     },
+    /// The sub-fingerprints of each audio-fingerprint value and its min-hash blocking
+    /// keys ([`evidence::audio_minhash`]).
+    AudioFingerprints {
+        prints: Vec<Vec<u32>>,
+        minhash: Vec<[u64; evidence::AUDIO_MINHASH_KEYS as usize]>,
+    },
 }
 
 /// One interned column of normalised values.
@@ -355,6 +361,7 @@ fn normalise_with<'p>(
         AttrKind::ImageHash => evidence::image_hash(raw),
         AttrKind::CameraSerial => evidence::camera_serial(raw),
         AttrKind::GeoPosition => evidence::geo_position(raw),
+        AttrKind::AudioFingerprint => evidence::audio_fingerprint(raw),
     }
 }
 
@@ -380,6 +387,10 @@ fn empty_derived(kind: AttrKind) -> Derived {
         },
         AttrKind::Phone => Derived::Phones { tail: Vec::new() },
         AttrKind::ImageHash => Derived::ImageHashes { hashes: Vec::new() },
+        AttrKind::AudioFingerprint => Derived::AudioFingerprints {
+            prints: Vec::new(),
+            minhash: Vec::new(),
+        },
         _ => Derived::None,
     }
 }
@@ -407,6 +418,13 @@ fn derive_one(derived: &mut Derived, v: &str) {
         Derived::Phones { tail } => tail.push(phone_tail(v)),
         Derived::ImageHashes { hashes } => {
             hashes.push(evidence::parse_image_hash(v).unwrap_or((0, None)));
+        }
+        Derived::AudioFingerprints { prints, minhash } => {
+            let fp = evidence::parse_audio_fingerprint(v).unwrap_or_default();
+            minhash.push(std::array::from_fn(|i| {
+                evidence::audio_minhash(&fp, evidence::AUDIO_MINHASH_BITS, i as u8).unwrap_or(0)
+            }));
+            prints.push(fp);
         }
         Derived::None => {}
     }

@@ -46,11 +46,14 @@ pub enum AttrKind {
     CameraSerial,
     /// Where a photo was taken: latitude and longitude, rounded. Not an identifier.
     GeoPosition,
+    /// A Chromaprint acoustic fingerprint of a recording (or of a video's sound track),
+    /// compared by its common segments; not an identifier (the same song is posted by many).
+    AudioFingerprint,
 }
 
 impl AttrKind {
     /// Every kind, in canonical order.
-    pub const ALL: [AttrKind; 25] = [
+    pub const ALL: [AttrKind; 26] = [
         AttrKind::GivenName,
         AttrKind::MiddleName,
         AttrKind::Surname,
@@ -76,6 +79,7 @@ impl AttrKind {
         AttrKind::ImageHash,
         AttrKind::CameraSerial,
         AttrKind::GeoPosition,
+        AttrKind::AudioFingerprint,
     ];
 
     /// The snake_case name used in settings files, `model.json` and output headers.
@@ -106,6 +110,7 @@ impl AttrKind {
             AttrKind::ImageHash => "image_hash",
             AttrKind::CameraSerial => "camera_serial",
             AttrKind::GeoPosition => "geo_position",
+            AttrKind::AudioFingerprint => "audio_fingerprint",
         }
     }
 
@@ -137,7 +142,8 @@ impl AttrKind {
 
     /// True for the kinds that texts and media carry (mentions and fingerprints) rather
     /// than person registers: crypto addresses, IBANs, cards, IPs, onions, PGP
-    /// fingerprints, Jabber ids, image hashes, camera serials and positions.
+    /// fingerprints, Jabber ids, image hashes, camera serials, positions and audio
+    /// fingerprints.
     pub fn is_evidence(self) -> bool {
         (self as usize) >= AttrKind::CryptoAddress as usize
     }
@@ -202,6 +208,7 @@ impl AttrKind {
             "geoposition" | "gps" | "latlon" | "latlong" | "coordinates" | "geo" => {
                 AttrKind::GeoPosition
             }
+            "audiofingerprint" | "chromaprint" | "acoustid" => AttrKind::AudioFingerprint,
             _ => return None,
         };
         Some(kind)
@@ -333,6 +340,16 @@ mod tests {
         assert!(AttrKind::CameraSerial.is_identifier());
         assert!(!AttrKind::GeoPosition.is_identifier());
         assert!(!AttrKind::ImageHash.is_identifier());
+        assert_eq!(
+            AttrKind::recognise_column("Chromaprint"),
+            Some(AttrKind::AudioFingerprint)
+        );
+        assert!(!AttrKind::AudioFingerprint.is_identifier());
+        assert!(AttrKind::AudioFingerprint.is_evidence());
+        assert_eq!(
+            AttrKind::from_name("audio_fingerprint"),
+            Some(AttrKind::AudioFingerprint)
+        );
         assert!(AttrKind::Iban.is_evidence() && !AttrKind::Username.is_evidence());
         assert!(is_id_column("rec_id"));
         assert!(is_id_column("ID"));

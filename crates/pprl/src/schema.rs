@@ -235,10 +235,11 @@ fn kind_defaults(kind: AttrKind) -> (u8, bool, u32) {
 /// Why a kind has no Bloom-filter encoding, if it has none: identifiers from texts and
 /// media are valid only whole (one character off is another wallet), so q-gram
 /// similarity would link near-misses; they are linked privately with keyed tokens
-/// (`Tokeniser`). Image hashes and positions are compared by distance, not by q-grams.
+/// (`Tokeniser`). Image hashes, positions and audio fingerprints are compared by
+/// distance, not by q-grams.
 pub fn bloom_refusal(kind: AttrKind) -> Option<String> {
     match kind {
-        AttrKind::ImageHash | AttrKind::GeoPosition => Some(format!(
+        AttrKind::ImageHash | AttrKind::GeoPosition | AttrKind::AudioFingerprint => Some(format!(
             "{kind} is compared by distance, not by q-grams: it has no Bloom-filter encoding"
         )),
         k if k.is_evidence() => Some(format!(

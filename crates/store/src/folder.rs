@@ -1,6 +1,6 @@
 //! A folder of seized files as records: web pages and text files with the identifiers
 //! they mention, images with their perceptual hash, camera serial, capture time and
-//! position, audio files with their duration.
+//! position, audio files and the sound of videos with their acoustic fingerprint.
 //!
 //! - The walk is recursive in a stable order (names sorted bytewise); symbolic links
 //!   are never followed (so nothing outside the folder is read) and are reported as
@@ -298,13 +298,16 @@ pub fn image_record(path: &Path, rel: &str, _cx: &mut Context<'_>) -> Result<Fil
     })
 }
 
-/// An audio file: duration and format (the fingerprint is for `spirit media audio`).
+/// An audio file: its Chromaprint fingerprint as `audio_fingerprint` (the first ~127 s;
+/// none for silence or under 2 s), duration and format in the payload.
 #[cfg(feature = "audio")]
 pub fn audio_record(path: &Path, rel: &str, _cx: &mut Context<'_>) -> Result<FileRecord, String> {
     let limits = spirit_media::audio::AudioLimits::default();
     let fp = spirit_media::audio::fingerprint_file(path, &limits).map_err(|e| e.to_string())?;
     let bytes = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    let values = audio_values(&fp.fingerprint);
     Ok(FileRecord {
+        values,
         payload: json!({
             "file": rel,
             "type": FileKind::Audio,
@@ -319,6 +322,14 @@ pub fn audio_record(path: &Path, rel: &str, _cx: &mut Context<'_>) -> Result<Fil
     })
 }
 
+/// The `audio_fingerprint` value of Chromaprint sub-fingerprints, if informative.
+fn audio_values(subprints: &[u32]) -> Vec<(AttrKind, String)> {
+    spirit_matching::evidence::encode_audio_fingerprint(subprints)
+        .map(|v| (AttrKind::AudioFingerprint, v))
+        .into_iter()
+        .collect()
+}
+
 /// Audio without the `audio` feature: skipped.
 #[cfg(not(feature = "audio"))]
 pub fn audio_record(_: &Path, _: &str, _: &mut Context<'_>) -> Result<FileRecord, String> {
@@ -327,7 +338,9 @@ pub fn audio_record(_: &Path, _: &str, _: &mut Context<'_>) -> Result<FileRecord
 
 /// A video (through ffmpeg, see [`spirit_media::video`]): its `image_hash` is that of its
 /// first informative keyframe (so a copy of the video, or a still of its opening shot,
-/// compares as a near duplicate), its place from the container's ISO 6709 tag becomes
+/// compares as a near duplicate), its sound track's Chromaprint becomes
+/// `audio_fingerprint` (so the same sound posted as a voice note, or in another video,
+/// compares too), its place from the container's ISO 6709 tag becomes
 /// `geo_position`; every keyframe's hashes, the device, the creation time and the sound
 /// track's length go into the payload. Without ffmpeg, or for a corrupt file, the file
 /// is skipped with the reason.
@@ -345,6 +358,9 @@ pub fn video_record(path: &Path, rel: &str, cx: &mut Context<'_>) -> Result<File
             AttrKind::ImageHash,
             format!("{:016x}:{:016x}", k.hashes.phash, k.hashes.phash_mirror),
         ));
+    }
+    if let Some(a) = &v.audio {
+        values.extend(audio_values(&a.fingerprint));
     }
     let m = &v.metadata;
     if let (Some(lat), Some(lon)) = (m.gps_latitude, m.gps_longitude) {
