@@ -46,6 +46,8 @@ export interface Edge {
   prior_weight: number;
   partials: { comparison: string; weight: number }[];
   adjustment: number;
+  /** Shown, not counted: writing style unless the settings let it link. */
+  advisory?: { comparison: string; level: string; weight: number; calibration: string | null }[];
 }
 export interface EdgePage {
   entity: string;

@@ -234,6 +234,17 @@ function waterfall(e: Edge, i: number, view: EntityView, main: HTMLElement): HTM
       h("td", { class: "track", "aria-hidden": "true" }, zero.cloneNode(), bar(0, e.weight, "sum")),
     ),
   );
+  for (const a of e.advisory ?? []) {
+    rows.push(
+      h(
+        "tr",
+        { class: "advisory", "data-testid": "advisory" },
+        h("th", { scope: "row" }, `${label(a.comparison)} (advisory, not counted)`),
+        h("td", { class: "num muted" }, fmtWeight(a.weight)),
+        h("td", { class: "muted" }, `${a.level}${a.calibration ? ` · ${a.calibration}` : ""}`),
+      ),
+    );
+  }
   const status = h("div", { "aria-live": "polite" });
   return h(
     "article",

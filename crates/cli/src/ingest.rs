@@ -94,12 +94,13 @@ pub fn ingest_documents(
             bars.clear();
             if !as_json {
                 println!(
-                    "{}: {} posts read, {} stored, {} already stored, {} accounts created, {} mentions, {} conflicting, {} quarantined (source {})",
+                    "{}: {} posts read, {} stored, {} already stored, {} accounts created, {} style profiles (re)built, {} mentions, {} conflicting, {} quarantined (source {})",
                     path.display(),
                     r.read,
                     r.posts_stored,
                     r.posts_already_stored,
                     r.accounts_created,
+                    r.style_profiles,
                     r.mentions,
                     r.conflicts.len(),
                     r.quarantined,

@@ -561,6 +561,12 @@ fn print_record(v: &RecordView, indent: &str) {
             None => "  (unusable)".into(),
         };
         let raw = if raw.is_empty() { "(derived)" } else { raw };
+        // A style profile is kilobytes of counts: its summary says what it is.
+        let norm = if kind == "style_profile" {
+            String::new()
+        } else {
+            norm
+        };
         println!("{indent}  {kind:<14} {}{norm}", shorten(raw));
     }
 }
@@ -636,6 +642,15 @@ fn print_entity(v: &EntityView) {
                 e.probability,
                 parts.join(", ")
             );
+            for a in &e.advisory {
+                println!(
+                    "      {} {:+.2} ({}) advisory, not counted; {}",
+                    a.comparison,
+                    a.weight,
+                    a.level,
+                    a.calibration.as_deref().unwrap_or("")
+                );
+            }
         }
     }
     if !v.judgements.is_empty() {

@@ -576,6 +576,9 @@ pub fn score_table_with(
         )
         .map_err(|e| EngineError::Invalid(e.to_string()))?,
     };
+    // Writing style is advisory unless the settings let it link (a given model too:
+    // the setting in force decides, not the one it was trained under).
+    model.set_style_can_link(settings.resolve.style_can_link);
     let estimate: u64 = rule_summaries.iter().map(|r| r.block_pairs).sum();
     let counter = Arc::new(AtomicU64::new(0));
     if given.is_none() {

@@ -94,6 +94,18 @@ pub fn waterfall(e: &Explanation) -> String {
         "prior", "", e.prior_weight, running
     );
     for it in &e.items {
+        if it.advisory {
+            let _ = writeln!(
+                o,
+                "{:<16} {:<11} {:>+8.2}  {:>8}   advisory, not counted: {}",
+                it.comparison,
+                it.level,
+                it.partial_weight,
+                "",
+                it.calibration.as_deref().unwrap_or("")
+            );
+            continue;
+        }
         running += it.partial_weight;
         let values = match (&it.left, &it.right) {
             (None, None) => String::new(),
@@ -107,6 +119,10 @@ pub fn waterfall(e: &Explanation) -> String {
             format!("  (term frequency {:+.2})", it.tf_adjustment)
         } else {
             String::new()
+        };
+        let tf = match &it.calibration {
+            Some(c) => format!("{tf}  ({c})"),
+            None => tf,
         };
         let _ = writeln!(
             o,

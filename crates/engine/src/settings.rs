@@ -116,6 +116,10 @@ pub struct ResolveSettings {
     pub seed: u64,
     /// Memory limit for the DataFusion plan, in MiB (operators spill beyond it).
     pub memory_limit_mb: usize,
+    /// Whether the writing-style comparison may count towards the link decision. By
+    /// default (false) its partial weight is shown with every edge and explanation but
+    /// is advisory: it never adds to a match weight, so writing style alone never links.
+    pub style_can_link: bool,
 }
 
 impl Default for ResolveSettings {
@@ -131,6 +135,7 @@ impl Default for ResolveSettings {
             u_sample_pairs: 200_000,
             seed: 42,
             memory_limit_mb: 2048,
+            style_can_link: false,
         }
     }
 }
@@ -232,6 +237,7 @@ mod tests {
             [resolve]
             link_type = "link"
             threshold = 0.9
+            style_can_link = true
             [[blocking]]
             keys = ["surname:metaphone", "date_of_birth:year"]
             "#,
@@ -239,6 +245,7 @@ mod tests {
         .unwrap();
         assert_eq!(s.input.columns["fname"], AttrKind::GivenName);
         assert_eq!(s.resolve.link_type, LinkType::Link);
+        assert!(s.resolve.style_can_link && !Settings::default().resolve.style_can_link);
         assert_eq!(s.normalise.date_order, DateOrderSetting::Mdy);
         assert_eq!(s.blocking[0].keys.len(), 2);
     }

@@ -178,6 +178,12 @@ fn parse_key(key: &str) -> Result<KeyPart, String> {
             )
         })?),
     };
+    if kind == Some(AttrKind::StyleProfile) {
+        return Err(format!(
+            "blocking key {key:?}: style_profile cannot propose pairs (writing style only \
+             scores pairs that other keys propose)"
+        ));
+    }
     let func = func.trim();
     let function = match func {
         "exact" => KeyFunction::Exact,
@@ -616,6 +622,13 @@ mod tests {
         assert!((1..9).all(|r| k.keys[r][0] != k.keys[r][2]));
         assert!(BlockingRule::parse(&["surname:segment1"]).is_err());
         assert!(BlockingRule::parse(&["image_hash:segment8"]).is_err());
+        let e = BlockingRule::parse(&["style_profile:exact"]).unwrap_err();
+        assert!(e.contains("cannot propose pairs"), "{e}");
+        assert!(
+            !BlockingRule::defaults_for(&AttrKind::ALL)
+                .iter()
+                .any(|r| r.kinds().contains(&AttrKind::StyleProfile))
+        );
         assert_eq!(
             BlockingRule::parse(&["image_hash:segment3"])
                 .unwrap()

@@ -51,6 +51,14 @@ pub enum Function {
     /// so a trimmed copy matches its original): same recording (≤ 3 of 32 bit errors),
     /// similar (≤ 5), else; the thresholds are [`crate::evidence::AUDIO_BIT_ERROR_LEVELS`].
     AudioFingerprint,
+    /// Writing-style profiles by the calibrated authorship-verification score
+    /// ([`spirit_text::style::verify`]): its log-odds bucketed into the bands of
+    /// [`spirit_text::style::BANDS`] — strong, likely, possible — else; null when either
+    /// side has no profile or fewer than [`spirit_text::style::MIN_WORDS`] words. Its m and
+    /// u are the calibration's measured shares ([`spirit_text::style::BAND_M`],
+    /// [`spirit_text::style::BAND_U`]), never trained; and it is *advisory* unless the
+    /// settings say otherwise (see [`crate::model::ComparisonParams::advisory`]).
+    Style,
 }
 
 const NAME_GIVEN: &[&str] = &[
@@ -73,6 +81,7 @@ const IDENT: &[&str] = &["exact", "close", "else"];
 const CATEGORY: &[&str] = &["exact", "else"];
 const IMAGE: &[&str] = &["near_duplicate", "close", "similar", "else"];
 const AUDIO: &[&str] = &["same_recording", "similar", "else"];
+const STYLE: &[&str] = &["strong", "likely", "possible", "else"];
 
 /// The identifier kinds compared by [`Function::Exact`] by default, in order.
 pub const EXACT_IDENTIFIERS: [AttrKind; 8] = [
@@ -101,7 +110,14 @@ impl Function {
             Function::Category(_) | Function::Exact(_) => CATEGORY,
             Function::ImageHash => IMAGE,
             Function::AudioFingerprint => AUDIO,
+            Function::Style => STYLE,
         }
+    }
+
+    /// True for a comparison whose level parameters come from a calibration measured on
+    /// ground truth (the style comparison): EM and labels leave them as they are.
+    pub fn is_calibrated(self) -> bool {
+        matches!(self, Function::Style)
     }
 
     /// True for what members of one household usually share (surname, where they live,
@@ -126,6 +142,7 @@ impl Function {
             Function::Identifier(k) | Function::Category(k) | Function::Exact(k) => k.name().into(),
             Function::ImageHash => "image_hash".into(),
             Function::AudioFingerprint => "audio_fingerprint".into(),
+            Function::Style => "writing_style".into(),
         }
     }
 
@@ -170,6 +187,9 @@ impl Function {
         if has(AttrKind::AudioFingerprint) {
             out.push(Function::AudioFingerprint);
         }
+        if has(AttrKind::StyleProfile) {
+            out.push(Function::Style);
+        }
         for k in [AttrKind::Gender, AttrKind::Country] {
             if has(k) {
                 out.push(Function::Category(k));
@@ -208,6 +228,7 @@ impl Bound {
             }
             Function::ImageHash => [c(AttrKind::ImageHash), None, None, None],
             Function::AudioFingerprint => [c(AttrKind::AudioFingerprint), None, None, None],
+            Function::Style => [c(AttrKind::StyleProfile), None, None, None],
         };
         Bound { function, cols }
     }
@@ -227,7 +248,24 @@ impl Bound {
             Function::Category(_) | Function::Exact(_) => category_level(col(0), a, b),
             Function::ImageHash => image_hash_level(col(0), a, b),
             Function::AudioFingerprint => audio_level(col(0), a, b),
+            Function::Style => {
+                style_verification(col(0), a, b).map_or(0, |v| spirit_text::style::band(v.log_odds))
+            }
         }
+    }
+
+    /// For the style comparison, the calibrated verification of the pair (`None` when
+    /// the comparison is another, or the pair's level is null).
+    pub fn style_verification(
+        &self,
+        t: &RecordTable,
+        a: u32,
+        b: u32,
+    ) -> Option<spirit_text::style::Verification> {
+        if self.function != Function::Style {
+            return None;
+        }
+        style_verification(self.cols[0].map(|c| &t.columns[c]), a, b)
     }
 
     /// For an exact-level pair, the relative frequency of the shared value, used for
@@ -585,6 +623,27 @@ fn image_hash_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
     };
     let d = crate::evidence::image_hash_distance(hashes[ia as usize], hashes[ib as usize]);
     crate::evidence::image_hash_level(d)
+}
+
+/// The verification of two records' style profiles, when both have one long enough.
+fn style_verification(
+    col: Option<&Column>,
+    a: u32,
+    b: u32,
+) -> Option<spirit_text::style::Verification> {
+    let (ia, ib) = pair_ids(col, a, b)?;
+    let Derived::StyleProfiles { profiles } = &col?.derived else {
+        return None;
+    };
+    let (pa, pb) = (
+        profiles[ia as usize].as_deref()?,
+        profiles[ib as usize].as_deref()?,
+    );
+    let min = spirit_text::style::MIN_WORDS;
+    if pa.words() < min || pb.words() < min {
+        return None;
+    }
+    Some(spirit_text::style::verify(pa, pb))
 }
 
 fn category_level(col: Option<&Column>, a: u32, b: u32) -> u8 {

@@ -21,6 +21,7 @@
 //! | `camera_serial` | `<make>:<SERIAL>` — the make's first word folded (empty if unknown), the serial's letters and digits uppercase |
 //! | `geo_position` | `lat,lon` rounded to 4 decimals (about 11 m) |
 //! | `audio_fingerprint` | `chromaprint:` and the URL-safe base64 (no padding) of the Chromaprint sub-fingerprints (preset `TEST2`, one `u32` per ~0.124 s, little-endian), at most [`AUDIO_MAX_SUBPRINTS`] (the first ~127 s) |
+//! | `style_profile` | a serialised writing-style profile (`spirit-style/<version>:…`) that parses, as written |
 
 use std::net::IpAddr;
 
@@ -297,6 +298,15 @@ pub fn camera_serial(raw: &str) -> Option<String> {
         return None;
     }
     Some(format!("{make}:{serial}"))
+}
+
+/// A serialised writing-style profile ([`spirit_text::style::Profile::to_serialised`]):
+/// kept as written when it parses, else missing.
+pub fn style_profile(raw: &str) -> Option<String> {
+    let t = raw.trim();
+    spirit_text::style::Profile::parse(t)
+        .ok()
+        .map(|_| t.to_string())
 }
 
 /// A position `lat,lon` (or separated by `;` or spaces) in decimal degrees, rounded to

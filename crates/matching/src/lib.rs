@@ -43,5 +43,6 @@ pub fn explain_kinds(function: Function) -> Vec<AttrKind> {
         Function::Identifier(k) | Function::Category(k) | Function::Exact(k) => vec![k],
         Function::ImageHash => vec![AttrKind::ImageHash],
         Function::AudioFingerprint => vec![AttrKind::AudioFingerprint],
+        Function::Style => vec![AttrKind::StyleProfile],
     }
 }

@@ -57,6 +57,12 @@ pub struct ComparisonParams {
     pub function: Function,
     /// Levels strongest first, *else* last (the null level is implicit: weight 0).
     pub levels: Vec<LevelParams>,
+    /// Advisory evidence: its partial weight is computed, stored with every edge and
+    /// shown in explanations, but is not part of the match weight, so it never decides
+    /// a link. The style comparison is advisory unless the settings'
+    /// `resolve.style_can_link` is true ([`Model::set_style_can_link`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub advisory: bool,
 }
 
 impl ComparisonParams {
@@ -172,7 +178,11 @@ impl Model {
                         *x *= scale;
                     }
                 }
-                let m = initial_m(n);
+                let mut m = initial_m(n);
+                if f.is_calibrated() {
+                    m = spirit_text::style::BAND_M.to_vec();
+                    u = spirit_text::style::BAND_U.to_vec();
+                }
                 let shared = f.shared_by_household();
                 let levels = labels
                     .iter()
@@ -190,6 +200,7 @@ impl Model {
                     name: f.default_name(),
                     function: *f,
                     levels,
+                    advisory: f.is_calibrated(),
                 }
             })
             .collect();
@@ -286,6 +297,16 @@ impl Model {
         serde_json::to_string_pretty(self).expect("a model always serialises")
     }
 
+    /// Lets the style comparison count towards the match weight (`true`) or keeps it
+    /// advisory (`false`, the default): `resolve.style_can_link` in the settings.
+    pub fn set_style_can_link(&mut self, can_link: bool) {
+        for c in &mut self.comparisons {
+            if c.function == Function::Style {
+                c.advisory = !can_link;
+            }
+        }
+    }
+
     /// The comparison functions, in order.
     pub fn functions(&self) -> Vec<Function> {
         self.comparisons.iter().map(|c| c.function).collect()
@@ -338,7 +359,11 @@ impl Model {
             .map(|h| {
                 let mut lv = unpack(h.pattern, nc);
                 for (c, l) in lv.iter_mut().enumerate() {
-                    if is_covered(usize::from(h.rule), c) {
+                    // A calibrated comparison's parameters are fixed, and EM does not
+                    // let it move anything else either.
+                    if is_covered(usize::from(h.rule), c)
+                        || self.comparisons[c].function.is_calibrated()
+                    {
                         *l = 0;
                     }
                 }
@@ -464,7 +489,8 @@ impl Model {
                 let scale = rule_scale.get(usize::from(h.rule)).copied().unwrap_or(1.0);
                 let (mut lr_m, mut lr_h) = (0.0, if household { 0.0 } else { f64::NEG_INFINITY });
                 for (c, l) in self.comparisons.iter().zip(unpack(h.pattern, nc)) {
-                    if l > 0 {
+                    // Advisory evidence does not count towards any decision.
+                    if l > 0 && !c.advisory {
                         let p = &c.levels[l as usize - 1];
                         lr_m += (p.m / p.u).ln();
                         if household {
@@ -527,7 +553,11 @@ impl Model {
     /// thousandth of its measured value (at most ten bits of added weight).
     pub fn remove_matches_from_u(&mut self) {
         let (lambda, eta) = (self.prior, self.household_prior);
-        for c in &mut self.comparisons {
+        for c in self
+            .comparisons
+            .iter_mut()
+            .filter(|c| !c.function.is_calibrated())
+        {
             for p in &mut c.levels {
                 let corrected = (p.u - lambda * p.m - eta * p.h) / (1.0 - lambda - eta);
                 p.u = corrected.max(p.u * 1e-3).max(1e-12);
@@ -585,14 +615,24 @@ impl Model {
             acc.iter().map(|a| (a + 0.5) / (sum + 0.5 * k)).collect()
         };
         if !matches.is_empty() {
-            for (c, acc) in self.comparisons.iter_mut().zip(count(matches)) {
+            for (c, acc) in self
+                .comparisons
+                .iter_mut()
+                .zip(count(matches))
+                .filter(|(c, _)| !c.function.is_calibrated())
+            {
                 for (p, m) in c.levels.iter_mut().zip(smooth(&acc)) {
                     p.m = m;
                 }
             }
         }
         if non_matches.len() >= 100 {
-            for (c, acc) in self.comparisons.iter_mut().zip(count(non_matches)) {
+            for (c, acc) in self
+                .comparisons
+                .iter_mut()
+                .zip(count(non_matches))
+                .filter(|(c, _)| !c.function.is_calibrated())
+            {
                 for (p, u) in c.levels.iter_mut().zip(smooth(&acc)) {
                     p.u = u;
                 }
@@ -607,7 +647,10 @@ impl Model {
 fn tf_applies(f: Function) -> bool {
     !matches!(
         f,
-        Function::Category(_) | Function::ImageHash | Function::AudioFingerprint
+        Function::Category(_)
+        | Function::ImageHash
+        | Function::AudioFingerprint
+        | Function::Style
     )
 }
 
@@ -622,7 +665,8 @@ fn exact_u_from_frequencies(table: &RecordTable, f: Function) -> Option<f64> {
         | Function::Address
         | Function::Area
         | Function::ImageHash
-        | Function::AudioFingerprint => {
+        | Function::AudioFingerprint
+        | Function::Style => {
             return None;
         }
     };
@@ -678,6 +722,9 @@ fn sample_levels(
                 }
                 drawn += 1;
                 for (acc, bound) in counts.iter_mut().zip(bounds) {
+                    if bound.function.is_calibrated() {
+                        continue; // its u is measured on ground truth, not sampled
+                    }
                     let l = bound.level(table, a, b);
                     if l > 0 {
                         acc[l as usize - 1] += 1.0;
@@ -754,6 +801,7 @@ mod tests {
                         tf: false,
                     })
                     .collect(),
+                advisory: false,
             })
             .collect();
         Model {

@@ -66,6 +66,10 @@ pub enum Derived {
         prints: Vec<Vec<u32>>,
         minhash: Vec<[u64; evidence::AUDIO_MINHASH_KEYS as usize]>,
     },
+    /// The parsed writing-style profile of each value (`None` if it does not parse).
+    StyleProfiles {
+        profiles: Vec<Option<Box<spirit_text::style::Profile>>>,
+    },
 }
 
 /// One interned column of normalised values.
@@ -362,6 +366,7 @@ fn normalise_with<'p>(
         AttrKind::CameraSerial => evidence::camera_serial(raw),
         AttrKind::GeoPosition => evidence::geo_position(raw),
         AttrKind::AudioFingerprint => evidence::audio_fingerprint(raw),
+        AttrKind::StyleProfile => evidence::style_profile(raw),
     }
 }
 
@@ -390,6 +395,9 @@ fn empty_derived(kind: AttrKind) -> Derived {
         AttrKind::AudioFingerprint => Derived::AudioFingerprints {
             prints: Vec::new(),
             minhash: Vec::new(),
+        },
+        AttrKind::StyleProfile => Derived::StyleProfiles {
+            profiles: Vec::new(),
         },
         _ => Derived::None,
     }
@@ -425,6 +433,9 @@ fn derive_one(derived: &mut Derived, v: &str) {
                 evidence::audio_minhash(&fp, evidence::AUDIO_MINHASH_BITS, i as u8).unwrap_or(0)
             }));
             prints.push(fp);
+        }
+        Derived::StyleProfiles { profiles } => {
+            profiles.push(spirit_text::style::Profile::parse(v).ok().map(Box::new));
         }
         Derived::None => {}
     }

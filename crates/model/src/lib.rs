@@ -49,11 +49,14 @@ pub enum AttrKind {
     /// A Chromaprint acoustic fingerprint of a recording (or of a video's sound track),
     /// compared by its common segments; not an identifier (the same song is posted by many).
     AudioFingerprint,
+    /// An account's writing-style profile (`spirit-style/<version>:…`, built from all its
+    /// posts by `spirit_text::style`). Advisory evidence, never an identifier.
+    StyleProfile,
 }
 
 impl AttrKind {
     /// Every kind, in canonical order.
-    pub const ALL: [AttrKind; 26] = [
+    pub const ALL: [AttrKind; 27] = [
         AttrKind::GivenName,
         AttrKind::MiddleName,
         AttrKind::Surname,
@@ -80,6 +83,7 @@ impl AttrKind {
         AttrKind::CameraSerial,
         AttrKind::GeoPosition,
         AttrKind::AudioFingerprint,
+        AttrKind::StyleProfile,
     ];
 
     /// The snake_case name used in settings files, `model.json` and output headers.
@@ -111,6 +115,7 @@ impl AttrKind {
             AttrKind::CameraSerial => "camera_serial",
             AttrKind::GeoPosition => "geo_position",
             AttrKind::AudioFingerprint => "audio_fingerprint",
+            AttrKind::StyleProfile => "style_profile",
         }
     }
 
@@ -209,6 +214,7 @@ impl AttrKind {
                 AttrKind::GeoPosition
             }
             "audiofingerprint" | "chromaprint" | "acoustid" => AttrKind::AudioFingerprint,
+            "styleprofile" | "writingstyle" | "stylometry" => AttrKind::StyleProfile,
             _ => return None,
         };
         Some(kind)
@@ -349,6 +355,11 @@ mod tests {
         assert_eq!(
             AttrKind::from_name("audio_fingerprint"),
             Some(AttrKind::AudioFingerprint)
+        );
+        assert!(!AttrKind::StyleProfile.is_identifier());
+        assert_eq!(
+            AttrKind::recognise_column("style_profile"),
+            Some(AttrKind::StyleProfile)
         );
         assert!(AttrKind::Iban.is_evidence() && !AttrKind::Username.is_evidence());
         assert!(is_id_column("rec_id"));

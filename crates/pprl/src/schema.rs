@@ -242,6 +242,9 @@ pub fn bloom_refusal(kind: AttrKind) -> Option<String> {
         AttrKind::ImageHash | AttrKind::GeoPosition | AttrKind::AudioFingerprint => Some(format!(
             "{kind} is compared by distance, not by q-grams: it has no Bloom-filter encoding"
         )),
+        AttrKind::StyleProfile => Some(format!(
+            "{kind} is compared by a calibrated verification score: it has no Bloom-filter encoding"
+        )),
         k if k.is_evidence() => Some(format!(
             "{k} is an exact identifier: link it with keyed tokens (HMAC), not a Bloom filter"
         )),

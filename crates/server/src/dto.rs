@@ -159,7 +159,22 @@ pub struct Partial {
     pub weight: f64,
 }
 
-/// An edge explained: weight = prior_weight + Σ partials + adjustment.
+/// An advisory partial weight: shown with the edge, not part of its match weight
+/// (writing style, unless the settings' `resolve.style_can_link` is true).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AdvisoryPartial {
+    /// The comparison (`writing_style`).
+    pub comparison: String,
+    /// The level the pair reached (`strong`, `likely`, `possible` or `else`).
+    pub level: String,
+    /// Its partial match weight (log2 Bayes factor), not counted.
+    pub weight: f64,
+    /// The calibration its levels come from, with its version.
+    pub calibration: Option<String>,
+}
+
+/// An edge explained: weight = prior_weight + Σ partials + adjustment; the advisory
+/// partial weights are shown beside it and are not part of the sum.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct Edge {
     pub left: String,
@@ -170,6 +185,8 @@ pub struct Edge {
     pub partials: Vec<Partial>,
     /// The household correction, if any.
     pub adjustment: f64,
+    #[serde(default)]
+    pub advisory: Vec<AdvisoryPartial>,
 }
 
 impl From<EdgeExplanation> for Edge {
@@ -186,6 +203,16 @@ impl From<EdgeExplanation> for Edge {
                 .map(|(comparison, weight)| Partial { comparison, weight })
                 .collect(),
             adjustment: e.adjustment,
+            advisory: e
+                .advisory
+                .into_iter()
+                .map(|a| AdvisoryPartial {
+                    comparison: a.comparison,
+                    level: a.level,
+                    weight: a.weight,
+                    calibration: a.calibration,
+                })
+                .collect(),
         }
     }
 }

@@ -121,6 +121,10 @@ impl<'w> Resolver<'w> {
             ))
         })?;
         let settings = ws.settings().clone();
+        let mut model = model;
+        model
+            .model
+            .set_style_can_link(settings.resolve.style_can_link);
         let t = Instant::now();
         let resident = Resident::load(&ws.conn, &model.rules)?;
         let load_seconds = t.elapsed().as_secs_f64();

@@ -44,6 +44,7 @@ pub mod scope;
 pub mod search;
 pub mod similar;
 pub mod stream;
+pub mod style;
 pub mod workspace;
 
 use std::path::PathBuf;

@@ -14,6 +14,11 @@
 //!   its posts mentions is a mention of the account, and the first one of each kind is its
 //!   attribute. So resolution links accounts (and posts) that share a wallet, an e-mail, an
 //!   onion, a PGP key… and search finds an account by any of them.
+//! - Each account's `style_profile` attribute is its writing-style profile, built from
+//!   the bodies and times of all its stored posts and rebuilt when posts are added
+//!   (every transaction of an ingest that stored posts of the account) or erased
+//!   ([`crate::style`]). It is advisory evidence for resolution (the `writing_style`
+//!   comparison).
 //! - Each mention keeps its provenance ([`crate::mentions`]): the post's record, the
 //!   document (`file:line`), byte offsets into the body, and a snippet. Card numbers are
 //!   masked in snippets and in the stored payload; their attribute is a keyed hash.
@@ -105,6 +110,8 @@ pub struct PostsReport {
     pub posts_stored: u64,
     pub posts_already_stored: u64,
     pub accounts_created: u64,
+    /// Accounts whose style profile was built or rebuilt because posts were added.
+    pub style_profiles: u64,
     /// Identifier mentions stored (each counted once, for its post).
     pub mentions: u64,
     /// Posts whose id was stored before with other content: (line, message).
@@ -323,6 +330,7 @@ pub fn ingest_posts(
     };
     let mut quarantine: Vec<(u64, String, String)> = Vec::new();
     let mut accounts: FxHashMap<(String, String), i64> = FxHashMap::default();
+    let mut profiled: rustc_hash::FxHashSet<i64> = Default::default();
     progress.phase("store posts", total);
     let (mut line_no, mut bytes) = (0u64, 0u64);
     let mut eof = false;
@@ -330,6 +338,7 @@ pub fn ingest_posts(
         let dir = ws.dir().to_path_buf();
         let tx = ws.conn.transaction()?;
         let mut in_chunk = 0usize;
+        let mut touched: Vec<i64> = Vec::new();
         while in_chunk < INGEST_CHUNK {
             let mut buf = Vec::new();
             let n = reader
@@ -366,15 +375,25 @@ pub fn ingest_posts(
                 line,
                 &document,
                 &mut accounts,
+                &mut touched,
                 &mut report,
             )
             .map_err(|e| crate::workspace::map_store_error(&dir, e))?;
+        }
+        // The profiles of the accounts that got posts, in the same transaction.
+        touched.sort_unstable();
+        touched.dedup();
+        for &a in &touched {
+            crate::style::rebuild(&tx, a)
+                .map_err(|e| crate::workspace::map_store_error(&dir, e))?;
+            profiled.insert(a);
         }
         tx.commit()
             .map_err(|e| crate::workspace::map_store_error(&dir, e.into()))?;
         progress.set(bytes);
     }
     progress.done();
+    report.style_profiles = profiled.len() as u64;
     report.quarantined = quarantine.len() as u64;
     if !quarantine.is_empty() {
         report.quarantine_file = Some(write_quarantine(ws, source, run, &quarantine)?);
@@ -416,6 +435,7 @@ fn store_post(
     line: &str,
     document: &str,
     accounts: &mut FxHashMap<(String, String), i64>,
+    touched: &mut Vec<i64>,
     report: &mut PostsReport,
 ) -> Result<(), StoreError> {
     let (findings, found) = find_mentions(
@@ -503,6 +523,8 @@ fn store_post(
             id
         }
     };
+    crate::style::link(conn, account, post_rec)?;
+    touched.push(account);
     add_missing_attributes(conn, account, normaliser, &firsts)?;
     // Every mention's value is searchable on the account, not only the first per kind.
     let refs: Vec<(AttrKind, &str)> = ms.iter().map(|m| (m.kind, m.value.as_str())).collect();

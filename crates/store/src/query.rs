@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use spirit_model::weight_to_probability;
 
-use crate::resolve::{partial_names, unpack_partials};
+use crate::resolve::unpack_partials;
 use crate::{StoreError, entity_label, parse_entity};
 
 /// One stored record.
@@ -31,7 +31,11 @@ pub struct EdgeView {
     pub right: String,
     pub weight: f64,
     pub probability: f64,
+    /// The partial weights that make up the match weight.
     pub partials: Vec<(String, f64)>,
+    /// Advisory partial weights (writing style, unless the settings let it link): shown,
+    /// not counted.
+    pub advisory: Vec<crate::resolve::AdvisoryPartial>,
 }
 
 /// A judgement touching an entity's records.
@@ -196,7 +200,7 @@ pub fn entity(conn: &Connection, text: &str) -> Result<Option<EntityView>, Store
     }
     raw_edges.sort_by(|x, y| y.2.total_cmp(&x.2).then(x.0.cmp(&y.0)).then(x.1.cmp(&y.1)));
     let edge_count = raw_edges.len() as u64;
-    let mut names: FxHashMap<i64, Vec<String>> = FxHashMap::default();
+    let mut names: FxHashMap<i64, Option<spirit_matching::model::Model>> = FxHashMap::default();
     let mut edges = Vec::new();
     for (a, b, w, p, model) in raw_edges.into_iter().take(ENTITY_EDGES) {
         if let std::collections::hash_map::Entry::Vacant(v) = names.entry(model) {
@@ -205,29 +209,17 @@ pub fn entity(conn: &Connection, text: &str) -> Result<Option<EntityView>, Store
                     r.get(0)
                 })
                 .optional()?;
-            let list = json
-                .and_then(|j| spirit_matching::model::Model::from_json(&j).ok())
-                .map(|m| partial_names(&m))
-                .unwrap_or_default();
-            v.insert(list);
+            v.insert(json.and_then(|j| spirit_matching::model::Model::from_json(&j).ok()));
         }
-        let names = &names[&model];
-        let partials = unpack_partials(&p)
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| {
-                (
-                    names.get(i).cloned().unwrap_or_else(|| format!("#{i}")),
-                    f64::from(v),
-                )
-            })
-            .collect();
+        let (partials, advisory) =
+            crate::resolve::split_partials(names[&model].as_ref(), &unpack_partials(&p));
         edges.push(EdgeView {
             left: key_of(conn, a)?,
             right: key_of(conn, b)?,
             weight: w,
             probability: weight_to_probability(w),
             partials,
+            advisory,
         });
     }
     let mut judgements = Vec::new();
@@ -385,7 +377,14 @@ pub(crate) fn attribute_summary(records: &[RecordView]) -> Vec<(String, Vec<(Str
     let mut values: std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>> =
         std::collections::BTreeMap::new();
     for r in records {
-        for (kind, _, value) in &r.attributes {
+        for (kind, raw, value) in &r.attributes {
+            // A style profile is kilobytes of counts: its summary (`built from N posts
+            // (W words, T timestamps)`) stands for it.
+            let value = if kind == "style_profile" {
+                value.as_ref().map(|_| raw)
+            } else {
+                value.as_ref()
+            };
             if let Some(v) = value {
                 *values
                     .entry(kind.clone())

@@ -69,6 +69,59 @@ pub fn partial_names(model: &Model) -> Vec<String> {
     Scorer::new(model.clone(), &RecordTable::default()).partial_names()
 }
 
+/// An advisory partial weight of an edge: shown, never part of its match weight.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AdvisoryPartial {
+    pub comparison: String,
+    /// The level the pair reached.
+    pub level: String,
+    pub weight: f64,
+    /// Where the level parameters come from (the style calibration's name and version).
+    pub calibration: Option<String>,
+    /// Whether the settings let it count towards the link decision (always false here:
+    /// a comparison that counts is an ordinary partial weight).
+    pub counts: bool,
+}
+
+/// Splits an edge's stored partial weights under its model into those that make up its
+/// match weight, (name, weight), and the advisory ones that were compared (an advisory
+/// comparison at level null, weight 0, is left out).
+pub fn split_partials(
+    model: Option<&Model>,
+    partials: &[f32],
+) -> (Vec<(String, f64)>, Vec<AdvisoryPartial>) {
+    let names = model.map(partial_names).unwrap_or_default();
+    let mut counted = Vec::new();
+    let mut advisory = Vec::new();
+    for (i, &v) in partials.iter().enumerate() {
+        let name = names.get(i).cloned().unwrap_or_else(|| format!("#{i}"));
+        let c = model.and_then(|m| m.comparisons.get(i));
+        match c {
+            Some(c) if c.advisory => {
+                // Not compared (a side without a profile): nothing to show.
+                let Some(level) = (1..=c.levels.len() as u8)
+                    .find(|&l| (c.partial(l) - f64::from(v)).abs() < 1e-3)
+                    .map(|l| c.levels[l as usize - 1].label.clone())
+                else {
+                    continue;
+                };
+                advisory.push(AdvisoryPartial {
+                    comparison: name,
+                    level,
+                    weight: f64::from(v),
+                    calibration: c
+                        .function
+                        .is_calibrated()
+                        .then(|| spirit_text::style::CALIBRATION_NAME.to_string()),
+                    counts: false,
+                });
+            }
+            _ => counted.push((name, f64::from(v))),
+        }
+    }
+    (counted, advisory)
+}
+
 /// The keys of a rule, as the settings file writes them.
 pub(crate) fn rule_keys(rule: &BlockingRule) -> Vec<String> {
     rule.to_string().split(" & ").map(str::to_owned).collect()

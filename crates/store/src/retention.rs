@@ -1,5 +1,9 @@
 //! Retention and erasure: deleting records and everything derived from them.
 //!
+//! Erasing a post also takes from its account every attribute that came only from
+//! erased posts, rebuilds the account's style profile and drops its edges
+//! ([`crate::style::after_erasure`]).
+//!
 //! Erasing a record deletes, in one transaction: its search postings (and terms no other
 //! record holds, with their trigram entries, under FTS5 `secure-delete`), its attributes,
 //! the edges that touch it, the judgements on it (their events keep only the fact that
@@ -36,6 +40,8 @@ pub struct Erasure {
     /// that came from an erased post).
     pub mentions: u64,
     pub edges: u64,
+    /// What erased posts took from their accounts.
+    pub accounts: crate::style::AccountFix,
     pub judgements: u64,
     /// Entities that held an erased record.
     pub entities_touched: u64,
@@ -72,6 +78,7 @@ fn merge_detail(detail: serde_json::Value, report: &Erasure) -> serde_json::Valu
         "attributes": report.attributes,
         "mentions": report.mentions,
         "edges": report.edges,
+        "account_attributes_removed": report.accounts.attributes_removed,
         "judgements": report.judgements,
         "entities_touched": report.entities_touched,
         "entities_emptied": report.entities_emptied,
@@ -137,6 +144,8 @@ fn erase_in(
         "DELETE FROM judgements WHERE id IN (SELECT value FROM json_each(?1))",
         [&jlist],
     )? as u64;
+    let accounts = crate::style::accounts_of(conn, &list)?;
+    crate::style::unlink(conn, &list)?;
     report.mentions = crate::mentions::erase(conn, &list)?;
     for &r in &present {
         crate::search::unindex_record(conn, r)?;
@@ -154,6 +163,13 @@ fn erase_in(
         report.records += conn
             .prepare_cached("DELETE FROM records WHERE id = ?1")?
             .execute([r])? as u64;
+    }
+    report.accounts = crate::style::after_erasure(conn, &accounts)?;
+    report.edges += report.accounts.edges;
+    for &a in &accounts {
+        if let Some(e) = entity_of(conn, a)? {
+            entities.insert(e);
+        }
     }
     // Re-resolve what is left of each entity; retire those left empty.
     let mut sorted: Vec<i64> = entities.into_iter().collect();

@@ -42,6 +42,8 @@ pub const SEARCH_KEYS: &str = "search_keys";
 
 /// Identifiers found in documents, with their provenance: [`crate::mentions`].
 pub const MENTIONS: &str = "mentions";
+/// Which account each post belongs to: [`crate::style`].
+pub const ACCOUNT_POSTS: &str = crate::style::ACCOUNT_POSTS;
 
 /// Cases (compartments): [`crate::access`].
 pub const CASES: &str = crate::access::CASES;
@@ -77,12 +79,14 @@ pub const TABLES: &[&str] = &[
     TOKENS,
     AUDIT,
     MENTIONS,
+    ACCOUNT_POSTS,
 ];
 
 /// Version 1: records, entities, edges, judgements and events. (Version 2 adds the
 /// search index: [`crate::search`]; version 3 users, cases, tokens, the sources' case,
 /// legal basis and retention, and the audit log: [`crate::access`], [`crate::audit`]; version 4
-/// the mentions of identifiers in documents: [`crate::mentions`].)
+/// the mentions of identifiers in documents: [`crate::mentions`]; version 5 the posts of
+/// each account, and accounts' style profiles: [`crate::style`].)
 const V1: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE sources (
@@ -178,6 +182,7 @@ const MIGRATIONS: &[Migration] = &[
     |tx| crate::search::migrate(tx),
     |tx| crate::access::migrate(tx),
     |tx| crate::mentions::migrate(tx),
+    |tx| crate::style::migrate(tx),
 ];
 
 /// The schema version this build writes.

@@ -17,7 +17,7 @@ use spirit_model::{AttrKind, probability_to_weight, weight_to_probability};
 
 use crate::audit::clip;
 use crate::query::{EntityView, RecordView, attribute_summary};
-use crate::resolve::{partial_names, unpack_partials};
+use crate::resolve::unpack_partials;
 use crate::{StoreError, entity_label, parse_entity};
 
 /// A shared identifier held by more records than this is a *hub*: it is reported with
@@ -218,6 +218,9 @@ pub struct EdgeExplanation {
     pub prior_weight: f64,
     pub partials: Vec<(String, f64)>,
     pub adjustment: f64,
+    /// Advisory partial weights (writing style, unless the settings let it link): shown
+    /// with their level and calibration, not part of the sum.
+    pub advisory: Vec<crate::resolve::AdvisoryPartial>,
 }
 
 /// The edges between visible members of an entity, strongest first: the total and the
@@ -247,7 +250,8 @@ pub fn entity_edges(
     }
     raw.sort_by(|x, y| y.2.total_cmp(&x.2).then(x.0.cmp(&y.0)).then(x.1.cmp(&y.1)));
     let total = raw.len() as u64;
-    let mut models: FxHashMap<i64, (Vec<String>, f64)> = FxHashMap::default();
+    type Known = (Option<spirit_matching::model::Model>, f64);
+    let mut models: FxHashMap<i64, Known> = FxHashMap::default();
     let mut out = Vec::new();
     for (a, b, w) in raw.into_iter().skip(offset).take(limit) {
         let (partials, model): (Vec<u8>, i64) = conn
@@ -260,21 +264,14 @@ pub fn entity_edges(
                 })
                 .optional()?;
             let parsed = json.and_then(|j| spirit_matching::model::Model::from_json(&j).ok());
-            v.insert(parsed.map_or((Vec::new(), 0.0), |m| {
-                (partial_names(&m), probability_to_weight(m.prior))
-            }));
+            let prior = parsed
+                .as_ref()
+                .map_or(0.0, |m| probability_to_weight(m.prior));
+            v.insert((parsed, prior));
         }
-        let (names, prior) = &models[&model];
-        let partials: Vec<(String, f64)> = unpack_partials(&partials)
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| {
-                (
-                    names.get(i).cloned().unwrap_or_else(|| format!("#{i}")),
-                    f64::from(v),
-                )
-            })
-            .collect();
+        let (parsed, prior) = &models[&model];
+        let (partials, advisory) =
+            crate::resolve::split_partials(parsed.as_ref(), &unpack_partials(&partials));
         let sum: f64 = partials.iter().map(|(_, v)| v).sum();
         out.push(EdgeExplanation {
             left: crate::judge::record_key(conn, a)?,
@@ -284,6 +281,7 @@ pub fn entity_edges(
             prior_weight: *prior,
             adjustment: w - prior - sum,
             partials,
+            advisory,
         });
     }
     Ok((total, out))

@@ -371,4 +371,18 @@ fn posts_become_records_and_accounts_with_mentions() {
         "{left:?}"
     );
     assert_eq!(left.len(), 1, "the key from post 2 stays");
+    // The wallet came only from post 1: the account no longer holds it, nor is found by
+    // it; the key from post 2 stays its attribute.
+    assert_eq!(erased.accounts.attributes_removed, 1, "{erased:?}");
+    let conn = ws.connection();
+    let acc = query::record(conn, "market_x:account:market_a:seller1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(attr(&acc, "crypto_address"), None);
+    assert_eq!(
+        attr(&acc, "pgp_fingerprint").as_deref(),
+        Some("4AEE18F83AFDEB231FF10B3E5AD50C4F7B1E7AC2")
+    );
+    let hits = search::search(conn, "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", 10).unwrap();
+    assert!(hits.iter().all(|h| h.record != seller_id), "{hits:?}");
 }

@@ -22,13 +22,20 @@
 //! on another quarter (for choosing features without looking at the test authors).
 //! `--emit-constants FILE` writes the fitted calibration as Rust source (for
 //! `crates/text/src/style/fitted.rs`).
+//!
+//! Each length, and all lengths together, also gets a table of the held-out pairs by
+//! [`BANDS`] of the shipped calibration's log-odds: the share of same-author pairs (m)
+//! and of different-author pairs (u) in each band, which a match model's style comparison
+//! uses as its level parameters. `--emit-bands FILE` writes the all-lengths shares as Rust
+//! source (for `crates/text/src/style/bands.rs`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use spirit_text::style::{
-    Calibration, FEATURE_NAMES, PairFeatures, Profile, REFERENCE_NGRAMS, Reference,
+    BANDS, CALIBRATION_NAME, Calibration, FEATURE_NAMES, PairFeatures, Profile, REFERENCE_NGRAMS,
+    Reference, band,
 };
 
 const LENGTHS: [usize; 3] = [500, 1000, 2000];
@@ -56,10 +63,16 @@ fn run() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let mut corpus = None;
     let mut emit = None;
+    let mut emit_bands = None;
     let mut dev = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--dev" => dev = true,
+            "--emit-bands" => {
+                emit_bands = Some(PathBuf::from(
+                    args.next().ok_or("--emit-bands needs a file")?,
+                ))
+            }
             "--emit-constants" => {
                 emit = Some(PathBuf::from(
                     args.next().ok_or("--emit-constants needs a file")?,
@@ -159,6 +172,7 @@ fn run() -> Result<(), String> {
         println!("wrote {}", path.display());
     }
 
+    let mut pooled: Vec<(f64, bool)> = Vec::new();
     for (li, &n) in LENGTHS.iter().enumerate() {
         println!("\n== accounts of {n} words (held-out authors)");
         let sizes: Vec<usize> = test
@@ -183,9 +197,86 @@ fn run() -> Result<(), String> {
             }
         }
         report_verification(&scored);
+        // The level shares are those of the shipped calibration, which is what a match
+        // model applies (equal to this fit unless the features changed).
+        let t0 = std::time::Instant::now();
+        let shipped: Vec<(f64, bool)> = (0..accts.len())
+            .flat_map(|i| (i + 1..accts.len()).map(move |j| (i, j)))
+            .map(|(i, j)| {
+                (
+                    Calibration::DEFAULT.verify(accts[i].1, accts[j].1).log_odds,
+                    accts[i].0 == accts[j].0,
+                )
+            })
+            .collect();
+        let spent = t0.elapsed().as_secs_f64();
+        println!(
+            "verify cost: {} pairs in {spent:.2} s on one core, {:.1} µs per pair",
+            shipped.len(),
+            spent * 1e6 / shipped.len().max(1) as f64
+        );
+        report_bands(&format!("{n} words"), &shipped);
+        pooled.extend(shipped);
         report_attribution(&authors, &pool, &test, li, &cal);
     }
+    println!();
+    let (m, u) = report_bands("all lengths", &pooled);
+    if let Some(path) = emit_bands.filter(|_| !dev) {
+        std::fs::write(&path, bands_source(&m, &u, &pooled))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
     Ok(())
+}
+
+/// Prints the share of same-author (m) and different-author (u) pairs in each band of
+/// the log-odds ([`BANDS`], then *else*); returns (m, u).
+fn report_bands(what: &str, scored: &[(f64, bool)]) -> (Vec<f64>, Vec<f64>) {
+    let levels = BANDS.len() + 1;
+    let (mut same, mut diff) = (vec![0usize; levels], vec![0usize; levels]);
+    for &(z, s) in scored {
+        let l = band(z) as usize - 1;
+        if s { same[l] += 1 } else { diff[l] += 1 }
+    }
+    let (ns, nd) = (
+        same.iter().sum::<usize>().max(1),
+        diff.iter().sum::<usize>().max(1),
+    );
+    // Half a pair added to every cell, so that no level has a zero share.
+    let share = |c: &[usize], n: usize| -> Vec<f64> {
+        c.iter()
+            .map(|&x| (x as f64 + 0.5) / (n as f64 + 0.5 * levels as f64))
+            .collect()
+    };
+    let (m, u) = (share(&same, ns), share(&diff, nd));
+    println!(
+        "bands, {what} ({CALIBRATION_NAME}; held-out pairs, m = share of same-author, u = share of different-author):"
+    );
+    println!("    level      from log-odds   same    diff        m          u   weight (bits)");
+    for l in 0..levels {
+        let (name, from) = if l < BANDS.len() {
+            (BANDS[l].0, format!("{:>+6.3}", BANDS[l].1))
+        } else {
+            ("else", "  -inf".to_string())
+        };
+        println!(
+            "    {name:<9}  {from:>13} {:>6} {:>7}  {:>9.6}  {:>9.6}  {:>+7.2}",
+            same[l],
+            diff[l],
+            m[l],
+            u[l],
+            (m[l] / u[l]).log2()
+        );
+    }
+    (m, u)
+}
+
+fn bands_source(m: &[f64], u: &[f64], pairs: &[(f64, bool)]) -> String {
+    let same = pairs.iter().filter(|p| p.1).count();
+    format!(
+        "//! Level shares of the style comparison, written by `bench/style/run --emit-bands\n//! crates/text/src/style/bands.rs` from {} held-out pairs ({same} same-author) of accounts\n//! of 500, 1,000 and 2,000 words: per band of [`super::BANDS`] then *else*, the share of\n//! same-author pairs (m) and of different-author pairs (u), half a pair added to each cell.\n\n/// (m, u) per level.\npub(crate) const BAND_SHARES: ([f64; 4], [f64; 4]) = (\n    {m:?},\n    {u:?},\n);\n",
+        pairs.len()
+    )
 }
 
 /// Reads the corpus and profiles the accounts; `timing` gets the bytes profiled and the

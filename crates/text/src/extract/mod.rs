@@ -462,3 +462,9 @@ fn greedy(mut cands: Vec<Cand>) -> Vec<Cand> {
     }
     out
 }
+
+/// The visible text of an HTML page or fragment (scripts and styles dropped, block
+/// elements as line breaks): what a reader sees, for stylometry over HTML posts.
+pub fn visible_text(html: &str) -> String {
+    html::html_to_text(html).0
+}

@@ -71,6 +71,7 @@
 //! features too (accounts cut from one author's text share topics, which flatters these
 //! figures). Show the probability with its calibration, and never merge on it alone.
 
+mod bands;
 mod codec;
 pub mod fitted;
 mod lexicon;
@@ -81,8 +82,9 @@ pub use codec::{FORMAT_VERSION, MAX_SERIALISED_LEN};
 pub use lexicon::{FORMAT_COUNTERS, FORMAT_PER_WORD, FUNCTION_WORDS};
 pub use profile::{NGRAM_BITS, NGRAM_KEEP, Profile, ProfileBuilder, SENT_LEN_BINS, WORD_LEN_BINS};
 pub use verify::{
-    Calibration, FEATURE_NAMES, MIN_TIMESTAMPS, N_FEATURES, PairFeatures, REFERENCE_NGRAMS,
-    Reference, Verification, hour_similarity, verify,
+    BAND_M, BAND_U, BANDS, CALIBRATION_NAME, Calibration, FEATURE_NAMES, MIN_TIMESTAMPS, MIN_WORDS,
+    N_FEATURES, PairFeatures, REFERENCE_NGRAMS, Reference, Verification, band, hour_similarity,
+    verify,
 };
 
 /// What can go wrong reading a serialised profile or fitting a calibration.

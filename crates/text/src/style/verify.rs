@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use super::StyleError;
+use super::bands::BAND_SHARES;
 use super::lexicon::FORMAT_PER_WORD;
 use super::profile::{Profile, ratio};
 
@@ -128,6 +129,40 @@ fn ngram_freqs(p: &Profile, buckets: &[u32]) -> Vec<f64> {
         })
         .collect()
 }
+
+/// Name and version of the shipped calibration ([`Calibration::DEFAULT`] with the level
+/// shares [`BAND_M`] and [`BAND_U`]), shown wherever a style score is: bump the version
+/// whenever `fitted.rs` or the shares are refitted.
+pub const CALIBRATION_NAME: &str = "spirit-style default calibration v1";
+
+/// The bands of calibrated log-odds that a match model's style comparison uses as its
+/// levels, strongest first: `strong` (probability at even odds ≥ 0.95, log-odds ≥ ln 19),
+/// `likely` (≥ 0.8, ln 4), `possible` (≥ 0.5, 0); below the last is `else`.
+pub const BANDS: [(&str, f64); 3] = [
+    ("strong", 2.944_438_979_166_440_5),
+    ("likely", 1.386_294_361_119_890_6),
+    ("possible", 0.0),
+];
+
+/// Fewest words on each side for a match model to compare two profiles: the shortest
+/// account length the calibration was fitted and measured on.
+pub const MIN_WORDS: u64 = 500;
+
+/// The level (1-based into [`BANDS`], then `BANDS.len() + 1` for *else*) of a log-odds.
+pub fn band(log_odds: f64) -> u8 {
+    BANDS
+        .iter()
+        .position(|(_, t)| log_odds >= *t)
+        .map_or(BANDS.len() as u8 + 1, |i| i as u8 + 1)
+}
+
+/// Share of **same-author** pairs of held-out authors in each band (the last entry is
+/// *else*): the m of the style comparison. Measured by `bench/style/run` (the
+/// `bands, all lengths` table: accounts of 500, 1,000 and 2,000 words of the 26 authors
+/// the calibration never saw, every pair of equal length).
+pub const BAND_M: [f64; 4] = BAND_SHARES.0;
+/// Share of **different-author** held-out pairs in each band: the style comparison's u.
+pub const BAND_U: [f64; 4] = BAND_SHARES.1;
 
 /// Fewest timestamps on each side for a posting-hour similarity to be reported.
 pub const MIN_TIMESTAMPS: u64 = 5;
