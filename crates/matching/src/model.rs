@@ -647,10 +647,7 @@ impl Model {
 fn tf_applies(f: Function) -> bool {
     !matches!(
         f,
-        Function::Category(_)
-        | Function::ImageHash
-        | Function::AudioFingerprint
-        | Function::Style
+        Function::Category(_) | Function::ImageHash | Function::AudioFingerprint | Function::Style
     )
 }
 
