@@ -29,6 +29,7 @@ pub fn run(out: &Path, bars: &Bars) -> Result<()> {
         labels: None,
         out: out.to_path_buf(),
         keep_candidates: true,
+        card_key: spirit_matching::CardKey::random()?,
     };
     let output = pipeline::resolve(&request, bars)?;
     bars.clear();

@@ -10,7 +10,7 @@ use spirit_text::extract::{Extractor, Format, looks_like_html};
 pub struct ExtractArgs {
     /// The file to read (HTML or plain text); `-` reads standard input.
     pub input: PathBuf,
-    /// One JSON object per line (kind, value, start, end, raw[, hash]) instead of a table.
+    /// One JSON object per line (kind, value, start, end, raw) instead of a table.
     #[arg(long)]
     pub json: bool,
     /// Region for national phone numbers (ISO 3166 alpha-2).

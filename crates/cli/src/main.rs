@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use spirit_engine::evaluate::{EvaluateOptions, evaluate_files};
 use spirit_engine::pipeline::{self, Progress, ResolveRequest, RunSummary};
 use spirit_engine::settings::{ClusterMethod, LinkType, Settings};
+use spirit_matching::CardKey;
 use spirit_matching::eval::Scope;
 
 /// mimalloc: the incremental path and the kernels allocate and free many small values;
@@ -75,6 +76,10 @@ enum Command {
         settings: Option<PathBuf>,
         #[arg(long)]
         id_column: Option<String>,
+        /// File holding the key payment cards are hashed under (64 hex digits), as given
+        /// to resolve; without it a random one (card values shown differ between runs).
+        #[arg(long)]
+        card_key_file: Option<PathBuf>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -157,6 +162,10 @@ struct ResolveArgs {
     /// Also write candidates.csv with every candidate pair.
     #[arg(long)]
     keep_candidates: bool,
+    /// File holding the key payment cards are hashed under (64 hex digits). Without it
+    /// each run draws a random key, so card hashes in explanations differ between runs.
+    #[arg(long, conflicts_with = "workspace")]
+    card_key_file: Option<PathBuf>,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -268,6 +277,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             inputs,
             settings,
             id_column,
+            card_key_file,
             json,
             left,
             right,
@@ -278,6 +288,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 &inputs,
                 &settings,
                 id_column.as_deref(),
+                card_key(card_key_file.as_deref())?,
                 model,
                 &left,
                 &right,
@@ -307,6 +318,19 @@ fn load_settings(path: Option<&Path>) -> Result<Settings> {
         Some(p) => Settings::load(p)?,
         None => Settings::default(),
     })
+}
+
+/// The key a run hashes payment cards under: read from `file` (64 hex digits), else
+/// drawn at random for this run.
+fn card_key(file: Option<&Path>) -> Result<CardKey> {
+    match file {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading the card key file {}", p.display()))?;
+            CardKey::from_hex(&text).with_context(|| format!("card key file {}", p.display()))
+        }
+        None => Ok(CardKey::random()?),
+    }
 }
 
 fn resolve(args: &ResolveArgs, bars: &Bars) -> Result<RunSummary> {
@@ -352,6 +376,7 @@ fn resolve(args: &ResolveArgs, bars: &Bars) -> Result<RunSummary> {
             .clone()
             .expect("clap requires --out without a workspace"),
         keep_candidates: args.keep_candidates,
+        card_key: card_key(args.card_key_file.as_deref())?,
     };
     let output = match &scheduler {
         Some(url) => {

@@ -222,9 +222,11 @@ fn a_two_executor_cluster_resolves_exactly_as_the_embedded_run() {
 
     // An executor killed mid-run: Ballista re-runs its tasks on the other executor and
     // the job finishes with exactly the embedded result.
-    let before = count_files(&executors[1].1);
+    // (A task of this run is a shuffle file that was not there before: finished jobs'
+    // files are deleted meanwhile, so counting files would not do.)
+    let before = files(&executors[1].1);
     let (status, stderr, killed) = run_and_kill(t, input, &url, "killed", || {
-        if count_files(&executors[1].1) > before {
+        if files(&executors[1].1).difference(&before).next().is_some() {
             executors[1].0.kill();
             true
         } else {
@@ -239,9 +241,9 @@ fn a_two_executor_cluster_resolves_exactly_as_the_embedded_run() {
 
     // The last executor killed mid-run: nothing is left to run the tasks, so the job
     // fails with an error that says so, and writes nothing.
-    let before = count_files(&executors[0].1);
+    let before = files(&executors[0].1);
     let (status, stderr, lost) = run_and_kill(t, input, &url, "lost", || {
-        if count_files(&executors[0].1) > before {
+        if files(&executors[0].1).difference(&before).next().is_some() {
             executors[0].0.kill();
             true
         } else {
@@ -316,17 +318,21 @@ fn run_and_kill(
     (status, read(&log_path), out)
 }
 
-fn count_files(dir: &Path) -> usize {
+/// Every file under `dir`.
+fn files(dir: &Path) -> std::collections::HashSet<PathBuf> {
+    let mut out = std::collections::HashSet::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
+        return out;
     };
-    entries
-        .flatten()
-        .map(|e| {
-            let p = e.path();
-            if p.is_dir() { count_files(&p) } else { 1 }
-        })
-        .sum()
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files(&p));
+        } else {
+            out.insert(p);
+        }
+    }
+    out
 }
 
 #[test]

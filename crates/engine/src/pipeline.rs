@@ -14,7 +14,7 @@ use spirit_matching::cluster::{
     RobustParams, ScoredPair, connected_components, robust_clusters_constrained,
 };
 use spirit_matching::model::{Explanation, Model, TrainingData};
-use spirit_matching::{Function, PrepareOptions, RecordTable, Scorer};
+use spirit_matching::{CardKey, Function, PrepareOptions, RecordTable, Scorer};
 use spirit_model::{RecordKey, probability_to_weight};
 use spirit_text::DateOrder;
 
@@ -57,6 +57,10 @@ pub struct ResolveRequest {
     pub out: PathBuf,
     /// Also write `candidates.csv` (every candidate pair).
     pub keep_candidates: bool,
+    /// The key payment cards are hashed under: [`CardKey::random`] for each run unless the
+    /// user gives one to compare hashes across runs. Shipped to cluster executors, never
+    /// written to an output.
+    pub card_key: CardKey,
 }
 
 /// Per-source figures of a run.
@@ -158,20 +162,23 @@ fn date_order(s: DateOrderSetting) -> DateOrder {
     }
 }
 
-/// The normalisation options a settings file asks for.
-pub fn prepare_options(settings: &Settings) -> PrepareOptions {
+/// The normalisation options a settings file asks for, hashing payment cards under
+/// `card_key`.
+pub fn prepare_options(settings: &Settings, card_key: CardKey) -> PrepareOptions {
     PrepareOptions {
         default_region: settings.normalise.default_region.clone(),
         date_order: date_order(settings.normalise.date_order),
-        ..PrepareOptions::default()
+        card_key,
     }
 }
 
-/// Reads every input and prepares the record table.
+/// Reads every input and prepares the record table, hashing payment cards under
+/// `card_key`.
 pub fn load(
     inputs: &[PathBuf],
     settings: &Settings,
     id_column: Option<&str>,
+    card_key: CardKey,
     progress: &dyn Progress,
 ) -> Result<Loaded, EngineError> {
     if inputs.is_empty() {
@@ -244,7 +251,7 @@ pub fn load(
             values.push(r.values);
         }
     }
-    let table = RecordTable::build(&values, src_idx, &prepare_options(settings));
+    let table = RecordTable::build(&values, src_idx, &prepare_options(settings, card_key));
     progress.set(total as u64);
     progress.done();
     Ok(Loaded {
@@ -297,6 +304,7 @@ pub fn resolve_with(
         &request.inputs,
         settings,
         request.id_column.as_deref(),
+        request.card_key,
         progress,
     )?;
     lap("load", &mut phases, &mut t0);
@@ -323,6 +331,7 @@ pub fn resolve_with(
                     inputs,
                     settings: settings.clone(),
                     id_column: request.id_column.clone(),
+                    card_key: request.card_key,
                 },
             ))
         }
@@ -454,6 +463,8 @@ pub struct DataSpecBase {
     pub inputs: Vec<PathBuf>,
     pub settings: Settings,
     pub id_column: Option<String>,
+    /// The run's payment-card key: executors hash cards alike.
+    pub card_key: CardKey,
 }
 
 /// Blocks, trains (unless `given` holds a model) and scores a prepared table: the
@@ -539,6 +550,7 @@ pub fn score_table_with(
                 inputs: base.inputs,
                 settings: base.settings,
                 id_column: base.id_column,
+                card_key: base.card_key,
                 records: table.len,
                 fingerprint: fingerprint(record_keys, &table, &block_keys),
             };
@@ -696,16 +708,18 @@ pub fn cluster_edges(
     robust_clusters_constrained(n, &pairs, threshold_weight, params, must_link, cannot_link)
 }
 
-/// Explains one pair under a model: the waterfall of partial weights.
+/// Explains one pair under a model: the waterfall of partial weights. Payment cards are
+/// hashed under `card_key` (the values shown are those hashes).
 pub fn explain(
     inputs: &[PathBuf],
     settings: &Settings,
     id_column: Option<&str>,
+    card_key: CardKey,
     model: Model,
     left: &str,
     right: &str,
 ) -> Result<(RecordKey, RecordKey, Explanation), EngineError> {
-    let loaded = load(inputs, settings, id_column, &NoProgress)?;
+    let loaded = load(inputs, settings, id_column, card_key, &NoProgress)?;
     let (a, b) = (loaded.find(left)?, loaded.find(right)?);
     let scorer = Scorer::new(model, &loaded.table);
     let e = scorer.explain(a, b);
@@ -835,13 +849,41 @@ fn fixed(v: f64, digits: u32) -> String {
     format!("{sign}{int}.{frac:0width$}", width = digits as usize)
 }
 
+/// `raw` with every payment-card number in it masked (`411111******1111`), so the
+/// quarantine file never holds a card in clear: each run of digits, spaces and dashes
+/// that is a card number by `checks::card` (scheme prefix, length, Luhn).
+fn mask_cards(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while !rest.is_empty() {
+        let in_run = |c: char| c.is_ascii_digit() || c == ' ' || c == '-';
+        let split = rest.find(|c: char| !in_run(c)).unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(split);
+        let digits: Vec<u8> = run.bytes().filter(u8::is_ascii_digit).collect();
+        if (13..=19).contains(&digits.len()) && spirit_text::extract::checks::card(&digits) {
+            out.push_str(&spirit_text::extract::mask_digits(run));
+        } else {
+            out.push_str(run);
+        }
+        let next = tail.chars().next().map_or(0, char::len_utf8);
+        out.push_str(&tail[..next]);
+        rest = &tail[next..];
+    }
+    out
+}
+
 fn write_quarantine(path: &Path, rows: &[(String, QuarantinedRow)]) -> Result<(), EngineError> {
     let (mut w, tmp) = csv_writer(path)?;
     w.write_record(["source", "line", "reason", "raw"])
         .map_err(csv_err(path))?;
     for (s, q) in rows {
-        w.write_record([s.as_str(), &q.line.to_string(), &q.reason, &q.raw])
-            .map_err(csv_err(path))?;
+        w.write_record([
+            s.as_str(),
+            &q.line.to_string(),
+            &q.reason,
+            &mask_cards(&q.raw),
+        ])
+        .map_err(csv_err(path))?;
     }
     finish_csv(w, tmp, path)
 }

@@ -50,7 +50,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use spirit_matching::blocking::BlockKeys;
 use spirit_matching::model::PatternCount;
-use spirit_matching::{Model, RecordTable, Scorer};
+use spirit_matching::{CardKey, Model, RecordTable, Scorer};
 use spirit_model::RecordKey;
 
 use crate::EngineError;
@@ -78,8 +78,10 @@ pub trait SessionFactory: Send + Sync + std::fmt::Debug {
 }
 
 /// Where a run's prepared data comes from, so that an executor on another machine can
-/// rebuild it: the inputs (absolute paths every executor can read), the settings and the
-/// id column, with the record count and a fingerprint of the table the client prepared.
+/// rebuild it: the inputs (absolute paths every executor can read), the settings, the id
+/// column and the run's payment-card key (so executors hash cards as the client did; its
+/// `Debug` form hides it), with the record count and a fingerprint of the table the
+/// client prepared.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DataSpec {
     /// SPIRIT's version: every node must run the same kernels.
@@ -87,6 +89,7 @@ pub struct DataSpec {
     pub inputs: Vec<PathBuf>,
     pub settings: Settings,
     pub id_column: Option<String>,
+    pub card_key: CardKey,
     pub records: u32,
     pub fingerprint: u64,
 }
@@ -186,6 +189,7 @@ fn rebuild(spec: &DataSpec) -> Result<Prepared, EngineError> {
         &spec.inputs,
         &spec.settings,
         spec.id_column.as_deref(),
+        spec.card_key,
         &crate::pipeline::NoProgress,
     )?;
     let rules = crate::pipeline::blocking_rules(&spec.settings, &loaded.table)?;

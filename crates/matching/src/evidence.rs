@@ -28,7 +28,7 @@ use std::net::IpAddr;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use spirit_model::AttrKind;
 use spirit_text::extract::checks;
 
@@ -85,12 +85,93 @@ pub const AUDIO_MINHASH_KEYS: u8 = 20;
 /// See [`AUDIO_MINHASH_KEYS`].
 pub const AUDIO_MINHASH_BITS: u32 = 20;
 
-/// The key used for payment-card hashes when none is set: a public salt. The batch
-/// pipeline uses it (its output is not kept); the store replaces it with a random key
-/// kept in the workspace, so card hashes cannot be reversed by enumerating card numbers
-/// without the workspace.
-pub fn default_card_key() -> [u8; 32] {
-    Sha256::digest(b"spirit payment card v1").into()
+/// The secret key of payment-card hashes ([`payment_card`]): 32 random bytes. There is
+/// no public default: a card hash made under a known key could be reversed by hashing
+/// every card number that fits its BIN and last four digits. The store keeps one key
+/// per workspace; the batch pipeline draws one per run ([`CardKey::random`]) and ships
+/// it to cluster executors inside the plan, never into an output. Its `Debug` form does
+/// not show the bytes; it serialises as 64 hex digits (for the plan only).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CardKey([u8; 32]);
+
+/// Why a card key could not be made or read.
+#[derive(Debug, thiserror::Error)]
+pub enum CardKeyError {
+    #[error("no random numbers for the payment-card key: {0}")]
+    Randomness(String),
+    #[error("a payment-card key is 64 hexadecimal digits (32 bytes); this one is not")]
+    Malformed,
+}
+
+impl CardKey {
+    /// A fresh key from the operating system's random number generator.
+    pub fn random() -> Result<CardKey, CardKeyError> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| CardKeyError::Randomness(e.to_string()))?;
+        Ok(CardKey(key))
+    }
+
+    /// The key drawn once for this process (what [`crate::PrepareOptions::default`]
+    /// uses): tables prepared in one process agree, hashes differ between processes.
+    ///
+    /// # Panics
+    /// If the operating system gives no random numbers (the standard library's hash
+    /// maps fail alike); paths that face users call [`CardKey::random`] instead.
+    pub fn process() -> CardKey {
+        static KEY: std::sync::OnceLock<CardKey> = std::sync::OnceLock::new();
+        *KEY.get_or_init(|| match CardKey::random() {
+            Ok(k) => k,
+            Err(e) => panic!("{e}"),
+        })
+    }
+
+    /// A key from its 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> CardKey {
+        CardKey(bytes)
+    }
+
+    /// Reads 64 hexadecimal digits (surrounding whitespace ignored).
+    pub fn from_hex(text: &str) -> Result<CardKey, CardKeyError> {
+        let t = text.trim();
+        if t.len() != 64 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(CardKeyError::Malformed);
+        }
+        let mut key = [0u8; 32];
+        for (i, b) in key.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&t[2 * i..2 * i + 2], 16)
+                .map_err(|_| CardKeyError::Malformed)?;
+        }
+        Ok(CardKey(key))
+    }
+
+    /// Lower-case hexadecimal, 64 digits.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for CardKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CardKey(..)")
+    }
+}
+
+impl serde::Serialize for CardKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CardKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<CardKey, D::Error> {
+        let text = String::deserialize(d)?;
+        CardKey::from_hex(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// A crypto-currency address in canonical form, if checksum-valid.
@@ -503,7 +584,7 @@ mod tests {
         /// No normaliser panics, and each is idempotent on what it accepts.
         #[test]
         fn normalisers_never_panic_and_are_idempotent(s in "\\PC{0,80}", t in "[0-9a-zA-Z:./@ -]{0,70}") {
-            let key = default_card_key();
+            let key = *CardKey::from_bytes([7; 32]).as_bytes();
             for x in [&s, &t] {
                 type Normalise = fn(&str) -> Option<String>;
                 let all: [(Normalise, &str); 10] = [
@@ -523,6 +604,30 @@ mod tests {
                 let _ = identifier_forms(x, Some(&key));
             }
         }
+    }
+
+    #[test]
+    fn card_keys_are_random_hidden_and_read_back() {
+        let (a, b) = (CardKey::random().unwrap(), CardKey::random().unwrap());
+        assert_ne!(a, b, "two draws of 256 bits");
+        assert_eq!(CardKey::process(), CardKey::process(), "once per process");
+        assert_eq!(CardKey::from_hex(&a.to_hex()).unwrap(), a);
+        assert_eq!(CardKey::from_hex(&format!(" {}\n", a.to_hex())).unwrap(), a);
+        assert!(!format!("{a:?}").contains(&a.to_hex()[..8]));
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(serde_json::from_str::<CardKey>(&json).unwrap(), a);
+        for bad in ["", "00", &"g".repeat(64), &"0".repeat(66)] {
+            assert!(
+                matches!(CardKey::from_hex(bad), Err(CardKeyError::Malformed)),
+                "{bad}"
+            );
+        }
+        let card = "4111 1111 1111 1111";
+        assert_ne!(
+            payment_card(card, a.as_bytes()),
+            payment_card(card, b.as_bytes()),
+            "hashes under two random keys differ"
+        );
     }
 
     #[test]
@@ -558,7 +663,7 @@ mod tests {
             Some("GB82WEST12345698765432")
         );
         assert_eq!(iban("GB83 WEST 1234 5698 7654 32"), None);
-        let key = default_card_key();
+        let key = *CardKey::from_bytes([7; 32]).as_bytes();
         let t = payment_card("4111 1111 1111 1111", &key).unwrap();
         assert!(t.starts_with("card:1111:") && !t.contains("411111"), "{t}");
         assert_eq!(payment_card("4111-1111-1111-1111", &key), Some(t.clone()));

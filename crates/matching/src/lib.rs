@@ -27,6 +27,7 @@ pub mod table;
 use spirit_model::AttrKind;
 
 pub use comparison::Function;
+pub use evidence::CardKey;
 pub use model::{Model, Scorer};
 pub use table::{PrepareOptions, RecordTable};
 

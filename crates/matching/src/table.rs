@@ -10,6 +10,7 @@ use spirit_model::AttrKind;
 use spirit_text::{DateOrder, PartialDate, PhoneNormaliser};
 
 use crate::evidence;
+use crate::evidence::CardKey;
 
 /// Marks a missing value in [`Column::ids`].
 pub const NULL_ID: u32 = u32::MAX;
@@ -19,9 +20,10 @@ pub const NULL_ID: u32 = u32::MAX;
 pub struct PrepareOptions {
     pub default_region: String,
     pub date_order: DateOrder,
-    /// The secret key of payment-card hashes ([`crate::evidence::payment_card`]); the
-    /// store keeps one per workspace. Defaults to a public salt.
-    pub card_key: [u8; 32],
+    /// The secret key of payment-card hashes ([`crate::evidence::payment_card`]): the
+    /// store keeps one per workspace, the batch pipeline draws one per run. Defaults to
+    /// [`CardKey::process`] (random, drawn once per process), never a public value.
+    pub card_key: CardKey,
 }
 
 impl Default for PrepareOptions {
@@ -29,7 +31,7 @@ impl Default for PrepareOptions {
         PrepareOptions {
             default_region: "GB".into(),
             date_order: DateOrder::Dmy,
-            card_key: crate::evidence::default_card_key(),
+            card_key: CardKey::process(),
         }
     }
 }
@@ -357,7 +359,7 @@ fn normalise_with<'p>(
         }
         AttrKind::CryptoAddress => evidence::crypto_address(raw),
         AttrKind::Iban => evidence::iban(raw),
-        AttrKind::PaymentCard => evidence::payment_card(raw, &options.card_key),
+        AttrKind::PaymentCard => evidence::payment_card(raw, options.card_key.as_bytes()),
         AttrKind::IpAddress => evidence::ip_address(raw),
         AttrKind::OnionAddress => evidence::onion_address(raw),
         AttrKind::PgpFingerprint => evidence::pgp_fingerprint(raw),

@@ -229,12 +229,20 @@ impl Encoder {
     }
 
     /// As [`Encoder::new`], with other normalisation options. Both parties must use the
-    /// same options.
+    /// same options. Payment cards are always hashed under a key derived from `secret`
+    /// (`Purpose::CardKey`), never `options.card_key`.
     pub fn with_options(
         schema: &Schema,
         secret: &Secret,
         options: PrepareOptions,
     ) -> Result<Encoder> {
+        // Cards are hashed under a key from the secret, whatever `options` says.
+        let options = PrepareOptions {
+            card_key: spirit_matching::CardKey::from_bytes(
+                *secret.derive(Purpose::CardKey).as_bytes(),
+            ),
+            ..options
+        };
         schema.validate()?;
         let resolved = schema.resolved_fields();
         let hard = &schema.hardening;

@@ -70,6 +70,10 @@ pub enum Purpose {
     Blip,
     /// The public key-check value that lets parties confirm they share a secret.
     KeyCheck,
+    /// The key payment cards are hashed under before encoding
+    /// (`spirit_matching::PrepareOptions::card_key`): both parties hash alike, and no one
+    /// without the secret can hash a guessed card number to compare.
+    CardKey,
 }
 
 impl Purpose {
@@ -84,6 +88,7 @@ impl Purpose {
             Purpose::Diffusion { segment } => format!("spirit-pprl/v1/diffusion/{segment}"),
             Purpose::Blip => "spirit-pprl/v1/blip".to_owned(),
             Purpose::KeyCheck => "spirit-pprl/v1/key-check".to_owned(),
+            Purpose::CardKey => "spirit-pprl/v1/card-key".to_owned(),
         }
     }
 }

@@ -53,8 +53,16 @@ impl Tokeniser {
         Tokeniser::with_options(secret, PrepareOptions::default())
     }
 
-    /// A tokeniser with other normalisation options (both parties must agree).
+    /// A tokeniser with other normalisation options (both parties must agree); payment
+    /// cards are hashed under a key derived from `secret`, never `options.card_key`.
     pub fn with_options(secret: &Secret, options: PrepareOptions) -> Tokeniser {
+        // Cards are hashed under a key from the secret, whatever `options` says.
+        let options = PrepareOptions {
+            card_key: spirit_matching::CardKey::from_bytes(
+                *secret.derive(Purpose::CardKey).as_bytes(),
+            ),
+            ..options
+        };
         let macs = AttrKind::ALL
             .iter()
             .map(|&k| {
@@ -104,6 +112,22 @@ impl Tokeniser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn card_tokens_follow_the_secret_not_the_options() {
+        let secret = Secret::from_bytes([3; 32]);
+        let other = PrepareOptions {
+            card_key: spirit_matching::CardKey::from_bytes([9; 32]),
+            ..PrepareOptions::default()
+        };
+        let card = "4111 1111 1111 1111";
+        let a = Tokeniser::new(&secret).token(AttrKind::PaymentCard, card);
+        let b = Tokeniser::with_options(&secret, other).token(AttrKind::PaymentCard, card);
+        assert!(a.is_some());
+        assert_eq!(a, b, "both parties hash cards under the secret's card key");
+        let c = Tokeniser::new(&Secret::from_bytes([4; 32])).token(AttrKind::PaymentCard, card);
+        assert_ne!(a, c);
+    }
 
     #[test]
     fn tokens_follow_normalisation_and_keys() {

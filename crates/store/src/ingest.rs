@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use spirit_engine::input::read_source;
 use spirit_engine::pipeline::{Progress, prepare_options};
-use spirit_matching::PrepareOptions;
 use spirit_matching::table::normalise_record;
+use spirit_matching::{CardKey, PrepareOptions};
 use spirit_model::AttrKind;
 use spirit_text::PhoneNormaliser;
 
@@ -54,8 +54,7 @@ pub struct Normaliser {
 impl Normaliser {
     /// `card_key` is the workspace's ([`card_key`]).
     pub fn new(settings: &spirit_engine::settings::Settings, card_key: [u8; 32]) -> Normaliser {
-        let mut options = prepare_options(settings);
-        options.card_key = card_key;
+        let options = prepare_options(settings, CardKey::from_bytes(card_key));
         Normaliser {
             options,
             phones: std::sync::OnceLock::new(),

@@ -197,11 +197,10 @@ pub struct Finding {
     pub start: usize,
     /// Byte offset just past the last byte in the original input.
     pub end: usize,
-    /// The input's text in `start..end` as written (masked for cards).
+    /// The input's text in `start..end` as written (masked for cards). No unkeyed hash of
+    /// a card is given: one could be reversed by hashing every number with the same first
+    /// six and last four digits; the store keeps cards as keyed hashes.
     pub raw: String,
-    /// For cards: SHA-256 (lowercase hex) of the digits.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hash: Option<String>,
 }
 
 /// How to read the input of [`Extractor::extract_bytes`].
@@ -229,7 +228,6 @@ pub(crate) struct Cand {
     pub start: usize,
     pub end: usize,
     pub value: String,
-    pub hash: Option<String>,
     /// Reported even when inside a container of another kind (an onion host inside its URL).
     pub nested: bool,
 }
@@ -241,7 +239,6 @@ impl Cand {
             start,
             end,
             value,
-            hash: None,
             nested: false,
         }
     }
@@ -336,7 +333,6 @@ impl Extractor {
                 start: s,
                 end: e,
                 raw,
-                hash: c.hash,
             });
         }
         out.sort_by_cached_key(|f| (f.start, std::cmp::Reverse(f.end), f.kind));

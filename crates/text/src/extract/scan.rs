@@ -6,7 +6,6 @@ use std::sync::LazyLock;
 
 use base64::Engine;
 use regex::Regex;
-use sha2::{Digest, Sha256};
 
 use super::checks;
 use super::tld::{is_file_like, is_tld};
@@ -1127,9 +1126,7 @@ fn card_candidate(text: &str, s: usize) -> Option<Cand> {
         return None;
     }
     let d = String::from_utf8(digits).ok()?;
-    let mut c = Cand::new(Kind::Card, s, s + text.len(), mask_digits(&d));
-    c.hash = Some(checks::hex(&Sha256::digest(d.as_bytes())));
-    Some(c)
+    Some(Cand::new(Kind::Card, s, s + text.len(), mask_digits(&d)))
 }
 
 fn phone_candidate(
