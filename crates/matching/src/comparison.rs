@@ -844,18 +844,7 @@ mod tests {
         assert_eq!(label(Function::ImageHash, &t, 1, 4), "else");
     }
 
-    /// Pseudo-random sub-fingerprints.
-    fn prints(seed: u64, n: usize) -> Vec<u32> {
-        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u32
-            })
-            .collect()
-    }
+    use crate::evidence::test_prints as prints;
 
     #[test]
     fn audio_levels() {

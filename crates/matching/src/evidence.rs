@@ -575,6 +575,20 @@ pub fn identifier_forms(text: &str, card_key: Option<&[u8]>) -> Vec<(AttrKind, S
     out
 }
 
+/// Pseudo-random sub-fingerprints (xorshift), for the audio tests of this crate.
+#[cfg(test)]
+pub(crate) fn test_prints(seed: u64, n: usize) -> Vec<u32> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u32
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -724,17 +738,7 @@ mod tests {
         }
     }
 
-    fn noise(seed: u64, n: usize) -> Vec<u32> {
-        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u32
-            })
-            .collect()
-    }
+    use super::test_prints as noise;
 
     #[test]
     fn audio_fingerprint_values_and_levels() {

@@ -211,47 +211,39 @@ impl<'t> Scorer<'t> {
         let (w, correction) = self.parts(a, b, true, |i, l, p, tf| {
             let c = &self.model.comparisons[i];
             let kinds = crate::explain_kinds(c.function);
-            if c.function == crate::Function::AudioFingerprint {
-                let (left, right) = audio_explanation(self.table, a, b);
-                items.push(ExplanationItem {
-                    comparison: c.name.clone(),
-                    level: if l == 0 {
-                        "null".into()
-                    } else {
-                        c.levels[l as usize - 1].label.clone()
-                    },
-                    left,
-                    right,
-                    partial_weight: p,
-                    tf_adjustment: tf,
-                    advisory: c.advisory,
-                    calibration: None,
-                });
-                return;
-            }
-            let style = (c.function == crate::Function::Style).then(|| {
-                let col = self.table.column(spirit_model::AttrKind::StyleProfile);
-                let summary = move |r: u32| -> Option<String> {
-                    let v = col?.get(r)?;
-                    Some(match spirit_text::style::Profile::parse(v) {
-                        Ok(p) => {
-                            format!("style profile: {} words in {} texts", p.words(), p.texts())
-                        }
-                        Err(e) => format!("unreadable style profile: {e}"),
-                    })
-                };
-                (
-                    summary(a),
-                    summary(b),
-                    self.bounds[i].style_verification(self.table, a, b),
-                )
-            });
-            let value = |r: u32| -> Option<String> {
-                let vals: Vec<&str> = kinds
-                    .iter()
-                    .filter_map(|k| self.table.column(*k)?.get(r))
-                    .collect();
-                (!vals.is_empty()).then(|| vals.join(" | "))
+            let (left, right, calibration) = match c.function {
+                crate::Function::AudioFingerprint => {
+                    let (left, right) = audio_explanation(self.table, a, b);
+                    (left, right, None)
+                }
+                crate::Function::Style => {
+                    let col = self.table.column(spirit_model::AttrKind::StyleProfile);
+                    let summary = |r: u32| -> Option<String> {
+                        let v = col?.get(r)?;
+                        Some(match spirit_text::style::Profile::parse(v) {
+                            Ok(p) => {
+                                format!("style profile: {} words in {} texts", p.words(), p.texts())
+                            }
+                            Err(e) => format!("unreadable style profile: {e}"),
+                        })
+                    };
+                    let verification = self.bounds[i].style_verification(self.table, a, b);
+                    (
+                        summary(a),
+                        summary(b),
+                        Some(style_note(verification.as_ref())),
+                    )
+                }
+                _ => {
+                    let value = |r: u32| -> Option<String> {
+                        let vals: Vec<&str> = kinds
+                            .iter()
+                            .filter_map(|k| self.table.column(*k)?.get(r))
+                            .collect();
+                        (!vals.is_empty()).then(|| vals.join(" | "))
+                    };
+                    (value(a), value(b), None)
+                }
             };
             items.push(ExplanationItem {
                 comparison: c.name.clone(),
@@ -260,12 +252,12 @@ impl<'t> Scorer<'t> {
                 } else {
                     c.levels[l as usize - 1].label.clone()
                 },
-                left: style.as_ref().map_or_else(|| value(a), |s| s.0.clone()),
-                right: style.as_ref().map_or_else(|| value(b), |s| s.1.clone()),
+                left,
+                right,
                 partial_weight: p,
                 tf_adjustment: tf,
                 advisory: c.advisory,
-                calibration: style.map(|s| style_note(s.2.as_ref())),
+                calibration,
             });
         });
         if self.has_household() {

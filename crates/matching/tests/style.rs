@@ -6,68 +6,8 @@ use spirit_matching::comparison::{Bound, Function};
 use spirit_matching::model::{Model, PatternCount, TrainingData};
 use spirit_matching::table::{PrepareOptions, RecordTable};
 use spirit_model::AttrKind;
+use spirit_text::style::sample::house_style as text;
 use spirit_text::style::{BAND_M, BAND_U, Profile};
-
-/// Deterministic text in one of two house styles, `words` words long.
-fn text(style: u8, seed: u64, words: usize) -> String {
-    let chat = [
-        "lol", "u", "got", "the", "stuff", "rn", "bro", "its", "legit", "no", "cap", "ship",
-        "fast", "ya", "dm", "me", "fr", "gonna", "be", "fire", "tho", "ok", "ur", "pack",
-    ];
-    let formal = [
-        "Moreover",
-        "the",
-        "shipment",
-        "was",
-        "dispatched",
-        "promptly",
-        "however",
-        "customers",
-        "should",
-        "consider",
-        "that",
-        "delivery",
-        "therefore",
-        "remains",
-        "subject",
-        "to",
-        "customs",
-        "inspection",
-        "accordingly",
-        "I",
-        "recommend",
-        "patience",
-        "and",
-        "discretion",
-    ];
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let mut out = String::new();
-    for i in 0..words {
-        let w = if style == 0 {
-            chat[(next() % chat.len() as u64) as usize]
-        } else {
-            formal[(next() % formal.len() as u64) as usize]
-        };
-        out.push_str(w);
-        let r = next() % 12;
-        match (style, r) {
-            (0, 0) => out.push_str("!! "),
-            (0, 1) => out.push_str("... "),
-            (0, _) => out.push(' '),
-            (_, 0) => out.push_str("; "),
-            (_, 1) if i % 3 == 0 => out.push_str(". "),
-            (_, 2) => out.push_str(", "),
-            _ => out.push(' '),
-        }
-    }
-    out
-}
 
 fn profile(style: u8, seed: u64, words: usize) -> String {
     Profile::from_texts([text(style, seed, words)]).to_serialised()

@@ -7,66 +7,7 @@ use std::path::{Path, PathBuf};
 use spirit_engine::pipeline::NoProgress;
 use spirit_store::{Workspace, posts, query, resolve, retention, search};
 use spirit_text::style::Profile;
-
-/// Deterministic text in one of two house styles.
-fn text(style: u8, seed: u64, words: usize) -> String {
-    let chat = [
-        "lol", "u", "got", "the", "stuff", "rn", "bro", "its", "legit", "no", "cap", "ship",
-        "fast", "ya", "dm", "me", "fr", "gonna", "be", "fire", "tho", "ok", "ur", "pack",
-    ];
-    let formal = [
-        "Moreover",
-        "the",
-        "shipment",
-        "was",
-        "dispatched",
-        "promptly",
-        "however",
-        "customers",
-        "should",
-        "consider",
-        "that",
-        "delivery",
-        "therefore",
-        "remains",
-        "subject",
-        "to",
-        "customs",
-        "inspection",
-        "accordingly",
-        "I",
-        "recommend",
-        "patience",
-        "and",
-        "discretion",
-    ];
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let mut out = String::new();
-    for i in 0..words {
-        let w = if style == 0 {
-            chat[(next() % chat.len() as u64) as usize]
-        } else {
-            formal[(next() % formal.len() as u64) as usize]
-        };
-        out.push_str(w);
-        match (style, next() % 12) {
-            (0, 0) => out.push_str("!! "),
-            (0, 1) => out.push_str("... "),
-            (0, _) => out.push(' '),
-            (_, 0) => out.push_str("; "),
-            (_, 1) if i % 3 == 0 => out.push_str(". "),
-            (_, 2) => out.push_str(", "),
-            _ => out.push(' '),
-        }
-    }
-    out
-}
+use spirit_text::style::sample::house_style as text;
 
 struct Account {
     author: &'static str,

@@ -76,6 +76,7 @@ mod codec;
 pub mod fitted;
 mod lexicon;
 mod profile;
+pub mod sample;
 mod verify;
 
 pub use codec::{FORMAT_VERSION, MAX_SERIALISED_LEN};
