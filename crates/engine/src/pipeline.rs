@@ -859,16 +859,60 @@ fn mask_cards(raw: &str) -> String {
         let in_run = |c: char| c.is_ascii_digit() || c == ' ' || c == '-';
         let split = rest.find(|c: char| !in_run(c)).unwrap_or(rest.len());
         let (run, tail) = rest.split_at(split);
-        let digits: Vec<u8> = run.bytes().filter(u8::is_ascii_digit).collect();
-        if (13..=19).contains(&digits.len()) && spirit_text::extract::checks::card(&digits) {
-            out.push_str(&spirit_text::extract::mask_digits(run));
-        } else {
-            out.push_str(run);
-        }
+        out.push_str(&mask_card_groups(run));
         let next = tail.chars().next().map_or(0, char::len_utf8);
         out.push_str(&tail[..next]);
         rest = &tail[next..];
     }
+    out
+}
+
+/// A run of digit groups separated by spaces or dashes, with every card in it masked:
+/// any window of consecutive groups holding 13–19 digits that pass Luhn, so a card
+/// followed by an expiry date or a security code in the same field is still found.
+fn mask_card_groups(run: &str) -> String {
+    // (start, end) byte offsets of each group of digits (the run is ASCII).
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    let b = run.as_bytes();
+    let mut k = 0;
+    while k < b.len() {
+        if b[k].is_ascii_digit() {
+            let start = k;
+            while k < b.len() && b[k].is_ascii_digit() {
+                k += 1;
+            }
+            groups.push((start, k));
+        } else {
+            k += 1;
+        }
+    }
+    let mut out = String::with_capacity(run.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < groups.len() {
+        let mut found = None;
+        let mut digits: Vec<u8> = Vec::new();
+        for (j, &(s, e)) in groups.iter().enumerate().skip(i) {
+            digits.extend_from_slice(&b[s..e]);
+            if digits.len() > 19 {
+                break;
+            }
+            if digits.len() >= 13 && spirit_text::extract::checks::card(&digits) {
+                found = Some(j);
+            }
+        }
+        match found {
+            Some(j) => {
+                let (start, end) = (groups[i].0, groups[j].1);
+                out.push_str(&run[copied..start]);
+                out.push_str(&spirit_text::extract::mask_digits(&run[start..end]));
+                copied = end;
+                i = j + 1;
+            }
+            None => i += 1,
+        }
+    }
+    out.push_str(&run[copied..]);
     out
 }
 
@@ -964,6 +1008,23 @@ fn read_labels(path: &Path, keys: &[RecordKey]) -> Result<LabelledPairs, EngineE
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn quarantined_cards_are_masked_with_what_follows_them() {
+        use super::mask_cards;
+        assert_eq!(mask_cards("a,4111111111111111,b"), "a,411111******1111,b");
+        assert_eq!(
+            mask_cards("x 4111 1111 1111 1111 123"),
+            "x 4111 11** **** 1111 123"
+        );
+        assert_eq!(
+            mask_cards("4111111111111111 12-25"),
+            "411111******1111 12-25"
+        );
+        // Not cards: a long number that fails Luhn, a phone number.
+        assert_eq!(mask_cards("4111111111111112"), "4111111111111112");
+        assert_eq!(mask_cards("+44 20 7946 0958"), "+44 20 7946 0958");
+    }
+
     use super::fixed;
 
     #[test]

@@ -150,7 +150,7 @@ impl AttrKind {
     /// fingerprints, Jabber ids, image hashes, camera serials, positions and audio
     /// fingerprints.
     pub fn is_evidence(self) -> bool {
-        (self as usize) >= AttrKind::CryptoAddress as usize
+        (self as usize) >= AttrKind::CryptoAddress as usize && self != AttrKind::StyleProfile
     }
 
     /// Recognises a column header as an attribute kind by common spellings

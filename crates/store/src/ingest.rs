@@ -138,15 +138,17 @@ fn mask_cards_in_payload(payload: &str, values: &[(AttrKind, String)]) -> String
     out
 }
 
-/// Counts, per kind, values of the kinds from texts and media that were present but
-/// failed validation (checksum, format): they are stored raw and treated as missing.
+/// Counts, per kind, values of the kinds from texts and media (and style profiles) that
+/// were present but failed validation (checksum, format): they are stored raw and
+/// treated as missing.
 pub fn count_invalid(
     raw: &[(AttrKind, String)],
     norm: &[(AttrKind, Box<str>)],
     counts: &mut std::collections::BTreeMap<String, u64>,
 ) {
     for (kind, value) in raw {
-        if kind.is_evidence() && !value.trim().is_empty() && !norm.iter().any(|(k, _)| k == kind) {
+        let validated = kind.is_evidence() || *kind == AttrKind::StyleProfile;
+        if validated && !value.trim().is_empty() && !norm.iter().any(|(k, _)| k == kind) {
             *counts.entry(kind.name().to_string()).or_default() += 1;
         }
     }

@@ -82,7 +82,7 @@ pub(crate) fn link(conn: &Connection, account: i64, post: i64) -> Result<(), Sto
 pub fn timestamp_seconds(s: &str) -> Option<i64> {
     let s = s.trim();
     if let Ok(n) = s.parse::<i64>() {
-        return Some(if n.abs() > 100_000_000_000 {
+        return Some(if n.unsigned_abs() > 100_000_000_000 {
             n / 1000
         } else {
             n
@@ -250,7 +250,6 @@ pub(crate) fn after_erasure(conn: &Connection, accounts: &[i64]) -> Result<Accou
             .prepare_cached("SELECT kind, value FROM attributes WHERE record = ?1")?
             .query_map([account], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
-        let mut changed = false;
         for (kind_name, value) in attrs {
             let Some(kind) = AttrKind::from_name(&kind_name) else {
                 continue;
@@ -275,7 +274,6 @@ pub(crate) fn after_erasure(conn: &Connection, accounts: &[i64]) -> Result<Accou
             conn.prepare_cached("DELETE FROM attributes WHERE record = ?1 AND kind = ?2")?
                 .execute(params![account, kind_name])?;
             fix.attributes_removed += 1;
-            changed = true;
             let next: Option<String> = conn
                 .prepare_cached(
                     "SELECT value FROM mentions WHERE record = ?1 AND kind = ?2 \
@@ -296,8 +294,10 @@ pub(crate) fn after_erasure(conn: &Connection, accounts: &[i64]) -> Result<Accou
                 fix.attributes_replaced += 1;
             }
         }
-        if changed {
-            // The search index holds every mention's value: rebuild it from what is left.
+        {
+            // The search index holds every mention's value, not only the attributes:
+            // rebuild it from what is left even when no attribute changed, so a value
+            // found only in an erased post no longer finds the account.
             crate::search::unindex_record(conn, account)?;
             let mut values: Vec<(AttrKind, String)> = Vec::new();
             let mut stmt = conn.prepare_cached(

@@ -409,3 +409,46 @@ fn erasing_a_post_takes_what_came_only_from_it() {
     resolve::resolve(&mut ws, false, &NoProgress).unwrap();
     assert_ne!(entity(&ws, fox), entity(&ws, fox2));
 }
+
+#[test]
+fn erasing_a_post_takes_its_values_from_search_even_when_no_attribute_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::init(&dir.path().join("ws"), None).unwrap();
+    // The account's e-mail attribute comes from post 0; post 1 names a second e-mail,
+    // which is only a mention of the account (searchable, not its attribute).
+    let lines = [
+        serde_json::json!({"id": "p0", "author": "lynx", "platform": "forum_a",
+            "body": format!("{} write to lynx.one@example.org", text(1, 1, 40))}),
+        serde_json::json!({"id": "p1", "author": "lynx", "platform": "forum_a",
+            "body": format!("{} or to lynx.two@example.org", text(1, 2, 40))}),
+    ];
+    let file = dir.path().join("posts.jsonl");
+    std::fs::write(&file, lines.map(|l| l.to_string()).join("\n")).unwrap();
+    posts::ingest_posts(&mut ws, "seized", &file, &NoProgress).unwrap();
+    let account = "seized:account:forum_a:lynx";
+    let id = search_id(&ws, account);
+    let finds = |ws: &Workspace, q: &str| {
+        search::search(ws.connection(), q, 10)
+            .unwrap()
+            .iter()
+            .any(|h| h.record == id)
+    };
+    assert!(finds(&ws, "lynx.two@example.org"));
+    let post = search_id(&ws, "seized:post:p1");
+    let e = retention::erase(
+        &mut ws,
+        &[post],
+        spirit_store::audit::Entry::new("cli:test", "record.erase"),
+    )
+    .unwrap();
+    assert_eq!(e.accounts.attributes_removed, 0, "{e:?}");
+    assert_eq!(
+        attr(&ws, account, "email").as_deref(),
+        Some("lynx.one@example.org")
+    );
+    assert!(
+        !finds(&ws, "lynx.two@example.org"),
+        "a value found only in the erased post still finds the account"
+    );
+    assert!(finds(&ws, "lynx.one@example.org"));
+}
