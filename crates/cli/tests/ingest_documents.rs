@@ -119,17 +119,8 @@ fn a_seized_folder_and_posts_are_ingested_and_photos_found_again() {
     std::fs::write(root.join("broken.jpg"), b"\xff\xd8\xff\xe0 truncated").unwrap();
     std::fs::write(root.join("clip.mp4"), b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom").unwrap();
     // A real video with a place in its container, when ffmpeg is there (CI requires it).
-    let have_ffmpeg = std::process::Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have_ffmpeg {
-        assert!(
-            std::env::var_os("SPIRIT_REQUIRE_FFMPEG").is_none(),
-            "SPIRIT_REQUIRE_FFMPEG is set but ffmpeg is missing"
-        );
-        eprintln!("SKIPPED the video part: ffmpeg is not installed (apt-get install ffmpeg)");
-    } else {
+    let have_ffmpeg = tool_available("ffmpeg", "-version", "SPIRIT_REQUIRE_FFMPEG", "ffmpeg");
+    if have_ffmpeg {
         let out = std::process::Command::new("ffmpeg")
             .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
             .arg("testsrc2=size=160x120:rate=10:duration=2")
@@ -271,16 +262,12 @@ fn a_seized_folder_and_posts_are_ingested_and_photos_found_again() {
 /// skipped when it is missing): both are stored exactly, as attributes and mentions.
 #[test]
 fn exif_serial_and_gps_written_by_exiftool_are_stored_exactly() {
-    let have = Command::new("exiftool")
-        .arg("-ver")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have {
-        assert!(
-            std::env::var_os("SPIRIT_REQUIRE_EXIFTOOL").is_none(),
-            "SPIRIT_REQUIRE_EXIFTOOL is set but exiftool is missing"
-        );
-        eprintln!("SKIPPED: exiftool is not installed (apt-get install libimage-exiftool-perl)");
+    if !tool_available(
+        "exiftool",
+        "-ver",
+        "SPIRIT_REQUIRE_EXIFTOOL",
+        "libimage-exiftool-perl",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -389,16 +376,7 @@ fn exif_serial_and_gps_written_by_exiftool_are_stored_exactly() {
 /// scenes. Needs ffmpeg (CI requires it through `SPIRIT_REQUIRE_FFMPEG`).
 #[test]
 fn media_similar_searches_video_keyframes() {
-    let have_ffmpeg = Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have_ffmpeg {
-        assert!(
-            std::env::var_os("SPIRIT_REQUIRE_FFMPEG").is_none(),
-            "SPIRIT_REQUIRE_FFMPEG is set but ffmpeg is missing"
-        );
-        eprintln!("SKIPPED: ffmpeg is not installed (apt-get install ffmpeg)");
+    if !tool_available("ffmpeg", "-version", "SPIRIT_REQUIRE_FFMPEG", "ffmpeg") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -493,4 +471,22 @@ fn media_similar_searches_video_keyframes() {
     assert!(itself["frames_matched"].as_u64().unwrap() >= 6, "{itself}");
     let table = ok(&["media", "similar", &s(&ws), &s(&scenes.join("2.png"))]);
     assert!(table.contains("video frame at"), "{table}");
+}
+
+/// Whether `tool` runs (`tool VERSION_ARG` succeeds). When it does not, the test part
+/// that needs it is skipped with a line saying so, unless `require` (the variable CI
+/// sets) is set: then it fails.
+fn tool_available(tool: &str, version_arg: &str, require: &str, package: &str) -> bool {
+    let have = std::process::Command::new(tool)
+        .arg(version_arg)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(
+            std::env::var_os(require).is_none(),
+            "{require} is set but {tool} is missing"
+        );
+        eprintln!("SKIPPED: {tool} is not installed (apt-get install {package})");
+    }
+    have
 }

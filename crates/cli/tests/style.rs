@@ -21,46 +21,7 @@ fn ok(args: &[&str]) -> String {
 
 /// Deterministic formal prose, `words` words long.
 fn text(seed: u64, words: usize) -> String {
-    let vocab = [
-        "Moreover",
-        "the",
-        "shipment",
-        "was",
-        "dispatched",
-        "promptly",
-        "however",
-        "customers",
-        "should",
-        "consider",
-        "that",
-        "delivery",
-        "therefore",
-        "remains",
-        "subject",
-        "to",
-        "customs",
-        "inspection",
-        "accordingly",
-        "I",
-        "recommend",
-        "patience",
-        "and",
-    ];
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut out = String::new();
-    for i in 0..words {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.push_str(vocab[(state % vocab.len() as u64) as usize]);
-        out.push_str(match (state >> 8) % 10 {
-            0 => "; ",
-            1 if i % 3 == 0 => ". ",
-            2 => ", ",
-            _ => " ",
-        });
-    }
-    out
+    spirit_text::style::sample::house_style(1, seed, words)
 }
 
 #[test]
