@@ -20,9 +20,12 @@ pub mod cluster;
 pub mod comparison;
 pub mod eval;
 pub mod evidence;
+mod initial;
 pub mod model;
+mod params;
 pub mod score;
 pub mod table;
+mod train;
 
 use spirit_model::AttrKind;
 

@@ -5,7 +5,7 @@ use serde::Serialize;
 use spirit_model::weight_to_probability;
 
 use crate::comparison::Bound;
-use crate::model::{BITS, Model};
+use crate::params::{BITS, Model};
 use crate::table::RecordTable;
 
 /// One line of an explanation: a comparison, the level the pair reached, the values
@@ -20,7 +20,7 @@ pub struct ExplanationItem {
     /// Part of the partial weight that comes from the value's frequency (exact levels).
     pub tf_adjustment: f64,
     /// Advisory evidence: the partial weight is shown but is not part of the match
-    /// weight ([`crate::model::ComparisonParams::advisory`]).
+    /// weight ([`crate::params::ComparisonParams::advisory`]).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub advisory: bool,
     /// What a calibrated comparison's score was and where its calibration comes from
