@@ -57,7 +57,7 @@ pub enum Function {
     /// side has no profile or fewer than [`spirit_text::style::MIN_WORDS`] words. Its m and
     /// u are the calibration's measured shares ([`spirit_text::style::BAND_M`],
     /// [`spirit_text::style::BAND_U`]), never trained; and it is *advisory* unless the
-    /// settings say otherwise (see [`crate::model::ComparisonParams::advisory`]).
+    /// settings say otherwise (`ComparisonParams::advisory` in the model).
     Style,
 }
 
