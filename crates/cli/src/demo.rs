@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use spirit_engine::evaluate::{EvaluateOptions, evaluate_files};
 use spirit_engine::pipeline::{self, ResolveRequest};
-use spirit_engine::settings::Settings;
+use spirit_matching::Settings;
 use spirit_matching::eval::Scope;
 
 use crate::Bars;

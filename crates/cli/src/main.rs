@@ -9,10 +9,11 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use spirit_engine::evaluate::{EvaluateOptions, evaluate_files};
-use spirit_engine::pipeline::{self, Progress, ResolveRequest, RunSummary};
-use spirit_engine::settings::{ClusterMethod, LinkType, Settings};
+use spirit_engine::pipeline::{self, ResolveRequest, RunSummary};
 use spirit_matching::CardKey;
 use spirit_matching::eval::Scope;
+use spirit_matching::settings::{ClusterMethod, LinkType, Settings};
+use spirit_model::Progress;
 
 /// mimalloc: the incremental path and the kernels allocate and free many small values;
 /// the system allocator spent a sixth of `spirit add`'s time consolidating free lists.
@@ -315,7 +316,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 fn load_settings(path: Option<&Path>) -> Result<Settings> {
     Ok(match path {
-        Some(p) => Settings::load(p)?,
+        Some(p) => spirit_sources::load_settings(p)?,
         None => Settings::default(),
     })
 }

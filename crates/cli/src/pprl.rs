@@ -15,13 +15,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
-use spirit_engine::input::{SourceTable, read_source};
-use spirit_engine::settings::Settings;
+use spirit_matching::Settings;
 use spirit_model::AttrKind;
 use spirit_pprl::attack::{AttackConfig, attack, score_values};
 use spirit_pprl::{EncodedTable, Encoder, LinkConfig, Schema, Secret, link_parties, link_two};
 use spirit_pprl_unit::client::Client;
 use spirit_pprl_unit::service::{DEFAULT_MAX_UPLOAD, Unit, serve_until_signal};
+use spirit_sources::{SourceTable, read_source};
 
 #[derive(Subcommand)]
 pub enum PprlCommand {
@@ -385,7 +385,7 @@ impl PlainReader {
         exclude_columns: Vec<String>,
     ) -> Result<PlainReader> {
         let mut settings = match settings {
-            Some(p) => Settings::load(p)?,
+            Some(p) => spirit_sources::load_settings(p)?,
             None => Settings::default(),
         };
         settings.input.exclude_columns.extend(exclude_columns);

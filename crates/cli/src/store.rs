@@ -11,7 +11,7 @@ use spirit_store::judge::Verdict;
 use spirit_store::query::{EntityView, RecordView};
 use spirit_store::stream::{StreamFormat, StreamOptions, add_stream};
 use spirit_store::workspace::Access;
-use spirit_store::{Workspace, check, ingest, judge, query, resolve, search};
+use spirit_store::{Workspace, check, ingest, judge, query, search};
 
 use crate::Bars;
 
@@ -172,7 +172,8 @@ fn json(value: &impl serde::Serialize) -> Result<()> {
 /// Batch re-run over a workspace (`spirit resolve WS`).
 pub fn resolve_workspace(dir: &Path, keep_model: bool, as_json: bool, bars: &Bars) -> Result<()> {
     let mut ws = open(dir, Access::Write)?;
-    let report = resolve::resolve(&mut ws, keep_model, bars).with_context(|| "resolve failed")?;
+    let report = spirit_engine::workspace::resolve(&mut ws, keep_model, bars)
+        .with_context(|| "resolve failed")?;
     bars.clear();
     if as_json {
         return json(&report);

@@ -1,15 +1,18 @@
-//! SPIRIT's batch engine: reads sources (CSV, JSON Lines, Parquet), prepares normalised
-//! attribute columns, generates candidate pairs and scores them as an Apache DataFusion
-//! plan, trains the model, clusters the edges and writes the run's outputs.
+//! SPIRIT's batch engine: prepares the records read by `spirit-sources`, generates
+//! candidate pairs and scores them as an Apache DataFusion plan, trains the model,
+//! clusters the edges and writes the run's outputs; and the batch re-run of a whole
+//! workspace ([`workspace::resolve`]), which stores its result through `spirit-store`.
 //!
-//! Every CLI verb that touches files is a thin call into a function of this crate.
+//! Module map: [`plan`] (the DataFusion plan and what travels to cluster executors),
+//! [`pipeline`] (the file-to-file run), [`workspace`] (the store's batch re-run),
+//! [`evaluate`] (reading clusters, truth and candidates for evaluation), [`report`]
+//! (text renderings).
 
 pub mod evaluate;
-pub mod input;
 pub mod pipeline;
 pub mod plan;
 pub mod report;
-pub mod settings;
+pub mod workspace;
 
 use std::path::PathBuf;
 
@@ -22,9 +25,12 @@ pub enum EngineError {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// The settings file is not valid.
-    #[error("settings file {}: {message}", path.display())]
-    Settings { path: PathBuf, message: String },
+    /// A source or the settings file could not be read.
+    #[error(transparent)]
+    Source(#[from] spirit_sources::SourceError),
+    /// The workspace refused or failed an operation.
+    #[error(transparent)]
+    Store(#[from] spirit_store::StoreError),
     /// An input file is unusable as a whole (unknown format, missing column, no header…).
     #[error("{}{}: {message}", path.display(), line.map(|l| format!(", line {l}")).unwrap_or_default())]
     Input {

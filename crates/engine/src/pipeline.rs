@@ -10,37 +10,15 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 use spirit_matching::blocking::{BlockKeys, BlockingRule};
-use spirit_matching::cluster::{
-    RobustParams, ScoredPair, connected_components, robust_clusters_constrained,
-};
+use spirit_matching::cluster::cluster_edges;
 use spirit_matching::model::{Explanation, Model, TrainingData};
-use spirit_matching::{CardKey, Function, PrepareOptions, RecordTable, Scorer};
-use spirit_model::{RecordKey, probability_to_weight};
-use spirit_text::DateOrder;
+use spirit_matching::settings::{ClusterMethod, LinkType, Settings};
+use spirit_matching::{CardKey, Function, RecordTable, Scorer};
+use spirit_model::{NoProgress, Progress, RecordKey, probability_to_weight};
+use spirit_sources::{QuarantinedRow, RawRecord, read_source, write_quarantine};
 
 use crate::EngineError;
-use crate::input::{QuarantinedRow, RawRecord, read_source};
 use crate::plan::{CandidatePlan, DataHandle, DataSpec, SessionFactory, fingerprint};
-use crate::settings::{ClusterMethod, DateOrderSetting, LinkType, Settings};
-
-/// Receives progress of long phases. The CLI draws bars; tests pass [`NoProgress`].
-pub trait Progress: Sync + Send {
-    /// A new phase starts; `total` is known for some phases.
-    fn phase(&self, name: &str, total: Option<u64>);
-    /// Sets the position within the current phase.
-    fn set(&self, position: u64);
-    /// The current phase is done.
-    fn done(&self);
-}
-
-/// Progress that goes nowhere.
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn phase(&self, _: &str, _: Option<u64>) {}
-    fn set(&self, _: u64) {}
-    fn done(&self) {}
-}
 
 /// What `spirit resolve` is asked to do.
 #[derive(Clone, Debug)]
@@ -154,24 +132,6 @@ impl Loaded {
     }
 }
 
-fn date_order(s: DateOrderSetting) -> DateOrder {
-    match s {
-        DateOrderSetting::Dmy => DateOrder::Dmy,
-        DateOrderSetting::Mdy => DateOrder::Mdy,
-        DateOrderSetting::Ymd => DateOrder::Ymd,
-    }
-}
-
-/// The normalisation options a settings file asks for, hashing payment cards under
-/// `card_key`.
-pub fn prepare_options(settings: &Settings, card_key: CardKey) -> PrepareOptions {
-    PrepareOptions {
-        default_region: settings.normalise.default_region.clone(),
-        date_order: date_order(settings.normalise.date_order),
-        card_key,
-    }
-}
-
 /// Reads every input and prepares the record table, hashing payment cards under
 /// `card_key`.
 pub fn load(
@@ -251,7 +211,7 @@ pub fn load(
             values.push(r.values);
         }
     }
-    let table = RecordTable::build(&values, src_idx, &prepare_options(settings, card_key));
+    let table = RecordTable::build(&values, src_idx, &settings.prepare_options(card_key));
     progress.set(total as u64);
     progress.done();
     Ok(Loaded {
@@ -382,7 +342,10 @@ pub fn resolve_with(
     )?;
     write_atomic(&request.out.join("model.json"), model.to_json().as_bytes())?;
     if !quarantined.is_empty() {
-        write_quarantine(&request.out.join("quarantine.csv"), &quarantined)?;
+        write_quarantine(
+            &request.out.join("quarantine.csv"),
+            quarantined.iter().map(|(s, q)| (s.as_str(), q)),
+        )?;
     }
     if request.keep_candidates {
         write_candidates(&request.out.join("candidates.csv"), &record_keys, &plan)?;
@@ -675,39 +638,6 @@ pub fn score_table_with(
     })
 }
 
-/// Clusters scored edges with the settings' method and threshold, honouring "same"
-/// (`must_link`) and "not same" (`cannot_link`) judgements on record indices.
-pub fn cluster_edges(
-    n: usize,
-    edges: &[spirit_model::Edge],
-    settings: &Settings,
-    must_link: &[(u32, u32)],
-    cannot_link: &[(u32, u32)],
-) -> Vec<u32> {
-    let threshold_weight = probability_to_weight(settings.resolve.threshold);
-    let pairs: Vec<ScoredPair> = edges
-        .iter()
-        .map(|e| ScoredPair {
-            left: e.left,
-            right: e.right,
-            weight: e.weight,
-        })
-        .collect();
-    let params = match settings.resolve.cluster {
-        ClusterMethod::Components if must_link.is_empty() && cannot_link.is_empty() => {
-            return connected_components(n, &pairs, threshold_weight);
-        }
-        // Greedy merging without a density test is connected components that honour
-        // judgements.
-        ClusterMethod::Components => RobustParams {
-            min_density: 0.0,
-            ..RobustParams::default()
-        },
-        ClusterMethod::Robust => RobustParams::default(),
-    };
-    robust_clusters_constrained(n, &pairs, threshold_weight, params, must_link, cannot_link)
-}
-
 /// Explains one pair under a model: the waterfall of partial weights. Payment cards are
 /// hashed under `card_key` (the values shown are those hashes).
 pub fn explain(
@@ -849,89 +779,6 @@ fn fixed(v: f64, digits: u32) -> String {
     format!("{sign}{int}.{frac:0width$}", width = digits as usize)
 }
 
-/// `raw` with every payment-card number in it masked (`411111******1111`), so the
-/// quarantine file never holds a card in clear: each run of digits, spaces and dashes
-/// that is a card number by `checks::card` (scheme prefix, length, Luhn).
-fn mask_cards(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut rest = raw;
-    while !rest.is_empty() {
-        let in_run = |c: char| c.is_ascii_digit() || c == ' ' || c == '-';
-        let split = rest.find(|c: char| !in_run(c)).unwrap_or(rest.len());
-        let (run, tail) = rest.split_at(split);
-        out.push_str(&mask_card_groups(run));
-        let next = tail.chars().next().map_or(0, char::len_utf8);
-        out.push_str(&tail[..next]);
-        rest = &tail[next..];
-    }
-    out
-}
-
-/// A run of digit groups separated by spaces or dashes, with every card in it masked:
-/// any window of consecutive groups holding 13–19 digits that pass Luhn, so a card
-/// followed by an expiry date or a security code in the same field is still found.
-fn mask_card_groups(run: &str) -> String {
-    // (start, end) byte offsets of each group of digits (the run is ASCII).
-    let mut groups: Vec<(usize, usize)> = Vec::new();
-    let b = run.as_bytes();
-    let mut k = 0;
-    while k < b.len() {
-        if b[k].is_ascii_digit() {
-            let start = k;
-            while k < b.len() && b[k].is_ascii_digit() {
-                k += 1;
-            }
-            groups.push((start, k));
-        } else {
-            k += 1;
-        }
-    }
-    let mut out = String::with_capacity(run.len());
-    let mut copied = 0;
-    let mut i = 0;
-    while i < groups.len() {
-        let mut found = None;
-        let mut digits: Vec<u8> = Vec::new();
-        for (j, &(s, e)) in groups.iter().enumerate().skip(i) {
-            digits.extend_from_slice(&b[s..e]);
-            if digits.len() > 19 {
-                break;
-            }
-            if digits.len() >= 13 && spirit_text::extract::checks::card(&digits) {
-                found = Some(j);
-            }
-        }
-        match found {
-            Some(j) => {
-                let (start, end) = (groups[i].0, groups[j].1);
-                out.push_str(&run[copied..start]);
-                out.push_str(&spirit_text::extract::mask_digits(&run[start..end]));
-                copied = end;
-                i = j + 1;
-            }
-            None => i += 1,
-        }
-    }
-    out.push_str(&run[copied..]);
-    out
-}
-
-fn write_quarantine(path: &Path, rows: &[(String, QuarantinedRow)]) -> Result<(), EngineError> {
-    let (mut w, tmp) = csv_writer(path)?;
-    w.write_record(["source", "line", "reason", "raw"])
-        .map_err(csv_err(path))?;
-    for (s, q) in rows {
-        w.write_record([
-            s.as_str(),
-            &q.line.to_string(),
-            &q.reason,
-            &mask_cards(&q.raw),
-        ])
-        .map_err(csv_err(path))?;
-    }
-    finish_csv(w, tmp, path)
-}
-
 fn write_candidates(
     path: &Path,
     keys: &[RecordKey],
@@ -1008,23 +855,6 @@ fn read_labels(path: &Path, keys: &[RecordKey]) -> Result<LabelledPairs, EngineE
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn quarantined_cards_are_masked_with_what_follows_them() {
-        use super::mask_cards;
-        assert_eq!(mask_cards("a,4111111111111111,b"), "a,411111******1111,b");
-        assert_eq!(
-            mask_cards("x 4111 1111 1111 1111 123"),
-            "x 4111 11** **** 1111 123"
-        );
-        assert_eq!(
-            mask_cards("4111111111111111 12-25"),
-            "411111******1111 12-25"
-        );
-        // Not cards: a long number that fails Luhn, a phone number.
-        assert_eq!(mask_cards("4111111111111112"), "4111111111111112");
-        assert_eq!(mask_cards("+44 20 7946 0958"), "+44 20 7946 0958");
-    }
-
     use super::fixed;
 
     #[test]

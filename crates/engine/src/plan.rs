@@ -54,7 +54,7 @@ use spirit_matching::{CardKey, Model, RecordTable, Scorer};
 use spirit_model::RecordKey;
 
 use crate::EngineError;
-use crate::settings::{LinkType, Settings};
+use spirit_matching::settings::{LinkType, Settings};
 
 /// Pairs `(a, b, weight)` the plan scored at or above the edge floor.
 pub type ScoredPairs = Vec<(u32, u32, f64)>;
@@ -190,7 +190,7 @@ fn rebuild(spec: &DataSpec) -> Result<Prepared, EngineError> {
         &spec.settings,
         spec.id_column.as_deref(),
         spec.card_key,
-        &crate::pipeline::NoProgress,
+        &spirit_model::NoProgress,
     )?;
     let rules = crate::pipeline::blocking_rules(&spec.settings, &loaded.table)?;
     let keys = BlockKeys::compute(&loaded.table, rules, spec.settings.resolve.max_block_size);

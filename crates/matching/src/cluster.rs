@@ -22,6 +22,9 @@
 //! ```
 
 use rustc_hash::FxHashSet;
+use spirit_model::probability_to_weight;
+
+use crate::settings::{ClusterMethod, Settings};
 
 /// An undirected scored edge between dense record indices.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -415,6 +418,40 @@ impl<'a> Clusters<'a> {
         self.support_entries[big as usize] += self.support_entries[small as usize];
         self.forbid_entries[big as usize] += self.forbid_entries[small as usize];
     }
+}
+
+/// Clusters scored edges with the settings' method and threshold, honouring "same"
+/// (`must_link`) and "not same" (`cannot_link`) judgements on record indices: the one
+/// clustering policy of the batch, incremental and cluster paths.
+pub fn cluster_edges(
+    n: usize,
+    edges: &[spirit_model::Edge],
+    settings: &Settings,
+    must_link: &[(u32, u32)],
+    cannot_link: &[(u32, u32)],
+) -> Vec<u32> {
+    let threshold_weight = probability_to_weight(settings.resolve.threshold);
+    let pairs: Vec<ScoredPair> = edges
+        .iter()
+        .map(|e| ScoredPair {
+            left: e.left,
+            right: e.right,
+            weight: e.weight,
+        })
+        .collect();
+    let params = match settings.resolve.cluster {
+        ClusterMethod::Components if must_link.is_empty() && cannot_link.is_empty() => {
+            return connected_components(n, &pairs, threshold_weight);
+        }
+        // Greedy merging without a density test is connected components that honour
+        // judgements.
+        ClusterMethod::Components => RobustParams {
+            min_density: 0.0,
+            ..RobustParams::default()
+        },
+        ClusterMethod::Robust => RobustParams::default(),
+    };
+    robust_clusters_constrained(n, &pairs, threshold_weight, params, must_link, cannot_link)
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@
 //! - [`blocking`]: blocking rules and per-record keys, with the block-size cap.
 //! - [`model`]: the Fellegi–Sunter model and its training (EM, term frequencies, labels).
 //! - [`score`]: scoring pairs with a trained model, and the explanation waterfall.
-//! - [`cluster`]: connected components and chaining-resistant clustering.
+//! - [`cluster`]: connected components and chaining-resistant clustering, and the
+//!   clustering policy every path applies ([`cluster::cluster_edges`]).
+//! - [`settings`]: the settings file's fields and defaults (parsed from TOML text).
 //! - [`evidence`]: normalisers and kernels of the kinds texts and media carry (wallets,
 //!   IBANs, cards, onions, image hashes, camera serials, audio fingerprints, …).
 //! - [`eval`]: precision, recall and F1 against ground truth.
@@ -24,6 +26,7 @@ mod initial;
 pub mod model;
 mod params;
 pub mod score;
+pub mod settings;
 pub mod table;
 mod train;
 
@@ -32,6 +35,7 @@ use spirit_model::AttrKind;
 pub use comparison::Function;
 pub use evidence::CardKey;
 pub use model::{Model, Scorer};
+pub use settings::{LinkType, Settings};
 pub use table::{PrepareOptions, RecordTable};
 
 /// The attribute kinds whose values an explanation shows for a comparison function.

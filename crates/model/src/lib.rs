@@ -288,6 +288,26 @@ pub fn probability_to_weight(probability: f64) -> f64 {
     (p / (1.0 - p)).log2()
 }
 
+/// Receives progress of long phases (reading, scoring, storing). The CLI draws bars;
+/// tests and servers pass [`NoProgress`].
+pub trait Progress: Sync + Send {
+    /// A new phase starts; `total` is known for some phases.
+    fn phase(&self, name: &str, total: Option<u64>);
+    /// Sets the position within the current phase.
+    fn set(&self, position: u64);
+    /// The current phase is done.
+    fn done(&self);
+}
+
+/// Progress that goes nowhere.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn phase(&self, _: &str, _: Option<u64>) {}
+    fn set(&self, _: u64) {}
+    fn done(&self) {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, extract::State};
 use rusqlite::Connection;
 use serde_json::json;
+use spirit_sources::{StreamFormat, read_rows};
 use spirit_store::access::{self, Role};
 use spirit_store::audit::{self, Entry, clip};
 use spirit_store::judge::{self, Verdict};
@@ -543,62 +544,41 @@ fn validate_upload(body: &[u8], csv_format: bool) -> ApiResult<u64> {
             "the upload is not UTF-8: invalid byte at offset {at} (line {line})"
         ))
     })?;
-    let mut n = 0u64;
-    if csv_format {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .from_reader(text.as_bytes());
-        let headers = reader
-            .headers()
-            .map_err(|e| ApiError::BadRequest(format!("line 1 (header): {e}")))?
-            .clone();
-        if headers.is_empty() || headers.iter().all(str::is_empty) {
-            return Err(ApiError::BadRequest(
-                "the CSV upload has no header row".into(),
-            ));
-        }
-        for row in reader.records() {
-            let row = row.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
-                ApiError::BadRequest(format!("line {line}: {e}"))
-            })?;
-            let line = row.position().map_or(0, |p| p.line());
-            if let Some((i, _)) = row
-                .iter()
-                .enumerate()
-                .find(|(_, f)| f.len() > MAX_FIELD_BYTES)
-            {
-                return Err(ApiError::BadRequest(format!(
-                    "line {line}, column {:?}: value over {MAX_FIELD_BYTES} bytes",
-                    headers.get(i).unwrap_or("?")
-                )));
-            }
-            n += 1;
-        }
+    let format = if csv_format {
+        StreamFormat::Csv
     } else {
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let value: serde_json::Value = serde_json::from_str(line)
-                .map_err(|e| ApiError::BadRequest(format!("line {}: not JSON: {e}", i + 1)))?;
-            let Some(obj) = value.as_object() else {
-                return Err(ApiError::BadRequest(format!(
-                    "line {}: a JSON object is expected",
-                    i + 1
-                )));
-            };
-            for (k, v) in obj {
-                if v.as_str().is_some_and(|s| s.len() > MAX_FIELD_BYTES) {
-                    return Err(ApiError::BadRequest(format!(
+        StreamFormat::JsonLines
+    };
+    let mut n = 0u64;
+    let mut refusal: Option<ApiError> = None;
+    read_rows(text.as_bytes(), format, |row| {
+        let problem = match row {
+            Err(e) => Some(format!("line {}: {}", e.line, e.message)),
+            Ok(row) => row
+                .fields
+                .iter()
+                .find(|(_, v)| v.len() > MAX_FIELD_BYTES)
+                .map(|(k, _)| {
+                    format!(
                         "line {}, field {:?}: value over {MAX_FIELD_BYTES} bytes",
-                        i + 1,
+                        row.line,
                         clip(k, 64)
-                    )));
-                }
+                    )
+                }),
+        };
+        match problem {
+            Some(message) => {
+                refusal = Some(ApiError::BadRequest(message));
+                false
             }
-            n += 1;
+            None => {
+                n += 1;
+                true
+            }
         }
+    });
+    if let Some(refusal) = refusal {
+        return Err(refusal);
     }
     if n == 0 {
         return Err(ApiError::BadRequest("the upload holds no records".into()));
@@ -693,7 +673,7 @@ fn store_upload(
     id_column: Option<String>,
     read: u64,
 ) -> ApiResult<IngestResult> {
-    use spirit_store::stream::{StreamFormat, StreamOptions, add_stream};
+    use spirit_store::stream::{StreamOptions, add_stream};
     let has_model = spirit_store::resolve::current_model(ws.connection())?.is_some();
     if has_model {
         let mut options = StreamOptions::new(source);
@@ -741,7 +721,7 @@ fn store_upload(
             Some(source),
             &path,
             id_column.as_deref(),
-            &spirit_engine::pipeline::NoProgress,
+            &spirit_model::NoProgress,
         );
         let _ = std::fs::remove_file(&path);
         let report = report?;

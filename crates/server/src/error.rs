@@ -107,7 +107,7 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(m) if m.contains("already exists") => ApiError::Conflict(m),
             StoreError::Invalid(m) if m.contains("contradicts") => ApiError::Conflict(m),
             StoreError::Invalid(m) => ApiError::BadRequest(m),
-            StoreError::Engine(e) => ApiError::BadRequest(e.to_string()),
+            StoreError::Source(e) => ApiError::BadRequest(e.to_string()),
             e @ StoreError::Busy { .. } => ApiError::Busy(e.to_string()),
             other => {
                 eprintln!("spirit-server: store error: {other}");

@@ -8,10 +8,10 @@ use std::sync::OnceLock;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use spirit_engine::pipeline::NoProgress;
+use spirit_model::NoProgress;
 use spirit_store::access::{self, Role};
 use spirit_store::workspace::Access;
-use spirit_store::{Workspace, ingest, resolve};
+use spirit_store::{Workspace, ingest};
 
 /// A workspace built once and copied for each test.
 struct Template {
@@ -117,7 +117,7 @@ fn build_template() -> Template {
             )
             .unwrap();
         }
-        resolve::resolve(&mut ws, false, &NoProgress).unwrap();
+        spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
     }
     let ws = Workspace::open(&ws_dir, Access::Read).unwrap();
     let conn = ws.connection();

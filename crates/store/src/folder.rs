@@ -29,13 +29,13 @@ use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use spirit_engine::pipeline::Progress;
 use spirit_model::AttrKind;
+use spirit_model::Progress;
 use spirit_text::extract::{Extractor, Format};
 
 use crate::ingest::{Incoming, Normaliser, Stored, card_key, store_record};
 use crate::mentions::{self, Mention};
-use crate::posts::{find_mentions, first_of_each_kind, write_quarantine};
+use crate::posts::{find_mentions, first_of_each_kind};
 use crate::{StoreError, Workspace};
 
 /// Largest text or HTML file read, in bytes.
@@ -499,12 +499,16 @@ pub fn ingest_folder(
     }
     progress.done();
     if !report.skipped.is_empty() {
-        let rows: Vec<(u64, String, String)> = report
+        let rows: Vec<spirit_sources::QuarantinedRow> = report
             .skipped
             .iter()
-            .map(|(p, why)| (0, format!("{p}: {why}"), p.clone()))
+            .map(|(p, why)| spirit_sources::QuarantinedRow {
+                line: 0,
+                reason: format!("{p}: {why}"),
+                raw: p.clone(),
+            })
             .collect();
-        report.quarantine_file = Some(write_quarantine(ws, source, run, &rows)?);
+        report.quarantine_file = Some(ws.write_quarantine(source, run, &rows)?);
     }
     let summary = serde_json::to_string(&report).expect("report serialises");
     Workspace::finish_run(&ws.conn, run, None, &summary).map_err(|e| ws.write_error(e))?;

@@ -21,11 +21,10 @@ use rayon::prelude::*;
 use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
-use spirit_engine::pipeline::cluster_edges;
-use spirit_engine::settings::LinkType;
-use spirit_engine::settings::Settings;
 use spirit_matching::blocking::{BlockKeys, BlockingRule};
+use spirit_matching::cluster::cluster_edges;
 use spirit_matching::table::Appender;
+use spirit_matching::{LinkType, Settings};
 use spirit_matching::{RecordTable, Scorer};
 use spirit_model::{AttrKind, Edge, probability_to_weight};
 

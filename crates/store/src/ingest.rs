@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
-use spirit_engine::input::read_source;
-use spirit_engine::pipeline::{Progress, prepare_options};
 use spirit_matching::table::normalise_record;
 use spirit_matching::{CardKey, PrepareOptions};
 use spirit_model::AttrKind;
+use spirit_model::Progress;
+use spirit_sources::mask::{mask_card_values, masked_value};
+use spirit_sources::read_source;
 use spirit_text::PhoneNormaliser;
 
 use crate::{StoreError, Workspace, search};
@@ -53,8 +54,8 @@ pub struct Normaliser {
 
 impl Normaliser {
     /// `card_key` is the workspace's ([`card_key`]).
-    pub fn new(settings: &spirit_engine::settings::Settings, card_key: [u8; 32]) -> Normaliser {
-        let options = prepare_options(settings, CardKey::from_bytes(card_key));
+    pub fn new(settings: &spirit_matching::Settings, card_key: [u8; 32]) -> Normaliser {
+        let options = settings.prepare_options(CardKey::from_bytes(card_key));
         Normaliser {
             options,
             phones: std::sync::OnceLock::new(),
@@ -115,29 +116,6 @@ pub fn card_key(conn: &Connection) -> Result<[u8; 32], StoreError> {
     Ok(key)
 }
 
-/// The raw text kept for a value: payment cards masked (`411111******1111`), so no card
-/// number is stored in clear in the attributes.
-pub fn stored_raw(kind: AttrKind, raw: &str) -> String {
-    if kind == AttrKind::PaymentCard {
-        spirit_text::extract::mask_digits(raw)
-    } else {
-        raw.to_string()
-    }
-}
-
-/// The payload with every payment-card value of the record masked where it appears, so
-/// the stored copy of the row holds no card number in clear either.
-fn mask_cards_in_payload(payload: &str, values: &[(AttrKind, String)]) -> String {
-    let mut out = payload.to_string();
-    for (kind, raw) in values {
-        let raw = raw.trim();
-        if *kind == AttrKind::PaymentCard && raw.bytes().filter(u8::is_ascii_digit).count() >= 12 {
-            out = out.replace(raw, &spirit_text::extract::mask_digits(raw));
-        }
-    }
-    out
-}
-
 /// Counts, per kind, values of the kinds from texts and media (and style profiles) that
 /// were present but failed validation (checksum, format): they are stored raw and
 /// treated as missing.
@@ -169,18 +147,16 @@ pub(crate) fn store_record(
         })
         .optional()?;
     if let Some((id, payload)) = existing {
-        return Ok(
-            if payload == mask_cards_in_payload(&rec.payload, &rec.values) {
-                Stored::Existing(id)
-            } else {
-                Stored::Conflict(format!(
-                    "record {}:{} is already stored with different content; it was not changed",
-                    rec.source, rec.record_id
-                ))
-            },
-        );
+        return Ok(if payload == mask_card_values(&rec.payload, &rec.values) {
+            Stored::Existing(id)
+        } else {
+            Stored::Conflict(format!(
+                "record {}:{} is already stored with different content; it was not changed",
+                rec.source, rec.record_id
+            ))
+        });
     }
-    let payload = mask_cards_in_payload(&rec.payload, &rec.values);
+    let payload = mask_card_values(&rec.payload, &rec.values);
     conn.prepare_cached(
         "INSERT INTO records(source, record_id, payload, provenance, run) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
@@ -203,7 +179,7 @@ pub(crate) fn store_record(
         if raw.is_none() && value.is_none() {
             continue;
         }
-        let raw = stored_raw(kind, raw.unwrap_or(""));
+        let raw = masked_value(kind, raw.unwrap_or(""));
         insert_attr.execute(params![id, kind.name(), raw, value])?;
     }
     let refs: Vec<(AttrKind, &str)> = norm.iter().map(|(k, v)| (*k, &**v)).collect();
@@ -311,19 +287,7 @@ pub fn ingest(
     }
     progress.done();
     if !table.quarantined.is_empty() {
-        let qdir = ws.dir().join("quarantine");
-        std::fs::create_dir_all(&qdir).map_err(|e| StoreError::io(&qdir, e))?;
-        let qpath = qdir.join(format!("{source}-run{run}.csv"));
-        let mut w =
-            csv::Writer::from_path(&qpath).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        w.write_record(["line", "reason", "raw"])
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        for q in &table.quarantined {
-            w.write_record([q.line.to_string(), q.reason.clone(), q.raw.clone()])
-                .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        }
-        w.flush().map_err(|e| StoreError::io(&qpath, e))?;
-        report.quarantine_file = Some(qpath);
+        report.quarantine_file = Some(ws.write_quarantine(&source, run, &table.quarantined)?);
     }
     let summary = serde_json::to_string(&report).expect("report serialises");
     Workspace::finish_run(&ws.conn, run, None, &summary).map_err(|e| ws.write_error(e))?;

@@ -83,9 +83,9 @@ pub enum StoreError {
     /// The workspace cannot be written (read-only file system or permissions).
     #[error("workspace {} is read-only: {message}", path.display())]
     ReadOnly { path: PathBuf, message: String },
-    /// The engine failed (reading inputs, training, scoring).
+    /// A source or the settings file could not be read.
     #[error(transparent)]
-    Engine(#[from] spirit_engine::EngineError),
+    Source(#[from] spirit_sources::SourceError),
     /// A record, entity or argument that does not exist or is not valid.
     #[error("{0}")]
     Invalid(String),

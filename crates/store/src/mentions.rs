@@ -105,38 +105,6 @@ pub fn raw_value(doc: &[u8], f: &Finding) -> String {
     }
 }
 
-/// Masks, in place and keeping every byte offset, the digits of each card span (all but
-/// the first six and last four; other numeric characters by `*` of their byte length).
-pub fn mask_cards(doc: &mut [u8], findings: &[Finding]) {
-    for f in findings.iter().filter(|f| f.kind == Kind::Card) {
-        let Some(span) = doc.get(f.start..f.end) else {
-            continue;
-        };
-        let n = span.iter().filter(|b| b.is_ascii_digit()).count();
-        let mut seen = 0;
-        let mut masked = Vec::with_capacity(span.len());
-        let text = String::from_utf8_lossy(span).into_owned();
-        for c in text.chars() {
-            if c.is_ascii_digit() {
-                seen += 1;
-                masked.push(if seen > 6 && seen + 4 <= n {
-                    b'*'
-                } else {
-                    c as u8
-                });
-            } else if c.is_numeric() {
-                masked.extend(std::iter::repeat_n(b'*', c.len_utf8()));
-            } else {
-                let mut buf = [0u8; 4];
-                masked.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
-        }
-        if masked.len() == f.end - f.start {
-            doc[f.start..f.end].copy_from_slice(&masked);
-        }
-    }
-}
-
 /// A one-line snippet of `doc` around `start..end`: [`SNIPPET_CONTEXT`] bytes each side
 /// (widened to character boundaries), whitespace runs as one space, `…` where cut.
 pub fn snippet(doc: &str, start: usize, end: usize) -> String {
@@ -269,7 +237,7 @@ mod tests {
         let card = found.iter().find(|f| f.kind == Kind::Card).unwrap();
         assert_eq!(raw_value(text.as_bytes(), card), "4111111111111111");
         let mut doc = text.as_bytes().to_vec();
-        mask_cards(&mut doc, &found);
+        spirit_sources::mask::mask_card_spans(&mut doc, &found);
         let masked = String::from_utf8(doc).unwrap();
         assert_eq!(masked.len(), text.len());
         assert!(masked.contains("4111 11** **** 1111"), "{masked}");

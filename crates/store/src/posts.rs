@@ -37,8 +37,9 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use spirit_engine::pipeline::Progress;
 use spirit_model::AttrKind;
+use spirit_model::Progress;
+use spirit_sources::QuarantinedRow;
 use spirit_text::extract::{Extractor, Finding, Format};
 
 use crate::ingest::{INGEST_CHUNK, Incoming, Normaliser, Stored, card_key, store_record};
@@ -207,7 +208,7 @@ pub fn find_mentions(
 ) -> (Vec<Finding>, Vec<(Mention, String)>) {
     let findings = extractor.extract_bytes(doc, format);
     let mut masked = doc.to_vec();
-    mentions::mask_cards(&mut masked, &findings);
+    spirit_sources::mask::mask_card_spans(&mut masked, &findings);
     let masked_text = String::from_utf8_lossy(&masked).into_owned();
     // Offsets are into `doc`; a lossy decoding keeps them only for valid UTF-8.
     let offsets_hold = masked_text.len() == masked.len();
@@ -288,7 +289,7 @@ pub(crate) fn add_missing_attributes(
     let mut added: Vec<(AttrKind, String)> = Vec::new();
     for (kind, raw) in values {
         let value = normaliser.normalise_one(*kind, raw);
-        let raw_kept = crate::ingest::stored_raw(*kind, raw);
+        let raw_kept = spirit_sources::mask::masked_value(*kind, raw);
         if insert.execute(params![record, kind.name(), raw_kept, value])? == 1
             && let Some(v) = value
         {
@@ -328,7 +329,7 @@ pub fn ingest_posts(
         run,
         ..PostsReport::default()
     };
-    let mut quarantine: Vec<(u64, String, String)> = Vec::new();
+    let mut quarantine: Vec<QuarantinedRow> = Vec::new();
     let mut accounts: FxHashMap<(String, String), i64> = FxHashMap::default();
     let mut profiled: rustc_hash::FxHashSet<i64> = Default::default();
     progress.phase("store posts", total);
@@ -360,7 +361,11 @@ pub fn ingest_posts(
             let post = match parse_post(line) {
                 Ok(p) => p,
                 Err(reason) => {
-                    quarantine.push((line_no, format!("{name}:{line_no}: {reason}"), line.into()));
+                    quarantine.push(QuarantinedRow {
+                        line: line_no,
+                        reason: format!("{name}:{line_no}: {reason}"),
+                        raw: line.into(),
+                    });
                     continue;
                 }
             };
@@ -396,32 +401,11 @@ pub fn ingest_posts(
     report.style_profiles = profiled.len() as u64;
     report.quarantined = quarantine.len() as u64;
     if !quarantine.is_empty() {
-        report.quarantine_file = Some(write_quarantine(ws, source, run, &quarantine)?);
+        report.quarantine_file = Some(ws.write_quarantine(source, run, &quarantine)?);
     }
     let summary = serde_json::to_string(&report).expect("report serialises");
     Workspace::finish_run(&ws.conn, run, None, &summary).map_err(|e| ws.write_error(e))?;
     Ok(report)
-}
-
-/// Writes quarantined lines as CSV (`line, reason, raw`) under the workspace.
-pub(crate) fn write_quarantine(
-    ws: &Workspace,
-    source: &str,
-    run: i64,
-    rows: &[(u64, String, String)],
-) -> Result<PathBuf, StoreError> {
-    let qdir = ws.dir().join("quarantine");
-    std::fs::create_dir_all(&qdir).map_err(|e| StoreError::io(&qdir, e))?;
-    let qpath = qdir.join(format!("{source}-run{run}.csv"));
-    let mut w = csv::Writer::from_path(&qpath).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    w.write_record(["line", "reason", "raw"])
-        .map_err(|e| StoreError::Invalid(e.to_string()))?;
-    for (line, reason, raw) in rows {
-        w.write_record([line.to_string(), reason.clone(), raw.clone()])
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
-    }
-    w.flush().map_err(|e| StoreError::io(&qpath, e))?;
-    Ok(qpath)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -452,7 +436,7 @@ fn store_post(
         .any(|f| f.kind == spirit_text::extract::Kind::Card)
     {
         let mut body = post.body.as_bytes().to_vec();
-        mentions::mask_cards(&mut body, &findings);
+        spirit_sources::mask::mask_card_spans(&mut body, &findings);
         let mut object = post.object.clone();
         object.insert(
             post.body_key.clone(),

@@ -1,37 +1,20 @@
-//! The batch re-run over everything stored: the engine's plan blocks, trains and scores
-//! the whole store; clusters honour every judgement; entity ids carry over by overlap;
-//! the model with its rules and the edges are replaced in one transaction, so an
-//! interrupted re-run leaves the previous state intact.
-
-use std::sync::Arc;
-use std::time::Instant;
+//! Models and batch resolutions in the store: every stored record for the batch engine to
+//! score ([`load_all`]), the judgements in force, the model in force, and storing a
+//! resolution the engine computed ([`store_resolution`]): model, rules and edges
+//! replaced and entity ids carried over by overlap, in one transaction, so an interrupted
+//! re-run leaves the previous state intact. The batch re-run itself is
+//! `spirit_engine::workspace::resolve`.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use spirit_engine::pipeline::{Progress, cluster_edges, effective_link_type, score_table};
 use spirit_matching::blocking::BlockingRule;
 use spirit_matching::model::Model;
-use spirit_matching::{RecordTable, Scorer};
-use spirit_model::{AttrKind, RecordKey};
+use spirit_matching::{RecordTable, Scorer, Settings};
+use spirit_model::{AttrKind, Edge, Progress, RecordKey};
 
 use crate::entities::{Changes, reconcile};
 use crate::{StoreError, Workspace, now};
-
-/// What a batch re-run did.
-#[derive(Clone, Debug, Serialize)]
-pub struct ResolveReport {
-    pub run: i64,
-    pub model: i64,
-    pub records: u64,
-    pub candidate_pairs: u64,
-    pub edges: u64,
-    pub entities: u64,
-    pub judgements: u64,
-    pub changes: Changes,
-    pub rules: Vec<String>,
-    pub phase_seconds: Vec<(String, f64)>,
-}
 
 /// The model in force and the blocking rules it was trained with.
 #[derive(Clone, Debug)]
@@ -140,14 +123,14 @@ pub fn unpack_partials(blob: &[u8]) -> Vec<f32> {
 }
 
 /// Every stored record (internal ids ascending), its key and normalised values.
-pub(crate) struct StoredRecords {
+pub struct StoredRecords {
     pub ids: Vec<i64>,
     pub keys: Vec<RecordKey>,
     pub sources: Vec<u16>,
     pub values: Vec<Vec<(AttrKind, Box<str>)>>,
 }
 
-pub(crate) fn load_all(conn: &Connection) -> Result<StoredRecords, StoreError> {
+pub fn load_all(conn: &Connection) -> Result<StoredRecords, StoreError> {
     let mut ids = Vec::new();
     let mut keys = Vec::new();
     let mut sources = Vec::new();
@@ -201,7 +184,7 @@ pub(crate) fn load_all(conn: &Connection) -> Result<StoredRecords, StoreError> {
 }
 
 /// The judgements in force (the latest per pair) as (a, b, verdict).
-pub(crate) fn active_judgements(conn: &Connection) -> Result<Vec<(i64, i64, String)>, StoreError> {
+pub fn active_judgements(conn: &Connection) -> Result<Vec<(i64, i64, String)>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT a, b, verdict FROM judgements j \
          WHERE id = (SELECT max(id) FROM judgements k WHERE k.a = j.a AND k.b = j.b) \
@@ -211,110 +194,70 @@ pub(crate) fn active_judgements(conn: &Connection) -> Result<Vec<(i64, i64, Stri
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// Re-resolves everything stored. With `keep_model`, the current model scores the
-/// store again; otherwise a model is trained from the store.
-pub fn resolve(
-    ws: &mut Workspace,
-    keep_model: bool,
-    progress: &dyn Progress,
-) -> Result<ResolveReport, StoreError> {
-    ws.require_write()?;
-    let mut phases: Vec<(String, f64)> = Vec::new();
-    let mut t0 = Instant::now();
-    progress.phase("load store", None);
-    let stored = load_all(&ws.conn)?;
-    if stored.ids.is_empty() {
-        return Err(StoreError::Invalid(format!(
-            "workspace {} holds no records yet; store some with `spirit ingest`",
-            ws.dir().display()
-        )));
-    }
-    let n = stored.ids.len();
-    let table = Arc::new(RecordTable::from_normalised(
-        &stored.values,
-        stored.sources.clone(),
-    ));
-    progress.done();
-    phases.push(("load".into(), t0.elapsed().as_secs_f64()));
+/// A batch resolution of everything stored, ready to be stored: the model trained (or
+/// kept) with the rules that proposed its pairs, the edges between records (indices into
+/// [`StoredRecords`]) and the entities as groups of those indices.
+pub struct Resolution<'a> {
+    pub records: &'a StoredRecords,
+    pub model: &'a Model,
+    pub rules: &'a [BlockingRule],
+    pub settings: &'a Settings,
+    pub edges: &'a [Edge],
+    pub labels: &'a [u32],
+}
 
-    let settings = ws.settings().clone();
-    let source_count = stored
-        .sources
+/// What storing a resolution did.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    pub run: i64,
+    pub model: i64,
+    pub entities: u64,
+    pub changes: Changes,
+}
+
+/// Stores a batch resolution: the model with its rules and settings, the edges (replacing
+/// all), and the entities (ids carried over by overlap), in one transaction of a new
+/// `resolve` run, so an interrupted re-run leaves the previous state intact. Finish the
+/// run with [`finish_resolution`] once its report is known.
+pub fn store_resolution(
+    ws: &mut Workspace,
+    resolution: &Resolution<'_>,
+    progress: &dyn Progress,
+) -> Result<Stored, StoreError> {
+    ws.require_write()?;
+    let ids = &resolution.records.ids;
+    let entities = resolution
+        .labels
         .iter()
         .copied()
         .max()
-        .map_or(0, |m| m as usize + 1);
-    let link_type = effective_link_type(settings.resolve.link_type, source_count)?;
-    let given = if keep_model {
-        Some(
-            current_model(&ws.conn)?
-                .ok_or_else(|| {
-                    StoreError::Invalid(
-                        "there is no model to keep yet: run without --keep-model".into(),
-                    )
-                })?
-                .model,
-        )
-    } else {
-        None
-    };
-    let scored = score_table(
-        &table,
-        &stored.keys,
-        &settings,
-        link_type,
-        given,
-        None,
-        progress,
-    )?;
-    phases.extend(scored.phase_seconds.iter().cloned());
-
-    progress.phase("cluster", None);
-    t0 = Instant::now();
-    let index_of = |id: i64| stored.ids.binary_search(&id).ok().map(|i| i as u32);
-    let judgements = active_judgements(&ws.conn)?;
-    let (mut must, mut cannot) = (Vec::new(), Vec::new());
-    for (a, b, verdict) in &judgements {
-        if let (Some(a), Some(b)) = (index_of(*a), index_of(*b)) {
-            match verdict.as_str() {
-                "same" => must.push((a, b)),
-                "not-same" => cannot.push((a, b)),
-                _ => {}
-            }
-        }
-    }
-    let labels = cluster_edges(n, &scored.edges, &settings, &must, &cannot);
-    let entities = labels.iter().copied().max().map_or(0, |m| u64::from(m) + 1);
+        .map_or(0, |m| u64::from(m) + 1);
     let mut groups: Vec<Vec<i64>> = vec![Vec::new(); entities as usize];
-    for (i, &l) in labels.iter().enumerate() {
-        groups[l as usize].push(stored.ids[i]);
+    for (i, &l) in resolution.labels.iter().enumerate() {
+        groups[l as usize].push(ids[i]);
     }
-    progress.done();
-    phases.push(("cluster".into(), t0.elapsed().as_secs_f64()));
-    t0 = Instant::now();
-
     progress.phase("write store", Some(2));
     let dir = ws.dir().to_path_buf();
-    let write = |conn: &mut Connection| -> Result<(i64, i64, Changes), StoreError> {
+    let write = |conn: &mut Connection| -> Result<Stored, StoreError> {
         let tx = conn.transaction()?;
         let run = Workspace::start_run(&tx, "resolve")?;
         let rules_json =
-            serde_json::to_string(&scored.rules.iter().map(rule_keys).collect::<Vec<_>>())
+            serde_json::to_string(&resolution.rules.iter().map(rule_keys).collect::<Vec<_>>())
                 .expect("rules serialise");
-        let settings_text = toml::to_string(&settings).expect("settings serialise");
+        let settings_text = toml::to_string(resolution.settings).expect("settings serialise");
         tx.execute(
             "INSERT INTO models(created_at, model, rules, settings) VALUES (?1, ?2, ?3, ?4)",
-            params![now(), scored.model.to_json(), rules_json, settings_text],
+            params![now(), resolution.model.to_json(), rules_json, settings_text],
         )?;
         let model_id = tx.last_insert_rowid();
         tx.execute("DELETE FROM edges", [])?;
         {
-            let mut sorted: Vec<(i64, i64, usize)> = scored
-                .edges
+            let edges = resolution.edges;
+            let mut sorted: Vec<(i64, i64, usize)> = edges
                 .iter()
                 .enumerate()
                 .map(|(i, e)| {
-                    let (a, b) = (stored.ids[e.left as usize], stored.ids[e.right as usize]);
+                    let (a, b) = (ids[e.left as usize], ids[e.right as usize]);
                     (a.min(b), a.max(b), i)
                 })
                 .filter(|(a, b, _)| a != b)
@@ -325,7 +268,7 @@ pub fn resolve(
                 "INSERT INTO edges(a, b, weight, partials, model) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for (a, b, i) in sorted {
-                let e = &scored.edges[i];
+                let e = &edges[i];
                 insert.execute(params![
                     a,
                     b,
@@ -340,28 +283,26 @@ pub fn resolve(
         let (_, changes) = reconcile(&tx, run, &groups, &old, false)?;
         progress.set(2);
         tx.commit()?;
-        Ok((run, model_id, changes))
+        Ok(Stored {
+            run,
+            model: model_id,
+            entities,
+            changes,
+        })
     };
-    let (run, model_id, changes) =
-        write(&mut ws.conn).map_err(|e| crate::workspace::map_store_error(&dir, e))?;
+    let stored = write(&mut ws.conn).map_err(|e| crate::workspace::map_store_error(&dir, e))?;
     progress.done();
-    phases.push(("write".into(), t0.elapsed().as_secs_f64()));
-    let report = ResolveReport {
-        run,
-        model: model_id,
-        records: n as u64,
-        candidate_pairs: scored.candidate_pairs,
-        edges: scored.edges.len() as u64,
-        entities,
-        judgements: judgements.len() as u64,
-        changes,
-        rules: scored.rules.iter().map(ToString::to_string).collect(),
-        phase_seconds: phases,
-    };
-    let summary = serde_json::to_string(&report).expect("report serialises");
-    Workspace::finish_run(&ws.conn, run, Some(model_id), &summary)
-        .map_err(|e| ws.write_error(e))?;
-    Ok(report)
+    Ok(stored)
+}
+
+/// Ends a `resolve` run begun by [`store_resolution`], keeping its report (JSON).
+pub fn finish_resolution(
+    ws: &Workspace,
+    stored: &Stored,
+    report_json: &str,
+) -> Result<(), StoreError> {
+    Workspace::finish_run(&ws.conn, stored.run, Some(stored.model), report_json)
+        .map_err(|e| ws.write_error(e))
 }
 
 /// Every record's current entity.

@@ -94,7 +94,7 @@ fn merge_detail(detail: serde_json::Value, report: &Erasure) -> serde_json::Valu
 /// The erasure inside the caller's write transaction.
 fn erase_in(
     conn: &Connection,
-    settings: &spirit_engine::settings::Settings,
+    settings: &spirit_matching::Settings,
     records: &[i64],
 ) -> Result<Erasure, StoreError> {
     let mut report = Erasure::default();

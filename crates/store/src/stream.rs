@@ -15,20 +15,12 @@ use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 use std::time::Instant;
 
 use serde::Serialize;
-use spirit_engine::input::RowMapper;
+pub use spirit_sources::StreamFormat;
+use spirit_sources::{RowMapper, read_rows};
 
 use crate::incremental::{AddTotals, Resolver};
 use crate::ingest::{Incoming, Normaliser};
 use crate::{StoreError, Workspace, entity_label};
-
-/// The format of a stream of records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StreamFormat {
-    /// One JSON object per line.
-    JsonLines,
-    /// CSV with a header row.
-    Csv,
-}
 
 /// How a stream is added.
 #[derive(Clone, Debug)]
@@ -188,7 +180,7 @@ fn next_batch(rx: &Receiver<Item>, max: usize) -> Option<Vec<Item>> {
 /// Parses the stream into items until it ends or the resolver goes away.
 fn read_items<R: BufRead>(
     input: R,
-    settings: &spirit_engine::settings::Settings,
+    settings: &spirit_matching::Settings,
     card_key: [u8; 32],
     options: &StreamOptions,
     tx: std::sync::mpsc::SyncSender<Item>,
@@ -222,90 +214,11 @@ fn read_items<R: BufRead>(
             Err(e) => Item::Bad(format!("{origin}:{line}: {e}")),
         }
     };
-    match options.format {
-        StreamFormat::JsonLines => {
-            for (i, line) in input.lines().enumerate() {
-                let n = i as u64 + 1;
-                let item = match line {
-                    Err(e) => Item::Bad(format!("{origin}:{n}: cannot read: {e}")),
-                    Ok(line) if line.trim().is_empty() => continue,
-                    Ok(line) => match json_fields(&line) {
-                        Ok(fields) => make(n, fields, line),
-                        Err(e) => Item::Bad(format!("{origin}:{n}: {e}")),
-                    },
-                };
-                if tx.send(item).is_err() {
-                    return;
-                }
-            }
-        }
-        StreamFormat::Csv => {
-            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-            let headers: Vec<String> = match reader.headers() {
-                Ok(h) => h.iter().map(str::to_owned).collect(),
-                Err(e) => {
-                    let _ = tx.send(Item::Bad(format!(
-                        "{origin}:1: cannot read the header: {e}"
-                    )));
-                    return;
-                }
-            };
-            for row in reader.records() {
-                let item = match row {
-                    Err(e) => {
-                        let line = e.position().map_or(0, |p| p.line());
-                        Item::Bad(format!("{origin}:{line}: {e}"))
-                    }
-                    Ok(row) => {
-                        let line = row.position().map_or(0, |p| p.line());
-                        if row.len() != headers.len() {
-                            Item::Bad(format!(
-                                "{origin}:{line}: {} fields where the header has {}",
-                                row.len(),
-                                headers.len()
-                            ))
-                        } else {
-                            let fields: Vec<(String, String)> = headers
-                                .iter()
-                                .cloned()
-                                .zip(row.iter().map(str::to_owned))
-                                .collect();
-                            let payload = serde_json::Value::Object(
-                                fields
-                                    .iter()
-                                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                                    .collect(),
-                            )
-                            .to_string();
-                            make(line, fields, payload)
-                        }
-                    }
-                };
-                if tx.send(item).is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// The (key, value) pairs of a JSON object line; scalars become text, nested values
-/// their JSON text.
-fn json_fields(line: &str) -> Result<Vec<(String, String)>, String> {
-    let value: serde_json::Value =
-        serde_json::from_str(line).map_err(|e| format!("not valid JSON: {e}"))?;
-    let serde_json::Value::Object(map) = value else {
-        return Err("a record must be a JSON object".into());
-    };
-    Ok(map
-        .into_iter()
-        .map(|(k, v)| {
-            let text = match v {
-                serde_json::Value::String(s) => s,
-                serde_json::Value::Null => String::new(),
-                other => other.to_string(),
-            };
-            (k, text)
-        })
-        .collect())
+    read_rows(input, options.format, |row| {
+        let item = match row {
+            Ok(row) => make(row.line, row.fields, row.payload),
+            Err(e) => Item::Bad(format!("{origin}:{}: {}", e.line, e.message)),
+        };
+        tx.send(item).is_ok()
+    });
 }

@@ -288,7 +288,7 @@ pub(crate) fn after_erasure(conn: &Connection, accounts: &[i64]) -> Result<Accou
                 .execute(params![
                     account,
                     kind_name,
-                    crate::ingest::stored_raw(kind, &v),
+                    spirit_sources::mask::masked_value(kind, &v),
                     v
                 ])?;
                 fix.attributes_replaced += 1;

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
-use spirit_engine::settings::Settings;
+use spirit_matching::Settings;
 
 use crate::{StoreError, now, schema};
 
@@ -54,7 +54,7 @@ impl Workspace {
         let text = match settings {
             Some(text) => {
                 Settings::parse(text).map_err(|message| {
-                    StoreError::Engine(spirit_engine::EngineError::Settings {
+                    StoreError::Source(spirit_sources::SourceError::Settings {
                         path: dir.join(SETTINGS),
                         message,
                     })
@@ -87,7 +87,7 @@ impl Workspace {
         }
         let settings_path = dir.join(SETTINGS);
         let settings = if settings_path.is_file() {
-            Settings::load(&settings_path)?
+            spirit_sources::load_settings(&settings_path)?
         } else {
             Settings::default()
         };
@@ -169,7 +169,8 @@ impl Workspace {
         self.lock.is_some()
     }
 
-    pub(crate) fn require_write(&self) -> Result<(), StoreError> {
+    /// Fails unless this handle may write.
+    pub fn require_write(&self) -> Result<(), StoreError> {
         if self.writable() {
             Ok(())
         } else {
@@ -199,6 +200,22 @@ impl Workspace {
     }
 
     /// Starts a run of a kind; returns its id.
+    /// Writes rows that could not be stored to `quarantine/<source>-run<run>.csv` in the
+    /// workspace (the one quarantine writer: cards masked) and returns its path.
+    pub(crate) fn write_quarantine(
+        &self,
+        source: &str,
+        run: i64,
+        rows: &[spirit_sources::QuarantinedRow],
+    ) -> Result<PathBuf, StoreError> {
+        let path = self
+            .dir()
+            .join("quarantine")
+            .join(format!("{source}-run{run}.csv"));
+        spirit_sources::write_quarantine(&path, rows.iter().map(|r| (source, r)))?;
+        Ok(path)
+    }
+
     pub(crate) fn start_run(conn: &Connection, kind: &str) -> Result<i64, StoreError> {
         conn.execute(
             "INSERT INTO runs(kind, started_at) VALUES (?1, ?2)",

@@ -5,11 +5,11 @@ use std::path::Path;
 
 use rusqlite::Connection;
 use serde_json::json;
-use spirit_engine::pipeline::NoProgress;
+use spirit_model::NoProgress;
 use spirit_store::access::{self, Role};
 use spirit_store::audit::{self, Entry};
 use spirit_store::workspace::{Access, DATABASE};
-use spirit_store::{Workspace, check, ingest, resolve, retention, scope, search};
+use spirit_store::{Workspace, check, ingest, retention, scope, search};
 
 fn demo_rows(n: usize) -> String {
     let text = std::fs::read_to_string(
@@ -27,7 +27,7 @@ fn workspace(dir: &Path) -> Workspace {
     let file = dir.join("people.csv");
     std::fs::write(&file, demo_rows(300)).unwrap();
     ingest::ingest(&mut ws, Some("people"), &file, Some("rec_id"), &NoProgress).unwrap();
-    resolve::resolve(&mut ws, false, &NoProgress).unwrap();
+    spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
     ws
 }
 

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use spirit_engine::pipeline::NoProgress;
-use spirit_store::{Workspace, ingest, query, resolve, search};
+use spirit_model::NoProgress;
+use spirit_store::{Workspace, ingest, query, search};
 use spirit_text::extract::checks;
 
 /// A valid GB IBAN for account number `n` (check digits found by trying all 97).
@@ -136,7 +136,7 @@ fn identifiers_from_texts_are_stored_resolved_and_searchable() {
         "{value}"
     );
 
-    resolve::resolve(&mut ws, false, &NoProgress).unwrap();
+    spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
     let entity_of = |key: &str| {
         query::record(ws.connection(), key)
             .unwrap()
@@ -324,7 +324,7 @@ fn posts_become_records_and_accounts_with_mentions() {
     );
 
     // Resolution links the two accounts that share the wallet and the key.
-    let rep = resolve::resolve(&mut ws, false, &NoProgress).unwrap();
+    let rep = spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
     let conn = ws.connection();
     assert!(
         rep.rules.contains(&"crypto_address:exact".to_string()),
@@ -385,4 +385,51 @@ fn posts_become_records_and_accounts_with_mentions() {
     );
     let hits = search::search(conn, "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", 10).unwrap();
     assert!(hits.iter().all(|h| h.record != seller_id), "{hits:?}");
+}
+
+/// The store's quarantine files (rows of a table, lines of posts) go through the one
+/// quarantine writer: no card number is left in clear, wherever it stood in the row.
+#[test]
+fn the_store_quarantine_masks_every_card_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::init(dir.path(), None).unwrap();
+    let cards: Vec<String> = (0..4).map(card).collect();
+    let spaced = |c: &str| {
+        c.as_bytes()
+            .chunks(4)
+            .map(|g| std::str::from_utf8(g).unwrap())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // A table: a row of the wrong width, a duplicate id, an empty id; each holds a card.
+    let table = format!(
+        "rec_id,first_name,surname,card\n1,Ann,Lee,{}\n2,Bo,Ng,{},extra\n1,Cy,Do,{}\n,Di,Fu,\"{} 12/29\"\n",
+        cards[0],
+        cards[1],
+        spaced(&cards[2]),
+        cards[3],
+    );
+    let path = dir.path().join("people.csv");
+    std::fs::write(&path, table).unwrap();
+    let r = ingest::ingest(&mut ws, Some("people"), &path, None, &NoProgress).unwrap();
+    assert_eq!((r.stored, r.quarantined), (1, 3), "{r:?}");
+    // Posts: lines that are not usable posts, with cards in them.
+    let posts = format!(
+        "{{\"id\":\"p1\",\"author\":\"a\",\"body\":\"hi\"}}\n{{\"id\":\"p2\",\"body\":\"card {}\"}}\nnot json {}\n",
+        cards[1],
+        spaced(&cards[0]),
+    );
+    let ppath = dir.path().join("posts.jsonl");
+    std::fs::write(&ppath, posts).unwrap();
+    let p = spirit_store::posts::ingest_posts(&mut ws, "forum", &ppath, &NoProgress).unwrap();
+    assert_eq!(p.quarantined, 2, "{p:?}");
+    for file in [&r.quarantine_file, &p.quarantine_file] {
+        let text = std::fs::read_to_string(file.as_ref().unwrap()).unwrap();
+        assert!(text.starts_with("source,line,reason,raw\n"), "{text}");
+        for c in &cards {
+            assert!(!text.contains(c.as_str()), "{c} in {text}");
+            assert!(!text.contains(&spaced(c)), "{c} in {text}");
+            assert!(text.contains(&c[..6]), "the first six digits stay: {text}");
+        }
+    }
 }

@@ -8,11 +8,11 @@
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use spirit_engine::pipeline::NoProgress;
+use spirit_model::NoProgress;
 use spirit_store::ingest::INGEST_CHUNK;
 use spirit_store::stream::{StreamOptions, add_stream};
 use spirit_store::workspace::Access;
-use spirit_store::{StoreError, Workspace, check, ingest, parse_entity, resolve};
+use spirit_store::{StoreError, Workspace, check, ingest, parse_entity};
 
 const PEOPLE: &str = include_str!("../../../demo/people.csv");
 
@@ -78,7 +78,7 @@ fn resolved_workspace(dir: &Path) -> Workspace {
     let ws_dir = dir.join("ws");
     let mut ws = Workspace::init(&ws_dir, None).unwrap();
     ingest::ingest(&mut ws, Some("people"), &file, None, &NoProgress).unwrap();
-    resolve::resolve(&mut ws, false, &NoProgress).unwrap();
+    spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
     ws
 }
 
@@ -312,9 +312,9 @@ fn a_read_only_database_refuses_ingest_and_add_cleanly() {
         "{e:?}"
     );
     assert!(acks.is_empty());
-    let e = resolve::resolve(&mut ws, true, &NoProgress).unwrap_err();
+    let e = spirit_engine::workspace::resolve(&mut ws, true, &NoProgress).unwrap_err();
     assert!(
-        matches!(&e, StoreError::ReadOnly { path, .. } if path == &dir),
+        matches!(&e, spirit_engine::EngineError::Store(StoreError::ReadOnly { path, .. }) if path == &dir),
         "{e:?}"
     );
 

@@ -13,9 +13,9 @@
 
 use std::path::Path;
 
-use spirit_engine::pipeline::NoProgress;
 use spirit_matching::evidence;
-use spirit_store::{Workspace, folder, ingest, query, resolve};
+use spirit_model::NoProgress;
+use spirit_store::{Workspace, folder, ingest, query};
 
 struct Rng(u64);
 
@@ -236,7 +236,7 @@ fn mirrored_photos_and_cut_voice_notes_link_in_resolution() {
         report.invalid
     );
     assert_eq!(report.invalid.len(), 1, "{:?}", report.invalid);
-    resolve::resolve(&mut ws, false, &NoProgress).unwrap();
+    spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
     let entity_of = |key: &str| {
         query::record(ws.connection(), &format!("market:{key}"))
             .unwrap()

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use spirit_engine::pipeline::NoProgress;
+use spirit_model::NoProgress;
 use spirit_store::schema::{self, CURRENT_VERSION};
 use spirit_store::workspace::{Access, DATABASE};
 use spirit_store::{Workspace, check, ingest, query, resolve, search};
@@ -44,7 +44,7 @@ fn a_version_1_store_is_migrated_and_usable() {
     drop(ws);
     let mut ws = Workspace::open(dir.path(), Access::Write).unwrap();
     assert!(resolve::current_model(ws.connection()).unwrap().is_some());
-    let again = resolve::resolve(&mut ws, true, &NoProgress).unwrap();
+    let again = spirit_engine::workspace::resolve(&mut ws, true, &NoProgress).unwrap();
     assert_eq!(again.changes.moved, 0);
 }
 
@@ -77,7 +77,7 @@ fn write_version_1_fixture() {
     let file = dir.path().join("people.csv");
     std::fs::write(&file, rows.join("\n") + "\n").unwrap();
     ingest::ingest(&mut ws, None, &file, None, &NoProgress).unwrap();
-    resolve::resolve(&mut ws, false, &NoProgress).unwrap();
+    spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
     let conn = ws.connection();
     for table in [
         schema::SEARCH_TRIGRAMS,

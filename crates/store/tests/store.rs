@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use spirit_engine::pipeline::NoProgress;
+use spirit_model::NoProgress;
 use spirit_store::judge::{Verdict, judge};
 use spirit_store::stream::{StreamOptions, add_stream};
 use spirit_store::workspace::Access;
-use spirit_store::{StoreError, Workspace, check, ingest, query, resolve};
+use spirit_store::{StoreError, Workspace, check, ingest, query};
 
 const PEOPLE: &str = include_str!("../../../demo/people.csv");
 
@@ -129,7 +129,7 @@ fn seeded(dir: &Path, seed: usize) -> Workspace {
     let file = csv_file(dir, "people.csv", 0..seed);
     let report = ingest::ingest(&mut ws, None, &file, None, &NoProgress).unwrap();
     assert_eq!(report.stored, seed as u64);
-    resolve::resolve(&mut ws, false, &NoProgress).unwrap();
+    spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
     ws
 }
 
@@ -168,7 +168,7 @@ fn incremental_agrees_with_batch_and_truth() {
     assert!(check::check(&ws).unwrap().ok());
 
     // The batch path over the same records and model.
-    resolve::resolve(&mut ws, true, &NoProgress).unwrap();
+    spirit_engine::workspace::resolve(&mut ws, true, &NoProgress).unwrap();
     let batch = clusters(&ws);
     let agreement = pairwise_f1(&incremental, &batch);
     assert!(agreement >= 0.99, "incremental vs batch F1 {agreement}");
@@ -188,14 +188,14 @@ fn entity_ids_survive_a_rerun() {
     let dir = tempfile::tempdir().unwrap();
     let mut ws = seeded(dir.path(), 600);
     let first = clusters(&ws);
-    let report = resolve::resolve(&mut ws, false, &NoProgress).unwrap();
+    let report = spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
     assert_eq!(clusters(&ws), first);
     assert_eq!(report.changes.created, 0);
     assert_eq!(report.changes.moved, 0);
     // New records joining a re-run keep the old ids of the entities they join.
     let file = csv_file(dir.path(), "more.csv", 600..900);
     ingest::ingest(&mut ws, Some("people"), &file, None, &NoProgress).unwrap();
-    resolve::resolve(&mut ws, true, &NoProgress).unwrap();
+    spirit_engine::workspace::resolve(&mut ws, true, &NoProgress).unwrap();
     let after = clusters(&ws);
     let kept = first.iter().filter(|(k, v)| after[*k] == **v).count();
     assert!(
@@ -250,7 +250,7 @@ fn judgements_split_merge_and_hold_through_reruns() {
     assert!(check::check(&ws).unwrap().ok());
 
     // Both hold through a batch re-run, with or without retraining.
-    resolve::resolve(&mut ws, false, &NoProgress).unwrap();
+    spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
     assert_ne!(entity(&ws, &a), entity(&ws, &b));
     assert_eq!(entity(&ws, &x), entity(&ws, &y));
 
@@ -303,7 +303,9 @@ fn records_and_entities_are_shown_with_their_evidence() {
     let sum: f64 = edge.partials.iter().map(|p| p.1).sum();
     assert!(edge.weight > 0.0);
     // The stored partial weights explain the weight: they sum to it, less the prior.
-    let model = resolve::current_model(ws.connection()).unwrap().unwrap();
+    let model = spirit_store::resolve::current_model(ws.connection())
+        .unwrap()
+        .unwrap();
     let prior =
         (model.model.prior / (1.0 - model.model.prior - model.model.household_prior)).log2();
     assert!(
@@ -336,7 +338,7 @@ fn adding_needs_a_model_and_a_writable_workspace() {
     assert!(e.to_string().contains("spirit resolve"), "{e}");
     drop(ws);
     let mut reader = Workspace::open(dir.path(), Access::Read).unwrap();
-    let e = resolve::resolve(&mut reader, false, &NoProgress).unwrap_err();
+    let e = spirit_engine::workspace::resolve(&mut reader, false, &NoProgress).unwrap_err();
     assert!(e.to_string().contains("reading only"), "{e}");
 }
 
@@ -427,7 +429,7 @@ proptest! {
                     }
                 }
                 Op::Rerun => {
-                    resolve::resolve(&mut ws, true, &NoProgress).unwrap();
+                    spirit_engine::workspace::resolve(&mut ws, true, &NoProgress).unwrap();
                 }
             }
             let report = check::check(&ws).unwrap();

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use spirit_engine::pipeline::NoProgress;
-use spirit_store::{Workspace, posts, query, resolve, retention, search};
+use spirit_model::NoProgress;
+use spirit_store::{Workspace, posts, query, retention, search};
 use spirit_text::style::Profile;
 use spirit_text::style::sample::house_style as text;
 
@@ -269,8 +269,8 @@ fn search_id(ws: &Workspace, key: &str) -> i64 {
 fn style_is_advisory_by_default_and_links_only_when_the_settings_say_so() {
     let dir = tempfile::tempdir().unwrap();
     let mut ws = workspace(dir.path(), false);
-    let rep = resolve::resolve(&mut ws, false, &NoProgress).unwrap();
-    let model = resolve::current_model(ws.connection())
+    let rep = spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
+    let model = spirit_store::resolve::current_model(ws.connection())
         .unwrap()
         .unwrap()
         .model;
@@ -331,8 +331,8 @@ fn style_is_advisory_by_default_and_links_only_when_the_settings_say_so() {
     // writers are not.
     let dir2 = tempfile::tempdir().unwrap();
     let mut ws2 = workspace(dir2.path(), true);
-    resolve::resolve(&mut ws2, false, &NoProgress).unwrap();
-    let model2 = resolve::current_model(ws2.connection())
+    spirit_engine::workspace::resolve(&mut ws2, false, &NoProgress).unwrap();
+    let model2 = spirit_store::resolve::current_model(ws2.connection())
         .unwrap()
         .unwrap()
         .model;
@@ -362,7 +362,7 @@ fn style_is_advisory_by_default_and_links_only_when_the_settings_say_so() {
 fn erasing_a_post_takes_what_came_only_from_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut ws = workspace(dir.path(), false);
-    resolve::resolve(&mut ws, false, &NoProgress).unwrap();
+    spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
     let fox = "seized:account:forum_a:quietfox";
     let fox2 = "seized:account:forum_b:silentfox";
     assert_eq!(
@@ -406,7 +406,7 @@ fn erasing_a_post_takes_what_came_only_from_it() {
     // are no longer one entity.
     assert_ne!(entity(&ws, fox), entity(&ws, fox2));
     // A fresh resolve scores the account again from what is left.
-    resolve::resolve(&mut ws, false, &NoProgress).unwrap();
+    spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
     assert_ne!(entity(&ws, fox), entity(&ws, fox2));
 }
 

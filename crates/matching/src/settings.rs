@@ -1,13 +1,14 @@
 //! The settings file (TOML): how columns map to attribute kinds, how values are
 //! normalised, which blocking rules propose pairs, and how pairs become entities.
-//! Every field has a default, so a run needs no settings file at all.
+//! Every field has a default, so a run needs no settings file at all. Reading the file
+//! is the caller's (`spirit_sources::load_settings`); this module parses text.
 
 use serde::{Deserialize, Serialize};
 use spirit_model::AttrKind;
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use crate::EngineError;
+use crate::{CardKey, PrepareOptions};
+use spirit_text::DateOrder;
 
 /// How inputs relate: one source deduplicated, sources linked to each other only,
 /// or both at once.
@@ -161,23 +162,25 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Reads a settings file. Errors name the file and, for TOML errors, the line.
-    pub fn load(path: &Path) -> Result<Settings, EngineError> {
-        let text = std::fs::read_to_string(path).map_err(|e| EngineError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
-        Settings::parse(&text).map_err(|message| EngineError::Settings {
-            path: path.to_path_buf(),
-            message,
-        })
-    }
-
     /// Parses settings from TOML text; the error is a human-readable message.
     pub fn parse(text: &str) -> Result<Settings, String> {
         let settings: Settings = toml::from_str(text).map_err(|e| e.to_string())?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// The normalisation options these settings ask for, hashing payment cards under
+    /// `card_key`.
+    pub fn prepare_options(&self, card_key: CardKey) -> PrepareOptions {
+        PrepareOptions {
+            default_region: self.normalise.default_region.clone(),
+            date_order: match self.normalise.date_order {
+                DateOrderSetting::Dmy => DateOrder::Dmy,
+                DateOrderSetting::Mdy => DateOrder::Mdy,
+                DateOrderSetting::Ymd => DateOrder::Ymd,
+            },
+            card_key,
+        }
     }
 
     fn validate(&self) -> Result<(), String> {

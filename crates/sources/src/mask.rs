@@ -1,0 +1,161 @@
+//! Card masking, in one place: every copy of a row, value or document that SPIRIT keeps
+//! outside the keyed hash (quarantine files, stored payloads, raw attribute text, mention
+//! snippets) shows a payment card as its first six and last four digits only
+//! (`411111******1111`).
+
+use spirit_model::AttrKind;
+use spirit_text::extract::{Finding, Kind};
+
+/// `raw` with every payment-card number in it masked (`411111******1111`), so the
+/// quarantine file never holds a card in clear: each run of digits, spaces and dashes
+/// that is a card number by `checks::card` (scheme prefix, length, Luhn).
+pub fn mask_cards(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while !rest.is_empty() {
+        let in_run = |c: char| c.is_ascii_digit() || c == ' ' || c == '-';
+        let split = rest.find(|c: char| !in_run(c)).unwrap_or(rest.len());
+        let (run, tail) = rest.split_at(split);
+        out.push_str(&mask_card_groups(run));
+        let next = tail.chars().next().map_or(0, char::len_utf8);
+        out.push_str(&tail[..next]);
+        rest = &tail[next..];
+    }
+    out
+}
+
+/// A run of digit groups separated by spaces or dashes, with every card in it masked:
+/// any window of consecutive groups holding 13–19 digits that pass Luhn, so a card
+/// followed by an expiry date or a security code in the same field is still found.
+fn mask_card_groups(run: &str) -> String {
+    // (start, end) byte offsets of each group of digits (the run is ASCII).
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    let b = run.as_bytes();
+    let mut k = 0;
+    while k < b.len() {
+        if b[k].is_ascii_digit() {
+            let start = k;
+            while k < b.len() && b[k].is_ascii_digit() {
+                k += 1;
+            }
+            groups.push((start, k));
+        } else {
+            k += 1;
+        }
+    }
+    let mut out = String::with_capacity(run.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < groups.len() {
+        let mut found = None;
+        let mut digits: Vec<u8> = Vec::new();
+        for (j, &(s, e)) in groups.iter().enumerate().skip(i) {
+            digits.extend_from_slice(&b[s..e]);
+            if digits.len() > 19 {
+                break;
+            }
+            if digits.len() >= 13 && spirit_text::extract::checks::card(&digits) {
+                found = Some(j);
+            }
+        }
+        match found {
+            Some(j) => {
+                let (start, end) = (groups[i].0, groups[j].1);
+                out.push_str(&run[copied..start]);
+                out.push_str(&spirit_text::extract::mask_digits(&run[start..end]));
+                copied = end;
+                i = j + 1;
+            }
+            None => i += 1,
+        }
+    }
+    out.push_str(&run[copied..]);
+    out
+}
+
+/// The raw text kept for a value: payment cards masked (`411111******1111`), so no card
+/// number is stored in clear in the attributes.
+pub fn masked_value(kind: AttrKind, raw: &str) -> String {
+    if kind == AttrKind::PaymentCard {
+        spirit_text::extract::mask_digits(raw)
+    } else {
+        raw.to_string()
+    }
+}
+
+/// The payload with every payment-card value of the record masked where it appears, so
+/// the stored copy of the row holds no card number in clear either.
+pub fn mask_card_values(payload: &str, values: &[(AttrKind, String)]) -> String {
+    let mut out = payload.to_string();
+    for (kind, raw) in values {
+        let raw = raw.trim();
+        if *kind == AttrKind::PaymentCard && raw.bytes().filter(u8::is_ascii_digit).count() >= 12 {
+            out = out.replace(raw, &spirit_text::extract::mask_digits(raw));
+        }
+    }
+    out
+}
+
+/// Masks, in place and keeping every byte offset, the digits of each card span (all but
+/// the first six and last four; other numeric characters by `*` of their byte length).
+pub fn mask_card_spans(doc: &mut [u8], findings: &[Finding]) {
+    for f in findings.iter().filter(|f| f.kind == Kind::Card) {
+        let Some(span) = doc.get(f.start..f.end) else {
+            continue;
+        };
+        let n = span.iter().filter(|b| b.is_ascii_digit()).count();
+        let mut seen = 0;
+        let mut masked = Vec::with_capacity(span.len());
+        let text = String::from_utf8_lossy(span).into_owned();
+        for c in text.chars() {
+            if c.is_ascii_digit() {
+                seen += 1;
+                masked.push(if seen > 6 && seen + 4 <= n {
+                    b'*'
+                } else {
+                    c as u8
+                });
+            } else if c.is_numeric() {
+                masked.extend(std::iter::repeat_n(b'*', c.len_utf8()));
+            } else {
+                let mut buf = [0u8; 4];
+                masked.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+        if masked.len() == f.end - f.start {
+            doc[f.start..f.end].copy_from_slice(&masked);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cards_in_text_are_masked_with_what_follows_them() {
+        assert_eq!(mask_cards("a,4111111111111111,b"), "a,411111******1111,b");
+        assert_eq!(
+            mask_cards("x 4111 1111 1111 1111 123"),
+            "x 4111 11** **** 1111 123"
+        );
+        assert_eq!(
+            mask_cards("4111111111111111 12-25"),
+            "411111******1111 12-25"
+        );
+        // Not cards: a long number that fails Luhn, a phone number.
+        assert_eq!(mask_cards("4111111111111112"), "4111111111111112");
+        assert_eq!(mask_cards("+44 20 7946 0958"), "+44 20 7946 0958");
+    }
+
+    #[test]
+    fn card_values_are_masked_in_payloads_and_raw_text() {
+        let values = vec![(AttrKind::PaymentCard, " 4111 1111 1111 1111 ".to_string())];
+        let payload = r#"{"card":"4111 1111 1111 1111","name":"Ann"}"#;
+        let masked = mask_card_values(payload, &values);
+        assert!(!masked.contains("4111 1111 1111 1111"), "{masked}");
+        assert!(masked.contains("\"name\":\"Ann\""), "{masked}");
+        assert_eq!(masked_value(AttrKind::Surname, "4111"), "4111");
+        assert!(!masked_value(AttrKind::PaymentCard, "4111111111111111").contains("11111111"));
+    }
+}
