@@ -3,7 +3,8 @@
 //! clusters the edges and writes the run's outputs; and the batch re-run of a whole
 //! workspace ([`workspace::resolve`]), which stores its result through `spirit-store`.
 //!
-//! Module map: [`plan`] (the DataFusion plan and what travels to cluster executors),
+//! Module map: [`prepare`] (inputs read into the prepared record table; the run's
+//! blocking rules), [`plan`] (the DataFusion plan and what travels to cluster executors),
 //! [`pipeline`] (the file-to-file run), [`workspace`] (the store's batch re-run),
 //! [`evaluate`] (reading clusters, truth and candidates for evaluation), [`report`]
 //! (text renderings).
@@ -11,6 +12,7 @@
 pub mod evaluate;
 pub mod pipeline;
 pub mod plan;
+pub mod prepare;
 pub mod report;
 pub mod workspace;
 

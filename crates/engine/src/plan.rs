@@ -185,14 +185,14 @@ fn rebuild(spec: &DataSpec) -> Result<Prepared, EngineError> {
             spec.version
         )));
     }
-    let loaded = crate::pipeline::load(
+    let loaded = crate::prepare::load(
         &spec.inputs,
         &spec.settings,
         spec.id_column.as_deref(),
         spec.card_key,
         &spirit_model::NoProgress,
     )?;
-    let rules = crate::pipeline::blocking_rules(&spec.settings, &loaded.table)?;
+    let rules = crate::prepare::blocking_rules(&spec.settings, &loaded.table)?;
     let keys = BlockKeys::compute(&loaded.table, rules, spec.settings.resolve.max_block_size);
     let fp = fingerprint(&loaded.keys, &loaded.table, &keys);
     if loaded.table.len != spec.records || fp != spec.fingerprint {
