@@ -46,6 +46,7 @@
 //! | [`link`] | the whole linkage | [`link_two`], [`link_parties`], [`link::choose_threshold`] |
 //! | [`jsonl`] | how do encodings travel? | [`jsonl::write_encodings`], [`jsonl::read_encodings`] |
 //! | [`attack`] | what do my encodings leak? | [`attack::attack`], [`attack::score_values`], [`attack::score`] |
+//! | [`assess`] | the attack on my encodings with a sample, scored against the truth | [`assess::assess`], [`assess::AssessReport`] |
 //!
 //! Invariants: no I/O and no async; deterministic for a secret, a schema and record ids
 //! (BLIP noise is keyed by the record id); every fallible function returns [`PprlError`]
@@ -98,6 +99,7 @@
 
 #![warn(missing_docs)]
 
+pub mod assess;
 pub mod attack;
 pub mod block;
 pub mod dice;
