@@ -17,8 +17,10 @@ use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use spirit_matching::Settings;
 use spirit_model::AttrKind;
-use spirit_pprl::attack::{AttackConfig, attack, score_values};
-use spirit_pprl::{EncodedTable, Encoder, LinkConfig, Schema, Secret, link_parties, link_two};
+use spirit_pprl::attack::AttackConfig;
+use spirit_pprl::{
+    EncodedTable, Encoder, LinkConfig, PprlError, Schema, Secret, link_parties, link_two,
+};
 use spirit_pprl_unit::client::Client;
 use spirit_pprl_unit::service::{DEFAULT_MAX_UPLOAD, Unit, serve_until_signal};
 use spirit_sources::{SourceTable, read_source};
@@ -498,81 +500,58 @@ fn assess(
     let table = read_encodings(encodings)?;
     let sample = reader.read(plain)?;
     let schema = schema_for(schema, &sample)?;
-    if schema.fingerprint() != table.meta.schema_fingerprint {
-        bail!(
-            "{} was not encoded with this schema (fingerprint {} vs {}): pass the schema given to `spirit pprl encode` with --schema",
-            encodings.display(),
-            schema.fingerprint(),
-            table.meta.schema_fingerprint
-        );
-    }
     let sample_values: Vec<&[(AttrKind, String)]> =
         sample.records.iter().map(|r| r.values.as_slice()).collect();
-    let cfg = AttackConfig::default();
-    let outcome = attack(&table.filters, &table.meta, &schema, &sample_values, &cfg)?;
-    let total = table.len();
-    let named = outcome.guesses.iter().filter(|g| g.is_some()).count();
-    // With the plain records behind the encodings, count what the attack got right.
-    let right = match truth {
-        Some(t) => {
-            let own = reader.read(t)?;
-            let by_id: std::collections::HashMap<&str, &[(AttrKind, String)]> = own
-                .records
-                .iter()
-                .map(|r| (r.id.as_str(), r.values.as_slice()))
-                .collect();
-            let empty: &[(AttrKind, String)] = &[];
-            let missing = table
-                .ids
-                .iter()
-                .filter(|id| !by_id.contains_key(id.as_str()))
-                .count();
-            if missing > 0 {
-                eprintln!(
-                    "{missing} encoded record ids are not in {}; they count as not re-identified",
-                    t.display()
-                );
-            }
-            let behind: Vec<&[(AttrKind, String)]> = table
-                .ids
-                .iter()
-                .map(|id| by_id.get(id.as_str()).copied().unwrap_or(empty))
-                .collect();
-            Some(score_values(
-                &outcome,
-                &schema,
-                &behind,
-                &sample_values,
-                &cfg,
-            ))
+    // With the plain records behind the encodings, the report counts what the attack got right.
+    let own = truth.map(|t| reader.read(t)).transpose()?;
+    let behind: Option<Vec<(&str, &[(AttrKind, String)])>> = own.as_ref().map(|own| {
+        own.records
+            .iter()
+            .map(|r| (r.id.as_str(), r.values.as_slice()))
+            .collect()
+    });
+    let report = spirit_pprl::assess::assess(
+        &table,
+        &schema,
+        &sample_values,
+        behind.as_deref(),
+        &AttackConfig::default(),
+    )
+    .map_err(|e| match e {
+        PprlError::Incompatible(reason)
+            if schema.fingerprint() != table.meta.schema_fingerprint =>
+        {
+            anyhow::anyhow!(
+                "{} was {reason}: pass the schema given to `spirit pprl encode` with --schema",
+                encodings.display()
+            )
         }
-        None => None,
-    };
-    let share = |k: usize| {
-        if total == 0 {
-            0.0
-        } else {
-            k as f64 / total as f64
-        }
-    };
+        e => e.into(),
+    })?;
+    if let (Some(t), missing @ 1..) = (truth, report.truth_missing) {
+        eprintln!(
+            "{missing} encoded record ids are not in {}; they count as not re-identified",
+            t.display()
+        );
+    }
     if json {
-        let report = serde_json::json!({
-            "encodings": total,
-            "sample": sample.records.len(),
-            "named": named,
-            "named_share": share(named),
-            "re_identified": right.map(|r| r.values_recovered),
-            "re_identified_share": right.map(|r| r.value_share),
-            "segments": outcome.segments,
+        let out = serde_json::json!({
+            "encodings": report.encodings,
+            "sample": report.sample,
+            "named": report.named,
+            "named_share": report.named_share,
+            "re_identified": report.re_identified,
+            "re_identified_share": report.re_identified_share,
+            "segments": report.segments,
         });
-        println!("{report}");
+        println!("{out}");
         return Ok(());
     }
     println!(
-        "attack on {total} encodings with a plain sample of {} records",
-        sample.records.len()
+        "attack on {} encodings with a plain sample of {} records",
+        report.encodings, report.sample
     );
-    for s in &outcome.segments {
+    for s in &report.segments {
         let seg = s
             .kind
             .map_or("record-level CLK".to_string(), |k| format!("{k:?} filter"));
@@ -582,16 +561,16 @@ fn assess(
         );
     }
     println!(
-        "records the attack named a sample person for: {named} ({:.2}%)",
-        100.0 * share(named)
+        "records the attack named a sample person for: {} ({:.2}%)",
+        report.named,
+        100.0 * report.named_share
     );
-    match right {
-        Some(r) => println!(
-            "records re-identified (decoded values right): {} ({:.2}%)",
-            r.values_recovered,
-            100.0 * r.value_share
+    match (report.re_identified, report.re_identified_share) {
+        (Some(n), Some(share)) => println!(
+            "records re-identified (decoded values right): {n} ({:.2}%)",
+            100.0 * share
         ),
-        None => println!(
+        _ => println!(
             "(give --truth with the plain records behind the encodings to count the right guesses; \
              the share named is an upper bound)"
         ),

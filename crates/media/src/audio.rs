@@ -208,8 +208,8 @@ fn fingerprint_inner(
 }
 
 /// Fingerprints raw 16-bit little-endian PCM (channels interleaved) read from `reader`,
-/// for audio decoded by another program (the sound of a video, decoded by ffmpeg; see
-/// [`crate::video`]). Reading stops after [`AudioLimits::max_seconds`]; a trailing partial
+/// for audio decoded by another program (the sound of a video, decoded by ffmpeg in the
+/// `video` module). Reading stops after [`AudioLimits::max_seconds`]; a trailing partial
 /// sample is ignored. `name` is used in errors.
 pub fn fingerprint_pcm_reader(
     name: &str,

@@ -37,19 +37,19 @@ pub enum MediaError {
         format: String,
         message: String,
     },
-    /// An audio file could not be probed or decoded (see [`crate::audio`]).
+    /// An audio file could not be probed or decoded (the `audio` module).
     #[error("{name}: cannot decode audio: {message}")]
     Audio { name: String, message: String },
-    /// ffprobe or ffmpeg could not be found (see [`crate::video`]).
+    /// ffprobe or ffmpeg could not be found (the `video` module).
     #[error(
         "{name}: {tool} not found (install the Debian package ffmpeg, or set SPIRIT_FFMPEG and SPIRIT_FFPROBE)"
     )]
     ToolMissing { name: String, tool: String },
     /// A video could not be probed or decoded: corrupt, truncated, unsupported, or a
-    /// tool timed out (see [`crate::video`]).
+    /// tool timed out (the `video` module).
     #[error("{name}: cannot read video: {message}")]
     Video { name: String, message: String },
-    /// An embedding model failed (see [`crate::compare::Embedder`]).
+    /// An embedding model failed (an `Embedder` of the `compare` module).
     #[error("{name}: embedding model {model}: {message}")]
     Embedding {
         name: String,

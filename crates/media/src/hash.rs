@@ -14,7 +14,7 @@
 //! whether a pixel is darker than its right-hand neighbour. It is a cheap second opinion
 //! with errors partly independent of pHash's, but it saturates on smooth left–right ramps
 //! such as sky (67 of the 1,021 pictures of `bench/media` have ≤ 2 or ≥ 62 ones), which is
-//! why [`crate::compare::hash_distance`] counts pHash twice.
+//! why the distance of the `compare` module (`hash_distance`) counts pHash twice.
 //!
 //! **Mirror**: a photo posted by another account is often flipped. Mirroring a signal
 //! of length N maps DCT coefficient k to (−1)^k times itself, so the mirror pHash is

@@ -671,8 +671,8 @@ pub fn feature_count(value: &str, q: u8, positional: bool) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harden::HardeningConfig;
     use crate::schema::FieldSpec;
+    use crate::schema::HardeningConfig;
 
     fn rec(pairs: &[(AttrKind, &str)]) -> Vec<(AttrKind, String)> {
         pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()

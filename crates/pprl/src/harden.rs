@@ -5,7 +5,7 @@
 //! has it, so the frequencies of bit positions, of co-occurring position sets and of whole
 //! filters mirror the frequencies of q-grams and values in any similar plain-text sample.
 //! Frequency attacks (Kuzu et al. 2011), pattern-mining attacks (Christen et al. 2017,
-//! 2018) and graph attacks (Vidanage et al. 2020) exploit exactly that; [`crate::attack`]
+//! 2018) and graph attacks (Vidanage et al. 2020) exploit exactly that; the `attack` module
 //! implements the first two so users can test their own encodings.
 //!
 //! The steps, in the order they are applied to each segment (the CLK, or each field's
@@ -33,7 +33,7 @@
 //!    (1 − (1 − 2δ)^t)/2, so small differences are amplified about t-fold; the sparse input
 //!    (small δ for near matches) is what keeps near matches close. Dice values shrink
 //!    towards the output density (random pairs score about 0.43), so thresholds differ
-//!    from plain CLKs ([`crate::link::choose_threshold`] takes care of it).
+//!    from plain CLKs (`link::choose_threshold` takes care of it).
 //! 5. [`blip`](HardeningConfig::blip) = f — every output bit is flipped with probability
 //!    f (randomised response, BLIP of Schnell & Borgs 2016), from a stream keyed by the
 //!    secret and the record id, so the same record always gets the same noise. Bit-level
@@ -41,12 +41,12 @@
 //!    *Cost*: about 2f(1 − f)·L more differing bits in every pair.
 //!
 //! Measured on FEBRL4 (5,000 × 5,000, greedy 1:1, record-level CLK of the default
-//! schema) and with the attack of [`crate::attack`] (field-level filters of given name,
+//! schema) and with the attack of the `attack` module (field-level filters of given name,
 //! surname and date of birth of 5,000 people with Zipf-distributed names; a 5,000-record
 //! sample sharing half of them; share of records whose values it recovered). The
 //! automatic threshold of this table is the earlier rule (a normal fit of random pairs'
-//! Dice, [`crate::link::auto_threshold`]'s predecessor); the rule now used by two-party
-//! linkage, [`crate::link::choose_threshold`], gives 0.9976 for the default and 0.9972
+//! Dice, `link::auto_threshold`'s predecessor); the rule now used by two-party
+//! linkage, `link::choose_threshold`, gives 0.9976 for the default and 0.9972
 //! without hardening:
 //!
 //! | hardening | FEBRL4 best F1 | FEBRL4 F1 at the automatic threshold | attack on field-level filters |
@@ -79,177 +79,9 @@
 //! left to the user because its cost depends entirely on how reliable the salt attribute
 //! is (FEBRL4's corrupted dates cost 8% recall).
 
-use serde::{Deserialize, Serialize};
-
-use crate::error::{PprlError, Result};
 use crate::keys::{DerivedKey, Purpose, Secret};
-use crate::schema::{Layout, Salt, Schema};
-
-/// Which hardening steps to apply. Part of the [`Schema`]: both parties must agree on it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HardeningConfig {
-    /// Per-record salting of every feature hash by a stable attribute.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub salt: Option<Salt>,
-    /// XOR-fold each segment to half its length.
-    pub xor_fold: bool,
-    /// Concatenate each segment with its complement and permute by key (doubles length).
-    pub balance: bool,
-    /// Diffusion layer: each output bit is the XOR of this many keyed-random input bits
-    /// (0 = off).
-    pub diffusion_taps: u32,
-    /// With diffusion: the Bloom filter is built this many times longer than the
-    /// encoding (sparser), and diffusion compresses it to the encoding's length (1–16;
-    /// ignored without diffusion). Sparse inputs keep near matches close through
-    /// diffusion; see the module docs.
-    pub expansion: u32,
-    /// BLIP: probability of flipping each output bit (0 = off; below 0.5).
-    pub blip: f64,
-}
-
-/// The default diffusion: three taps per output bit.
-pub const DEFAULT_DIFFUSION_TAPS: u32 = 3;
-/// The default expansion of the Bloom filter before diffusion.
-pub const DEFAULT_EXPANSION: u32 = 4;
-/// The default BLIP flip probability.
-pub const DEFAULT_BLIP: f64 = 0.02;
-
-impl Default for HardeningConfig {
-    /// Hardening is on by default: diffusion with [`DEFAULT_DIFFUSION_TAPS`] taps and BLIP
-    /// with f = [`DEFAULT_BLIP`].
-    fn default() -> Self {
-        HardeningConfig {
-            salt: None,
-            xor_fold: false,
-            balance: false,
-            diffusion_taps: DEFAULT_DIFFUSION_TAPS,
-            expansion: DEFAULT_EXPANSION,
-            blip: DEFAULT_BLIP,
-        }
-    }
-}
-
-impl HardeningConfig {
-    /// No hardening at all: plain Bloom filters (for comparison and tests only).
-    pub fn none() -> Self {
-        HardeningConfig {
-            salt: None,
-            xor_fold: false,
-            balance: false,
-            diffusion_taps: 0,
-            expansion: 1,
-            blip: 0.0,
-        }
-    }
-
-    /// True when no step is enabled.
-    pub fn is_none(&self) -> bool {
-        self.salt.is_none()
-            && !self.xor_fold
-            && !self.balance
-            && self.diffusion_taps == 0
-            && self.blip == 0.0
-    }
-
-    /// The length of the Bloom filter built for a segment of target length `length`:
-    /// `expansion × length` with diffusion, `length` without.
-    pub fn bloom_bits(&self, length: u32) -> u32 {
-        if self.diffusion_taps > 0 {
-            length.saturating_mul(self.expansion.max(1))
-        } else {
-            length
-        }
-    }
-
-    /// The length of a segment of target length `length` after hardening: halved by
-    /// XOR-folding, doubled by balancing.
-    pub fn output_bits(&self, length: u32) -> u32 {
-        let mut m = length;
-        if self.xor_fold {
-            m /= 2;
-        }
-        if self.balance {
-            m *= 2;
-        }
-        m
-    }
-
-    pub(crate) fn validate(&self, schema: &Schema) -> Result<()> {
-        let err = |field: &str, reason: String| {
-            Err(PprlError::Schema {
-                field: format!("hardening.{field}"),
-                reason,
-            })
-        };
-        if !(0.0..0.5).contains(&self.blip) || self.blip.is_nan() {
-            return err(
-                "blip",
-                format!(
-                    "flip probability {} must be at least 0 and below 0.5",
-                    self.blip
-                ),
-            );
-        }
-        if self.diffusion_taps > 64 {
-            return err(
-                "diffusion_taps",
-                format!(
-                    "{} taps is more than the maximum of 64",
-                    self.diffusion_taps
-                ),
-            );
-        }
-        if !(1..=16).contains(&self.expansion) {
-            return err(
-                "expansion",
-                format!("{} must be between 1 and 16", self.expansion),
-            );
-        }
-        let lengths = std::iter::once(schema.length).chain(
-            schema
-                .fields
-                .iter()
-                .filter(|_| schema.layout == Layout::Field)
-                .filter_map(|f| f.length),
-        );
-        for len in lengths {
-            let bloom = self.bloom_bits(len);
-            if bloom > crate::schema::MAX_LENGTH {
-                return err(
-                    "expansion",
-                    format!(
-                        "a Bloom filter of {bloom} bits ({} × {len}) is longer than {}",
-                        self.expansion,
-                        crate::schema::MAX_LENGTH
-                    ),
-                );
-            }
-            let mut input = bloom;
-            if self.xor_fold {
-                input /= 2;
-            }
-            if self.balance {
-                input *= 2;
-            }
-            if self.diffusion_taps > input {
-                return err(
-                    "diffusion_taps",
-                    "more taps than bits in the segment".to_owned(),
-                );
-            }
-        }
-        if let Some(salt) = &self.salt
-            && salt.kind == spirit_model::AttrKind::FullName
-        {
-            return err(
-                "salt.kind",
-                "full_name cannot salt; use given_name or surname".to_owned(),
-            );
-        }
-        Ok(())
-    }
-}
+/// The hardening settings are part of the schema and defined there.
+pub use crate::schema::{DEFAULT_BLIP, DEFAULT_DIFFUSION_TAPS, DEFAULT_EXPANSION, HardeningConfig};
 
 /// A deterministic keyed stream of pseudo-random numbers (BLAKE3 in extendable-output
 /// mode): the same key and input always give the same stream.

@@ -46,6 +46,7 @@
 //! | [`link`] | the whole linkage | [`link_two`], [`link_parties`], [`link::choose_threshold`] |
 //! | [`jsonl`] | how do encodings travel? | [`jsonl::write_encodings`], [`jsonl::read_encodings`] |
 //! | [`attack`] | what do my encodings leak? | [`attack::attack`], [`attack::score_values`], [`attack::score`] |
+//! | [`assess`] | the attack on my encodings with a sample, scored against the truth | [`assess::assess`], [`assess::AssessReport`] |
 //!
 //! Invariants: no I/O and no async; deterministic for a secret, a schema and record ids
 //! (BLIP noise is keyed by the record id); every fallible function returns [`PprlError`]
@@ -98,6 +99,7 @@
 
 #![warn(missing_docs)]
 
+pub mod assess;
 pub mod attack;
 pub mod block;
 pub mod dice;
@@ -115,8 +117,8 @@ pub use block::{Blocking, Candidate, LshConfig};
 pub use dice::FilterSet;
 pub use encode::{EncodedTable, Encoder, EncodingMeta};
 pub use error::{PprlError, Result};
-pub use harden::HardeningConfig;
 pub use keys::Secret;
 pub use link::{LinkConfig, link_parties, link_two};
+pub use schema::HardeningConfig;
 pub use schema::{FieldSpec, Hashing, Layout, Schema};
 pub use token::Tokeniser;

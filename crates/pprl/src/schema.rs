@@ -50,7 +50,6 @@ use serde::{Deserialize, Serialize};
 use spirit_model::AttrKind;
 
 use crate::error::{PprlError, Result};
-use crate::harden::HardeningConfig;
 
 /// Default filter length in bits.
 pub const DEFAULT_LENGTH: u32 = 1024;
@@ -117,6 +116,172 @@ pub struct Salt {
     /// Which part of it.
     #[serde(default)]
     pub part: SaltPart,
+}
+
+/// Which hardening steps to apply (the `harden` module says what each does and costs).
+/// Part of the [`Schema`]: both parties must agree on it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HardeningConfig {
+    /// Per-record salting of every feature hash by a stable attribute.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub salt: Option<Salt>,
+    /// XOR-fold each segment to half its length.
+    pub xor_fold: bool,
+    /// Concatenate each segment with its complement and permute by key (doubles length).
+    pub balance: bool,
+    /// Diffusion layer: each output bit is the XOR of this many keyed-random input bits
+    /// (0 = off).
+    pub diffusion_taps: u32,
+    /// With diffusion: the Bloom filter is built this many times longer than the
+    /// encoding (sparser), and diffusion compresses it to the encoding's length (1–16;
+    /// ignored without diffusion). Sparse inputs keep near matches close through
+    /// diffusion; see the module docs.
+    pub expansion: u32,
+    /// BLIP: probability of flipping each output bit (0 = off; below 0.5).
+    pub blip: f64,
+}
+
+/// The default diffusion: three taps per output bit.
+pub const DEFAULT_DIFFUSION_TAPS: u32 = 3;
+/// The default expansion of the Bloom filter before diffusion.
+pub const DEFAULT_EXPANSION: u32 = 4;
+/// The default BLIP flip probability.
+pub const DEFAULT_BLIP: f64 = 0.02;
+
+impl Default for HardeningConfig {
+    /// Hardening is on by default: diffusion with [`DEFAULT_DIFFUSION_TAPS`] taps and BLIP
+    /// with f = [`DEFAULT_BLIP`].
+    fn default() -> Self {
+        HardeningConfig {
+            salt: None,
+            xor_fold: false,
+            balance: false,
+            diffusion_taps: DEFAULT_DIFFUSION_TAPS,
+            expansion: DEFAULT_EXPANSION,
+            blip: DEFAULT_BLIP,
+        }
+    }
+}
+
+impl HardeningConfig {
+    /// No hardening at all: plain Bloom filters (for comparison and tests only).
+    pub fn none() -> Self {
+        HardeningConfig {
+            salt: None,
+            xor_fold: false,
+            balance: false,
+            diffusion_taps: 0,
+            expansion: 1,
+            blip: 0.0,
+        }
+    }
+
+    /// True when no step is enabled.
+    pub fn is_none(&self) -> bool {
+        self.salt.is_none()
+            && !self.xor_fold
+            && !self.balance
+            && self.diffusion_taps == 0
+            && self.blip == 0.0
+    }
+
+    /// The length of the Bloom filter built for a segment of target length `length`:
+    /// `expansion × length` with diffusion, `length` without.
+    pub fn bloom_bits(&self, length: u32) -> u32 {
+        if self.diffusion_taps > 0 {
+            length.saturating_mul(self.expansion.max(1))
+        } else {
+            length
+        }
+    }
+
+    /// The length of a segment of target length `length` after hardening: halved by
+    /// XOR-folding, doubled by balancing.
+    pub fn output_bits(&self, length: u32) -> u32 {
+        let mut m = length;
+        if self.xor_fold {
+            m /= 2;
+        }
+        if self.balance {
+            m *= 2;
+        }
+        m
+    }
+
+    pub(crate) fn validate(&self, schema: &Schema) -> Result<()> {
+        let err = |field: &str, reason: String| {
+            Err(PprlError::Schema {
+                field: format!("hardening.{field}"),
+                reason,
+            })
+        };
+        if !(0.0..0.5).contains(&self.blip) || self.blip.is_nan() {
+            return err(
+                "blip",
+                format!(
+                    "flip probability {} must be at least 0 and below 0.5",
+                    self.blip
+                ),
+            );
+        }
+        if self.diffusion_taps > 64 {
+            return err(
+                "diffusion_taps",
+                format!(
+                    "{} taps is more than the maximum of 64",
+                    self.diffusion_taps
+                ),
+            );
+        }
+        if !(1..=16).contains(&self.expansion) {
+            return err(
+                "expansion",
+                format!("{} must be between 1 and 16", self.expansion),
+            );
+        }
+        let lengths = std::iter::once(schema.length).chain(
+            schema
+                .fields
+                .iter()
+                .filter(|_| schema.layout == Layout::Field)
+                .filter_map(|f| f.length),
+        );
+        for len in lengths {
+            let bloom = self.bloom_bits(len);
+            if bloom > MAX_LENGTH {
+                return err(
+                    "expansion",
+                    format!(
+                        "a Bloom filter of {bloom} bits ({} × {len}) is longer than {}",
+                        self.expansion, MAX_LENGTH
+                    ),
+                );
+            }
+            let mut input = bloom;
+            if self.xor_fold {
+                input /= 2;
+            }
+            if self.balance {
+                input *= 2;
+            }
+            if self.diffusion_taps > input {
+                return err(
+                    "diffusion_taps",
+                    "more taps than bits in the segment".to_owned(),
+                );
+            }
+        }
+        if let Some(salt) = &self.salt
+            && salt.kind == spirit_model::AttrKind::FullName
+        {
+            return err(
+                "salt.kind",
+                "full_name cannot salt; use given_name or surname".to_owned(),
+            );
+        }
+        Ok(())
+    }
 }
 
 /// One field of the schema. Settings left out take the default of the kind.
@@ -439,7 +604,6 @@ impl Schema {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harden::HardeningConfig;
 
     #[test]
     fn evidence_kinds_are_left_out_or_refused() {

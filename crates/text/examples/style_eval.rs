@@ -523,7 +523,7 @@ fn constants_source(cal: &Calibration, pairs: usize, same: usize) -> String {
 //! same way): `cargo run --release -p spirit-text --example style_eval -- <corpus dir>\n\
 //! --emit-constants crates/text/src/style/fitted.rs`, or call [`Calibration::fit`].\n\n\
 use std::borrow::Cow;\n\n\
-use super::verify::{Calibration, Reference};\n\n",
+use super::calibration::Calibration;\nuse super::features::Reference;\n\n",
     );
     let _ = writeln!(
         s,

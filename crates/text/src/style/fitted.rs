@@ -20,7 +20,8 @@
 
 use std::borrow::Cow;
 
-use super::verify::{Calibration, Reference};
+use super::calibration::Calibration;
+use super::features::Reference;
 
 /// Fitted by `style_eval` on 142483 training pairs (5059 same-author).
 pub const DEFAULT_CALIBRATION: Calibration = Calibration {

@@ -72,21 +72,24 @@
 //! figures). Show the probability with its calibration, and never merge on it alone.
 
 mod bands;
+mod calibration;
 mod codec;
+mod features;
 pub mod fitted;
 mod lexicon;
 mod profile;
 pub mod sample;
 mod verify;
 
+pub use calibration::Calibration;
 pub use codec::{FORMAT_VERSION, MAX_SERIALISED_LEN};
+pub use features::{
+    FEATURE_NAMES, MIN_TIMESTAMPS, N_FEATURES, PairFeatures, REFERENCE_NGRAMS, Reference,
+    hour_similarity,
+};
 pub use lexicon::{FORMAT_COUNTERS, FORMAT_PER_WORD, FUNCTION_WORDS};
 pub use profile::{NGRAM_BITS, NGRAM_KEEP, Profile, ProfileBuilder, SENT_LEN_BINS, WORD_LEN_BINS};
-pub use verify::{
-    BAND_M, BAND_U, BANDS, CALIBRATION_NAME, Calibration, FEATURE_NAMES, MIN_TIMESTAMPS, MIN_WORDS,
-    N_FEATURES, PairFeatures, REFERENCE_NGRAMS, Reference, Verification, band, hour_similarity,
-    verify,
-};
+pub use verify::{BAND_M, BAND_U, BANDS, CALIBRATION_NAME, MIN_WORDS, Verification, band, verify};
 
 /// What can go wrong reading a serialised profile or fitting a calibration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

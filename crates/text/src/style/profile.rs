@@ -19,7 +19,7 @@ pub(crate) const N_FORMAT: usize = FORMAT_COUNTERS.len();
 ///
 /// Built with [`ProfileBuilder`] (or [`Profile::from_texts`]), stored with
 /// [`Profile::to_serialised`] and read back with [`Profile::parse`], compared with
-/// [`verify`](super::verify). All counts are raw counts; rates are taken at comparison time.
+/// the style module's `verify`. All counts are raw counts; rates are taken at comparison time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
     pub(crate) texts: u64,
