@@ -9,6 +9,16 @@ use spirit_store::Workspace;
 use crate::Bars;
 
 /// The source name: given, else the file's stem or the folder's name.
+/// The first conflicts of an ingest and where its quarantined rows went.
+pub fn print_problems(conflicts: &[(u64, String)], quarantine_file: Option<&Path>) {
+    for (line, m) in conflicts.iter().take(10) {
+        println!("  line {line}: {m}");
+    }
+    if let Some(q) = quarantine_file {
+        println!("  quarantined rows written to {}", q.display());
+    }
+}
+
 fn source_of(source: Option<&str>, path: &Path) -> Result<String> {
     if let Some(s) = source {
         return Ok(s.to_string());
@@ -106,12 +116,7 @@ pub fn ingest_documents(
                     r.quarantined,
                     r.source
                 );
-                for (line, m) in r.conflicts.iter().take(10) {
-                    println!("  line {line}: {m}");
-                }
-                if let Some(q) = &r.quarantine_file {
-                    println!("  quarantined lines written to {}", q.display());
-                }
+                print_problems(&r.conflicts, r.quarantine_file.as_deref());
                 for (kind, n) in &r.invalid {
                     println!("  {n} invalid {kind} values treated as missing");
                 }

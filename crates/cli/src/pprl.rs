@@ -504,7 +504,7 @@ fn assess(
         sample.records.iter().map(|r| r.values.as_slice()).collect();
     // With the plain records behind the encodings, the report counts what the attack got right.
     let own = truth.map(|t| reader.read(t)).transpose()?;
-    let behind: Option<Vec<(&str, &[(AttrKind, String)])>> = own.as_ref().map(|own| {
+    let behind: Option<Vec<(&str, &[spirit_model::Attribute])>> = own.as_ref().map(|own| {
         own.records
             .iter()
             .map(|r| (r.id.as_str(), r.values.as_slice()))

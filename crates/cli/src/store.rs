@@ -259,12 +259,7 @@ pub fn run(command: StoreCommand, bars: &Bars) -> Result<ExitCode> {
                         r.quarantined,
                         r.source
                     );
-                    for (line, m) in r.conflicts.iter().take(10) {
-                        println!("  line {line}: {m}");
-                    }
-                    if let Some(q) = &r.quarantine_file {
-                        println!("  quarantined rows written to {}", q.display());
-                    }
+                    crate::ingest::print_problems(&r.conflicts, r.quarantine_file.as_deref());
                 }
                 reports.push(r);
             }

@@ -15,7 +15,7 @@ use spirit_matching::model::{Explanation, Model, TrainingData};
 use spirit_matching::settings::{ClusterMethod, LinkType, Settings};
 use spirit_matching::{CardKey, Function, RecordTable, Scorer};
 use spirit_model::{NoProgress, Progress, RecordKey, probability_to_weight};
-use spirit_sources::{QuarantinedRow, RawRecord, read_source, write_quarantine};
+use spirit_sources::write_quarantine;
 
 use crate::EngineError;
 use crate::plan::{CandidatePlan, DataHandle, DataSpec, SessionFactory, fingerprint};

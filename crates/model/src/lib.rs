@@ -288,6 +288,9 @@ pub fn probability_to_weight(probability: f64) -> f64 {
     (p / (1.0 - p)).log2()
 }
 
+/// One attribute of a record as read: its kind and its raw text (normalised later).
+pub type Attribute = (AttrKind, String);
+
 /// Receives progress of long phases (reading, scoring, storing). The CLI draws bars;
 /// tests and servers pass [`NoProgress`].
 pub trait Progress: Sync + Send {

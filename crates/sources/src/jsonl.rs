@@ -132,24 +132,35 @@ impl<'de> de::Deserialize<'de> for JsonScalar<'de> {
     }
 }
 
+/// A visitor of one JSON object that is its own seed: `$visit` is its `visit_map`.
+macro_rules! object_visitor {
+    ($ty:ty, $de:lifetime, $visit:item) => {
+        impl<$de> DeserializeSeed<$de> for $ty {
+            type Value = ();
+            fn deserialize<D: Deserializer<$de>>(self, deserializer: D) -> Result<(), D::Error> {
+                deserializer.deserialize_map(self)
+            }
+        }
+
+        impl<$de> Visitor<$de> for $ty {
+            type Value = ();
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            $visit
+        }
+    };
+}
+
 /// First pass: the keys of one object that are not yet known, in order.
 struct NewKeys<'a> {
     known: &'a FxHashMap<String, usize>,
     new: &'a mut Vec<String>,
 }
 
-impl<'de> DeserializeSeed<'de> for NewKeys<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for NewKeys<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
+object_visitor!(
+    NewKeys<'_>,
+    'de,
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(JsonKey(key)) = map.next_key()? {
             map.next_value::<IgnoredAny>()?;
@@ -159,7 +170,7 @@ impl<'de> Visitor<'de> for NewKeys<'_> {
         }
         Ok(())
     }
-}
+);
 
 /// What a column of a JSON Lines file is used for.
 #[derive(Clone, Copy)]
@@ -185,18 +196,9 @@ struct RowFields<'a, 'de> {
     id: &'a mut IdField<'de>,
 }
 
-impl<'de> DeserializeSeed<'de> for RowFields<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for RowFields<'_, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
+object_visitor!(
+    RowFields<'_, 'de>,
+    'de,
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(JsonKey(key)) = map.next_key()? {
             let role = self
@@ -224,7 +226,7 @@ impl<'de> Visitor<'de> for RowFields<'_, 'de> {
         }
         Ok(())
     }
-}
+);
 
 pub(crate) fn read_json_lines(
     path: &Path,
