@@ -1,0 +1,63 @@
+//! What every handler does around its work: the audit entry and logging it with the
+//! request's outcome, the cases of some sources, pages and length limits.
+
+use rusqlite::Connection;
+use serde_json::json;
+use spirit_store::access;
+use spirit_store::audit::{Entry, clip};
+
+use crate::AppState;
+use crate::auth::{Auth, Purpose};
+use crate::dto::PageParams;
+use crate::error::{ApiError, ApiResult};
+
+/// The audit entry of a request: who, why (for a personal-data read), what and on what.
+pub(super) fn entry(auth: &Auth, purpose: Option<&Purpose>, action: &str, target: &str) -> Entry {
+    let mut e = Entry::new(&auth.user.name, action);
+    e.purpose = purpose.map(|p| p.0.clone());
+    e.target = Some(clip(target, 500).to_string());
+    e
+}
+
+/// Logs the entry with the outcome of `result`, then returns `result` (or a 500 if the
+/// log cannot be written: nothing is answered without its audit entry).
+pub(super) async fn finish<T>(
+    state: &AppState,
+    mut entry: Entry,
+    result: ApiResult<T>,
+) -> ApiResult<T> {
+    if let Err(e) = &result {
+        entry.outcome = e.code().to_string();
+        entry.detail = json!({ "message": clip(&e.to_string(), 500) });
+    }
+    state.audit(entry).await?;
+    result
+}
+
+/// The names of the cases of some sources, joined with ",".
+pub(super) fn case_names(conn: &Connection, sources: &[&str]) -> ApiResult<Option<String>> {
+    let names = access::cases_of_sources(conn, sources)?;
+    Ok((!names.is_empty()).then(|| names.join(",")))
+}
+
+/// Largest offset accepted in a page.
+pub(super) const MAX_OFFSET: usize = 1_000_000_000;
+
+/// A page's offset and limit: 50 unless asked, at most 500.
+pub(super) fn page(p: &PageParams) -> (usize, usize) {
+    (
+        p.offset.unwrap_or(0).min(MAX_OFFSET),
+        p.limit.unwrap_or(50).min(500),
+    )
+}
+
+/// Refuses (400) a text over `max` bytes, naming `what` it is.
+pub(super) fn check_text(what: &str, text: &str, max: usize) -> ApiResult<()> {
+    if text.len() > max {
+        return Err(ApiError::BadRequest(format!(
+            "{what} is {} bytes; at most {max} are accepted",
+            text.len()
+        )));
+    }
+    Ok(())
+}
