@@ -18,8 +18,8 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+pub use crate::util::{hex, random_bytes, sha256};
 use crate::{StoreError, now, timestamp};
 
 /// Users who may use the server.
@@ -177,29 +177,6 @@ pub struct SourceInfo {
     pub records: u64,
 }
 
-/// `n` random bytes from the operating system.
-pub fn random_bytes<const N: usize>() -> Result<[u8; N], StoreError> {
-    let mut buf = [0u8; N];
-    getrandom::fill(&mut buf)
-        .map_err(|e| StoreError::Invalid(format!("no randomness from the OS: {e}")))?;
-    Ok(buf)
-}
-
-/// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
-/// SHA-256 of a text.
-pub fn sha256(text: &[u8]) -> Vec<u8> {
-    Sha256::digest(text).to_vec()
-}
-
 /// A new secret token: `spirit_` and 64 hex digits (32 random bytes).
 fn new_token() -> Result<String, StoreError> {
     Ok(format!("spirit_{}", hex(&random_bytes::<32>()?)))
@@ -238,7 +215,7 @@ pub fn check_name(what: &str, name: &str) -> Result<(), StoreError> {
     } else {
         Err(StoreError::Invalid(format!(
             "{what} name {:?} must be 1 to {MAX_NAME} letters, digits, '-', '_' or '.'",
-            crate::audit::clip(name, 80)
+            crate::util::clip(name, 80)
         )))
     }
 }

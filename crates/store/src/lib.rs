@@ -45,6 +45,7 @@ pub mod search;
 pub mod similar;
 pub mod stream;
 pub mod style;
+mod util;
 pub mod workspace;
 
 use std::path::PathBuf;

@@ -96,6 +96,7 @@ use spirit_text::{
 
 use crate::StoreError;
 use crate::schema::{ATTRIBUTES, SEARCH_KEYS, SEARCH_POSTINGS, SEARCH_TERMS, SEARCH_TRIGRAMS};
+use crate::util::clip;
 
 /// Candidate terms scoring below this similarity to a query token are dropped.
 pub const MIN_SIMILARITY: f64 = 0.8;
@@ -510,18 +511,6 @@ fn name_keys(word: &str) -> Vec<String> {
     keys.sort_unstable();
     keys.dedup();
     keys
-}
-
-/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
-fn clip(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 /// One token of a query.
