@@ -16,69 +16,18 @@
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 pub use crate::util::{hex, random_bytes, sha256};
 use crate::{StoreError, now, timestamp};
 
-/// Users who may use the server.
-pub const USERS: &str = "users";
-/// Cases (compartments).
-pub const CASES: &str = "cases";
-/// Which users belong to which cases.
-pub const CASE_MEMBERS: &str = "case_members";
-/// API and session tokens, as SHA-256 hashes.
-pub const TOKENS: &str = "tokens";
+pub use crate::schema::{CASE_MEMBERS, CASES, TOKENS, USERS};
 
 /// Hours a browser session lasts.
 pub const SESSION_HOURS: i64 = 12;
 /// Longest user, case and source names.
 pub const MAX_NAME: usize = 64;
-
-const V3: &str = "
-CREATE TABLE cases (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE users (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    role TEXT NOT NULL CHECK (role IN ('admin', 'analyst', 'auditor')),
-    password TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    disabled_at TEXT
-);
-CREATE TABLE case_members (
-    case_id INTEGER NOT NULL REFERENCES cases(id),
-    user INTEGER NOT NULL REFERENCES users(id),
-    PRIMARY KEY (case_id, user)
-) WITHOUT ROWID;
-CREATE INDEX case_members_by_user ON case_members(user);
-CREATE TABLE tokens (
-    id INTEGER PRIMARY KEY,
-    user INTEGER NOT NULL REFERENCES users(id),
-    hash BLOB NOT NULL UNIQUE,
-    kind TEXT NOT NULL CHECK (kind IN ('api', 'session')),
-    label TEXT NOT NULL,
-    csrf BLOB,
-    created_at TEXT NOT NULL,
-    expires_ms INTEGER,
-    revoked_at TEXT
-);
-ALTER TABLE sources ADD COLUMN case_id INTEGER REFERENCES cases(id);
-ALTER TABLE sources ADD COLUMN legal_basis TEXT;
-ALTER TABLE sources ADD COLUMN retention_days INTEGER;
-";
-
-/// Schema migration 2 → 3: users, cases, tokens, the sources' case and retention, and
-/// the audit log.
-pub(crate) fn migrate(tx: &Transaction<'_>) -> Result<(), StoreError> {
-    tx.execute_batch(V3)?;
-    tx.execute_batch(crate::audit::SCHEMA)?;
-    Ok(())
-}
 
 /// A user's role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -18,34 +18,11 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use serde_json::Value;
 
+pub use crate::schema::AUDIT;
 pub use crate::util::clip;
 use crate::util::{hex, sha256};
 use crate::workspace::DATABASE;
 use crate::{StoreError, now};
-
-/// The audit table.
-pub const AUDIT: &str = "audit";
-
-pub(crate) const SCHEMA: &str = "
-CREATE TABLE audit (
-    seq INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    case_name TEXT,
-    purpose TEXT,
-    action TEXT NOT NULL,
-    target TEXT,
-    outcome TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    prev BLOB NOT NULL,
-    hash BLOB NOT NULL
-);
-CREATE INDEX audit_by_actor ON audit(actor, seq);
-CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be changed'); END;
-CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be deleted'); END;
-";
 
 /// Longest purpose, target and detail texts kept (longer ones are cut).
 pub const MAX_FIELD: usize = 2_000;

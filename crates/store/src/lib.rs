@@ -17,7 +17,8 @@
 //!   of their cases; [`audit`] is the hash-chained log of every read and write;
 //!   [`retention`] erases records and everything derived from them.
 //!
-//! Only this crate knows the on-disk format; [`schema`] names every table.
+//! Only this crate knows the on-disk format; [`schema`] names every table and
+//! [`migrate`] brings older stores up to date.
 //!
 //! ```no_run
 //! use spirit_store::Workspace;
@@ -35,6 +36,7 @@ pub mod incremental;
 pub mod ingest;
 pub mod judge;
 pub mod mentions;
+pub mod migrate;
 pub mod posts;
 pub mod query;
 pub mod resolve;

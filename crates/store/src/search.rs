@@ -154,10 +154,9 @@ pub struct SearchHit {
     pub matched: Vec<(String, String)>,
 }
 
-/// Creates the search tables (schema migration 1 → 2) and indexes every record already in
-/// the store from its normalised values in the attributes table (the v1 → v2 backfill).
-pub(crate) fn migrate(tx: &Transaction<'_>) -> Result<(), StoreError> {
-    tx.execute_batch(&SQL.create)?;
+/// Indexes every record already in the store from its normalised values in the
+/// attributes table (the backfill of schema migration 1 → 2).
+pub(crate) fn index_stored_records(tx: &Transaction<'_>) -> Result<(), StoreError> {
     let kinds = AttrKind::ALL
         .into_iter()
         .filter(|k| is_indexed(*k))
@@ -332,7 +331,6 @@ pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Search
 
 /// The SQL the module runs, with the table names of the schema module filled in.
 struct Sql {
-    create: String,
     term_id: String,
     insert_term: String,
     insert_trigrams: String,
@@ -354,29 +352,6 @@ struct Sql {
 }
 
 static SQL: LazyLock<Sql> = LazyLock::new(|| Sql {
-    create: format!(
-        "CREATE TABLE {SEARCH_TERMS} (
-            id INTEGER PRIMARY KEY,
-            term TEXT NOT NULL UNIQUE,
-            postings INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE VIRTUAL TABLE {SEARCH_TRIGRAMS} USING fts5(
-            term, content='', contentless_delete=1, detail='none', tokenize='trigram'
-        );
-        INSERT INTO {SEARCH_TRIGRAMS}({SEARCH_TRIGRAMS}, rank) VALUES ('secure-delete', 1);
-        CREATE TABLE {SEARCH_POSTINGS} (
-            term INTEGER NOT NULL REFERENCES {SEARCH_TERMS}(id),
-            record INTEGER NOT NULL,
-            PRIMARY KEY (term, record)
-        ) WITHOUT ROWID;
-        CREATE INDEX {SEARCH_POSTINGS}_by_record ON {SEARCH_POSTINGS}(record);
-        CREATE TABLE {SEARCH_KEYS} (
-            key TEXT NOT NULL,
-            term INTEGER NOT NULL REFERENCES {SEARCH_TERMS}(id),
-            PRIMARY KEY (key, term)
-        ) WITHOUT ROWID;
-        CREATE INDEX {SEARCH_KEYS}_by_term ON {SEARCH_KEYS}(term);"
-    ),
     term_id: format!("SELECT id FROM {SEARCH_TERMS} WHERE term = ?1"),
     insert_term: format!("INSERT INTO {SEARCH_TERMS}(term) VALUES (?1)"),
     insert_trigrams: format!("INSERT INTO {SEARCH_TRIGRAMS}(rowid, term) VALUES (?1, ?2)"),
@@ -931,7 +906,7 @@ mod tests {
         conn.pragma_update(None, "foreign_keys", "ON").unwrap();
         conn.execute_batch(ATTRIBUTES_V1).unwrap();
         let tx = conn.transaction().unwrap();
-        migrate(&tx).unwrap();
+        crate::migrate::v2(&tx).unwrap();
         tx.commit().unwrap();
         conn
     }
@@ -1282,7 +1257,7 @@ mod tests {
             .unwrap();
         }
         let tx = conn.transaction().unwrap();
-        migrate(&tx).unwrap();
+        crate::migrate::v2(&tx).unwrap();
         tx.commit().unwrap();
         assert_eq!(ids(&conn, "jon smiht"), vec![1]);
         assert_eq!(ids(&conn, "mary@example.com"), vec![2]);
@@ -1602,7 +1577,7 @@ mod timing {
         )
         .unwrap();
         let tx = conn.transaction().unwrap();
-        migrate(&tx).unwrap();
+        crate::migrate::v2(&tx).unwrap();
         tx.commit().unwrap();
 
         let mut rng = Rng(0x5eed_1234_abcd_ef01);
@@ -1743,7 +1718,7 @@ mod timing {
         tx.commit().unwrap();
         let started = Instant::now();
         let tx = old.transaction().unwrap();
-        migrate(&tx).unwrap();
+        crate::migrate::v2(&tx).unwrap();
         tx.commit().unwrap();
         println!(
             "backfill (migrate) of {backfilled} records: {:.1} s",

@@ -20,20 +20,11 @@ use spirit_text::style::ProfileBuilder;
 
 use crate::StoreError;
 
-/// Which account each post belongs to (schema version 5).
-pub const ACCOUNT_POSTS: &str = "account_posts";
+pub use crate::schema::ACCOUNT_POSTS;
 
-/// Creates the link table and fills it for the posts already stored, then builds the
-/// style profile of every account (schema migration 4 → 5).
-pub(crate) fn migrate(tx: &Transaction<'_>) -> Result<(), StoreError> {
-    tx.execute_batch(&format!(
-        "CREATE TABLE {ACCOUNT_POSTS} (
-            account INTEGER NOT NULL REFERENCES records(id),
-            post INTEGER NOT NULL REFERENCES records(id),
-            PRIMARY KEY (account, post)
-        ) WITHOUT ROWID;
-        CREATE INDEX {ACCOUNT_POSTS}_by_post ON {ACCOUNT_POSTS}(post);"
-    ))?;
+/// Links the posts already stored to their accounts, then builds the style profile of
+/// every account (the backfill of schema migration 4 → 5).
+pub(crate) fn link_stored_posts(tx: &Transaction<'_>) -> Result<(), StoreError> {
     let posts: Vec<(i64, i64, String, String)> = tx
         .prepare(
             "SELECT r.id, r.source, s.name, r.payload FROM records r \
