@@ -37,6 +37,7 @@ pub mod ingest;
 pub mod judge;
 pub mod mentions;
 pub mod migrate;
+pub mod post;
 pub mod posts;
 pub mod query;
 pub mod resolve;

@@ -1,6 +1,6 @@
 //! Writing-style profiles of accounts, and what erasing a post takes from its account.
 //!
-//! A posts ingest ([`crate::posts`]) links each post to its account (`account_posts`,
+//! A posts ingest (the `posts` module) links each post to its account (`account_posts`,
 //! schema version 5). An account's `style_profile` attribute is built by
 //! [`spirit_text::style`] from the bodies (HTML as its visible text) and timestamps of
 //! all its posts still stored, in the order they were stored; it is rebuilt whenever
@@ -34,7 +34,7 @@ pub(crate) fn link_stored_posts(tx: &Transaction<'_>) -> Result<(), StoreError> 
         .collect::<Result<_, _>>()?;
     let mut accounts = Vec::new();
     for (post, source, source_name, payload) in posts {
-        let Ok(p) = crate::posts::parse_post(&payload) else {
+        let Ok(p) = crate::post::parse_post(&payload) else {
             continue;
         };
         let platform = p.platform.unwrap_or(source_name);
@@ -158,11 +158,11 @@ pub(crate) fn rebuild(conn: &Connection, account: i64) -> Result<u64, StoreError
     let mut builder = ProfileBuilder::new();
     let mut posts = 0u64;
     for payload in &payloads {
-        let Ok(post) = crate::posts::parse_post(payload) else {
+        let Ok(post) = crate::post::parse_post(payload) else {
             continue;
         };
         posts += 1;
-        match crate::posts::body_format(&post) {
+        match crate::post::body_format(&post) {
             spirit_text::extract::Format::Html => {
                 builder.add_text(&spirit_text::extract::visible_text(&post.body))
             }
