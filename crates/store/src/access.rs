@@ -7,7 +7,7 @@
 //!   password login) expires after [`SESSION_HOURS`] and carries a CSRF token, stored the
 //!   same way.
 //! - A *case* is a compartment: every source belongs to at most one case, and a user sees
-//!   the records of the cases they are a member of, nothing else (see [`crate::scope`]).
+//!   the records of the cases they are a member of, nothing else (see the `scope` module).
 //!   A source with no case (stored by `spirit ingest` before it was given one) is seen
 //!   by nobody through the server until `spirit case add … --source` places it.
 //!

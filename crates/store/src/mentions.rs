@@ -4,7 +4,7 @@
 //! name, byte offsets into it and a short snippet around it (card numbers masked).
 //!
 //! Schema version 4 adds the table; erasing a record deletes the mentions
-//! it holds and those that came from it ([`crate::retention`]).
+//! it holds and those that came from it (the `retention` module).
 
 use rusqlite::{Connection, params};
 use serde::Serialize;

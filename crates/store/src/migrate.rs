@@ -32,15 +32,15 @@ pub(crate) fn v2(tx: &Transaction<'_>) -> Result<(), StoreError> {
     crate::search::index_stored_records(tx)
 }
 
-/// Version 3: users, cases, tokens, the sources' case and retention ([`crate::access`]),
-/// and the audit log ([`crate::audit`]).
+/// Version 3: users, cases, tokens, the sources' case and retention (the `access`
+/// module), and the audit log (the `audit` module).
 fn v3(tx: &Transaction<'_>) -> Result<(), StoreError> {
     tx.execute_batch(schema::V3_ACCESS)?;
     tx.execute_batch(schema::V3_AUDIT)?;
     Ok(())
 }
 
-/// Version 4: the mentions table ([`crate::mentions`]).
+/// Version 4: the mentions table (the `mentions` module).
 fn v4(tx: &Transaction<'_>) -> Result<(), StoreError> {
     Ok(tx.execute_batch(&schema::v4_mentions())?)
 }
