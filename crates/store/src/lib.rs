@@ -5,7 +5,7 @@
 //!
 //! - [`Workspace`] opens, creates and locks a workspace ([`workspace`]).
 //! - [`ingest`] stores records from files; [`posts`] forum posts and messages (JSON
-//!   Lines) as post and account records; [`folder`] a folder of pages, images and audio;
+//!   Lines, each line read by [`post`]) as post and account records; [`folder`] a folder of pages, images and audio;
 //!   [`mentions`] keeps where each identifier was found; [`resolve`] runs the batch pipeline over
 //!   everything stored and carries entity ids over by overlap.
 //! - [`incremental`] resolves records as they come, with the stored model and the
