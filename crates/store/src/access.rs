@@ -7,7 +7,7 @@
 //!   password login) expires after [`SESSION_HOURS`] and carries a CSRF token, stored the
 //!   same way.
 //! - A *case* is a compartment: every source belongs to at most one case, and a user sees
-//!   the records of the cases they are a member of, nothing else (see [`crate::scope`]).
+//!   the records of the cases they are a member of, nothing else (see the `scope` module).
 //!   A source with no case (stored by `spirit ingest` before it was given one) is seen
 //!   by nobody through the server until `spirit case add … --source` places it.
 //!
@@ -16,69 +16,18 @@
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+pub use crate::util::{hex, random_bytes, sha256};
 use crate::{StoreError, now, timestamp};
 
-/// Users who may use the server.
-pub const USERS: &str = "users";
-/// Cases (compartments).
-pub const CASES: &str = "cases";
-/// Which users belong to which cases.
-pub const CASE_MEMBERS: &str = "case_members";
-/// API and session tokens, as SHA-256 hashes.
-pub const TOKENS: &str = "tokens";
+pub use crate::schema::{CASE_MEMBERS, CASES, TOKENS, USERS};
 
 /// Hours a browser session lasts.
 pub const SESSION_HOURS: i64 = 12;
 /// Longest user, case and source names.
 pub const MAX_NAME: usize = 64;
-
-const V3: &str = "
-CREATE TABLE cases (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE users (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    role TEXT NOT NULL CHECK (role IN ('admin', 'analyst', 'auditor')),
-    password TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    disabled_at TEXT
-);
-CREATE TABLE case_members (
-    case_id INTEGER NOT NULL REFERENCES cases(id),
-    user INTEGER NOT NULL REFERENCES users(id),
-    PRIMARY KEY (case_id, user)
-) WITHOUT ROWID;
-CREATE INDEX case_members_by_user ON case_members(user);
-CREATE TABLE tokens (
-    id INTEGER PRIMARY KEY,
-    user INTEGER NOT NULL REFERENCES users(id),
-    hash BLOB NOT NULL UNIQUE,
-    kind TEXT NOT NULL CHECK (kind IN ('api', 'session')),
-    label TEXT NOT NULL,
-    csrf BLOB,
-    created_at TEXT NOT NULL,
-    expires_ms INTEGER,
-    revoked_at TEXT
-);
-ALTER TABLE sources ADD COLUMN case_id INTEGER REFERENCES cases(id);
-ALTER TABLE sources ADD COLUMN legal_basis TEXT;
-ALTER TABLE sources ADD COLUMN retention_days INTEGER;
-";
-
-/// Schema migration 2 → 3: users, cases, tokens, the sources' case and retention, and
-/// the audit log.
-pub(crate) fn migrate(tx: &Transaction<'_>) -> Result<(), StoreError> {
-    tx.execute_batch(V3)?;
-    tx.execute_batch(crate::audit::SCHEMA)?;
-    Ok(())
-}
 
 /// A user's role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -177,29 +126,6 @@ pub struct SourceInfo {
     pub records: u64,
 }
 
-/// `n` random bytes from the operating system.
-pub fn random_bytes<const N: usize>() -> Result<[u8; N], StoreError> {
-    let mut buf = [0u8; N];
-    getrandom::fill(&mut buf)
-        .map_err(|e| StoreError::Invalid(format!("no randomness from the OS: {e}")))?;
-    Ok(buf)
-}
-
-/// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
-/// SHA-256 of a text.
-pub fn sha256(text: &[u8]) -> Vec<u8> {
-    Sha256::digest(text).to_vec()
-}
-
 /// A new secret token: `spirit_` and 64 hex digits (32 random bytes).
 fn new_token() -> Result<String, StoreError> {
     Ok(format!("spirit_{}", hex(&random_bytes::<32>()?)))
@@ -238,7 +164,7 @@ pub fn check_name(what: &str, name: &str) -> Result<(), StoreError> {
     } else {
         Err(StoreError::Invalid(format!(
             "{what} name {:?} must be 1 to {MAX_NAME} letters, digits, '-', '_' or '.'",
-            crate::audit::clip(name, 80)
+            crate::util::clip(name, 80)
         )))
     }
 }

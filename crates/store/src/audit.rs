@@ -18,33 +18,11 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::access::sha256;
+pub use crate::schema::AUDIT;
+pub use crate::util::clip;
+use crate::util::{hex, sha256};
 use crate::workspace::DATABASE;
 use crate::{StoreError, now};
-
-/// The audit table.
-pub const AUDIT: &str = "audit";
-
-pub(crate) const SCHEMA: &str = "
-CREATE TABLE audit (
-    seq INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    case_name TEXT,
-    purpose TEXT,
-    action TEXT NOT NULL,
-    target TEXT,
-    outcome TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    prev BLOB NOT NULL,
-    hash BLOB NOT NULL
-);
-CREATE INDEX audit_by_actor ON audit(actor, seq);
-CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be changed'); END;
-CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be deleted'); END;
-";
 
 /// Longest purpose, target and detail texts kept (longer ones are cut).
 pub const MAX_FIELD: usize = 2_000;
@@ -93,18 +71,6 @@ pub struct Stored {
     pub detail: Value,
     /// Hex of the entry's chain hash.
     pub hash: String,
-}
-
-/// Cuts a text to at most `max` bytes on a character boundary.
-pub fn clip(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 fn field(out: &mut Vec<u8>, value: Option<&str>) {
@@ -204,7 +170,7 @@ pub fn append(conn: &Connection, entries: &[Entry]) -> Result<Vec<i64>, StoreErr
             "INSERT INTO meta(key, value) VALUES ('audit_head', ?1) \
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         )?
-        .execute([format!("{seq}:{}", crate::access::hex(&prev))])?;
+        .execute([format!("{seq}:{}", hex(&prev))])?;
     }
     Ok(out)
 }
@@ -359,7 +325,7 @@ pub fn verify(conn: &Connection) -> Result<Verification, StoreError> {
                     last + 1
                 ),
             });
-        } else if seq == last && hash != crate::access::hex(&prev_hash) {
+        } else if seq == last && hash != hex(&prev_hash) {
             problems.push(Problem {
                 seq,
                 message: format!("entry {seq} is not the entry the recorded head names"),
@@ -416,7 +382,7 @@ pub fn query(conn: &Connection, filter: &Filter) -> Result<Vec<Stored>, StoreErr
                     Ok(Value::Null) | Err(_) => Value::Object(serde_json::Map::new()),
                     Ok(other) => serde_json::json!({ "value": other }),
                 },
-                hash: crate::access::hex(&hash),
+                hash: hex(&hash),
             })
         },
     )?;

@@ -5,7 +5,7 @@
 //!
 //! - [`Workspace`] opens, creates and locks a workspace ([`workspace`]).
 //! - [`ingest`] stores records from files; [`posts`] forum posts and messages (JSON
-//!   Lines) as post and account records; [`folder`] a folder of pages, images and audio;
+//!   Lines, each line read by [`post`]) as post and account records; [`folder`] a folder of pages, images and audio;
 //!   [`mentions`] keeps where each identifier was found; [`resolve`] runs the batch pipeline over
 //!   everything stored and carries entity ids over by overlap.
 //! - [`incremental`] resolves records as they come, with the stored model and the
@@ -17,7 +17,8 @@
 //!   of their cases; [`audit`] is the hash-chained log of every read and write;
 //!   [`retention`] erases records and everything derived from them.
 //!
-//! Only this crate knows the on-disk format; [`schema`] names every table.
+//! Only this crate knows the on-disk format; [`schema`] names every table and
+//! [`migrate`] brings older stores up to date.
 //!
 //! ```no_run
 //! use spirit_store::Workspace;
@@ -35,6 +36,8 @@ pub mod incremental;
 pub mod ingest;
 pub mod judge;
 pub mod mentions;
+pub mod migrate;
+pub mod post;
 pub mod posts;
 pub mod query;
 pub mod resolve;
@@ -45,6 +48,7 @@ pub mod search;
 pub mod similar;
 pub mod stream;
 pub mod style;
+mod util;
 pub mod workspace;
 
 use std::path::PathBuf;

@@ -3,10 +3,10 @@
 //! document it came from (`origin`: the post for an account's mention), the document's
 //! name, byte offsets into it and a short snippet around it (card numbers masked).
 //!
-//! Schema version 4 adds the table ([`migrate`]); erasing a record deletes the mentions
-//! it holds and those that came from it ([`crate::retention`]).
+//! Schema version 4 adds the table; erasing a record deletes the mentions
+//! it holds and those that came from it (the `retention` module).
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, params};
 use serde::Serialize;
 use spirit_model::AttrKind;
 use spirit_text::extract::{Finding, Kind};
@@ -16,28 +16,6 @@ use crate::schema::MENTIONS;
 
 /// Bytes of context kept on each side of a mention in its snippet.
 pub const SNIPPET_CONTEXT: usize = 40;
-
-/// Creates the mentions table (schema migration 3 → 4).
-pub(crate) fn migrate(tx: &Transaction<'_>) -> Result<(), StoreError> {
-    tx.execute_batch(&format!(
-        "CREATE TABLE {MENTIONS} (
-            id INTEGER PRIMARY KEY,
-            record INTEGER NOT NULL REFERENCES records(id),
-            origin INTEGER NOT NULL REFERENCES records(id),
-            kind TEXT NOT NULL,
-            value TEXT NOT NULL,
-            found_as TEXT NOT NULL,
-            document TEXT NOT NULL,
-            start INTEGER NOT NULL,
-            end INTEGER NOT NULL,
-            snippet TEXT NOT NULL
-        );
-        CREATE INDEX {MENTIONS}_by_record ON {MENTIONS}(record, kind, value);
-        CREATE INDEX {MENTIONS}_by_origin ON {MENTIONS}(origin);
-        CREATE INDEX {MENTIONS}_by_value ON {MENTIONS}(kind, value);"
-    ))?;
-    Ok(())
-}
 
 /// One mention on its way into the store.
 #[derive(Clone, Debug, PartialEq, Serialize)]

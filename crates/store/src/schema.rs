@@ -1,11 +1,11 @@
-//! Every table of the store, by name, and the migrations that build them.
+//! Every table of the store, by name, the SQL that creates each version's tables, and
+//! the schema version.
 //!
-//! The schema version is SQLite's `user_version`. A store is migrated forward, one
-//! version at a time and each step in its own transaction, when it is opened for
-//! writing; a store newer than this build is refused. `tests/fixtures/` keeps a store
-//! written at version 1, and a test opens it with the current code.
+//! The schema version is SQLite's `user_version`. The `migrate` module runs the steps
+//! (this SQL, and the backfills the step needs) forward when a store is opened for
+//! writing. This module depends on no other module of the store.
 
-use rusqlite::{Connection, Transaction};
+use rusqlite::Connection;
 
 use crate::StoreError;
 
@@ -40,21 +40,21 @@ pub const SEARCH_POSTINGS: &str = "search_postings";
 /// Sound codes and nickname groups of name terms, for sound-alike and nickname search.
 pub const SEARCH_KEYS: &str = "search_keys";
 
-/// Identifiers found in documents, with their provenance: [`crate::mentions`].
+/// Identifiers found in documents, with their provenance (the `mentions` module).
 pub const MENTIONS: &str = "mentions";
-/// Which account each post belongs to: [`crate::style`].
-pub const ACCOUNT_POSTS: &str = crate::style::ACCOUNT_POSTS;
+/// Which account each post belongs to (the `style` module).
+pub const ACCOUNT_POSTS: &str = "account_posts";
 
-/// Cases (compartments): [`crate::access`].
-pub const CASES: &str = crate::access::CASES;
-/// Users and their roles.
-pub const USERS: &str = crate::access::USERS;
-/// Case membership.
-pub const CASE_MEMBERS: &str = crate::access::CASE_MEMBERS;
-/// API and session tokens (hashes only).
-pub const TOKENS: &str = crate::access::TOKENS;
-/// The hash-chained audit log: [`crate::audit`].
-pub const AUDIT: &str = crate::audit::AUDIT;
+/// Cases (compartments): the `access` module.
+pub const CASES: &str = "cases";
+/// Users who may use the server, and their roles.
+pub const USERS: &str = "users";
+/// Which users belong to which cases.
+pub const CASE_MEMBERS: &str = "case_members";
+/// API and session tokens, as SHA-256 hashes.
+pub const TOKENS: &str = "tokens";
+/// The hash-chained audit log (the `audit` module).
+pub const AUDIT: &str = "audit";
 
 /// All tables, in creation order (the FTS5 index's shadow tables aside).
 pub const TABLES: &[&str] = &[
@@ -82,12 +82,8 @@ pub const TABLES: &[&str] = &[
     ACCOUNT_POSTS,
 ];
 
-/// Version 1: records, entities, edges, judgements and events. (Version 2 adds the
-/// search index: [`crate::search`]; version 3 users, cases, tokens, the sources' case,
-/// legal basis and retention, and the audit log: [`crate::access`], [`crate::audit`]; version 4
-/// the mentions of identifiers in documents: [`crate::mentions`]; version 5 the posts of
-/// each account, and accounts' style profiles: [`crate::style`].)
-const V1: &str = "
+/// Version 1: records, entities, edges, judgements and events.
+pub(crate) const V1: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE sources (
     id INTEGER PRIMARY KEY,
@@ -173,46 +169,130 @@ CREATE INDEX events_by_entity ON events(entity);
 CREATE INDEX events_by_other ON events(other) WHERE other IS NOT NULL;
 ";
 
-/// One migration step.
-type Migration = fn(&Transaction<'_>) -> Result<(), StoreError>;
+/// Version 2: the search index (terms, trigrams, postings and keys; the `search` module).
+pub(crate) fn v2_search() -> String {
+    format!(
+        "CREATE TABLE {SEARCH_TERMS} (
+            id INTEGER PRIMARY KEY,
+            term TEXT NOT NULL UNIQUE,
+            postings INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE VIRTUAL TABLE {SEARCH_TRIGRAMS} USING fts5(
+            term, content='', contentless_delete=1, detail='none', tokenize='trigram'
+        );
+        INSERT INTO {SEARCH_TRIGRAMS}({SEARCH_TRIGRAMS}, rank) VALUES ('secure-delete', 1);
+        CREATE TABLE {SEARCH_POSTINGS} (
+            term INTEGER NOT NULL REFERENCES {SEARCH_TERMS}(id),
+            record INTEGER NOT NULL,
+            PRIMARY KEY (term, record)
+        ) WITHOUT ROWID;
+        CREATE INDEX {SEARCH_POSTINGS}_by_record ON {SEARCH_POSTINGS}(record);
+        CREATE TABLE {SEARCH_KEYS} (
+            key TEXT NOT NULL,
+            term INTEGER NOT NULL REFERENCES {SEARCH_TERMS}(id),
+            PRIMARY KEY (key, term)
+        ) WITHOUT ROWID;
+        CREATE INDEX {SEARCH_KEYS}_by_term ON {SEARCH_KEYS}(term);"
+    )
+}
 
-/// The migrations, in order: `MIGRATIONS[i]` takes a store from version `i` to `i + 1`.
-const MIGRATIONS: &[Migration] = &[
-    |tx| Ok(tx.execute_batch(V1)?),
-    |tx| crate::search::migrate(tx),
-    |tx| crate::access::migrate(tx),
-    |tx| crate::mentions::migrate(tx),
-    |tx| crate::style::migrate(tx),
-];
+/// Version 3: users, cases, tokens, and the sources' case, legal basis and retention (the
+/// `access` module).
+pub(crate) const V3_ACCESS: &str = "
+CREATE TABLE cases (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'analyst', 'auditor')),
+    password TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    disabled_at TEXT
+);
+CREATE TABLE case_members (
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    user INTEGER NOT NULL REFERENCES users(id),
+    PRIMARY KEY (case_id, user)
+) WITHOUT ROWID;
+CREATE INDEX case_members_by_user ON case_members(user);
+CREATE TABLE tokens (
+    id INTEGER PRIMARY KEY,
+    user INTEGER NOT NULL REFERENCES users(id),
+    hash BLOB NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('api', 'session')),
+    label TEXT NOT NULL,
+    csrf BLOB,
+    created_at TEXT NOT NULL,
+    expires_ms INTEGER,
+    revoked_at TEXT
+);
+ALTER TABLE sources ADD COLUMN case_id INTEGER REFERENCES cases(id);
+ALTER TABLE sources ADD COLUMN legal_basis TEXT;
+ALTER TABLE sources ADD COLUMN retention_days INTEGER;
+";
 
-/// The schema version this build writes.
-pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
+/// Version 3: the hash-chained audit log, append-only (the `audit` module).
+pub(crate) const V3_AUDIT: &str = "
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    case_name TEXT,
+    purpose TEXT,
+    action TEXT NOT NULL,
+    target TEXT,
+    outcome TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    prev BLOB NOT NULL,
+    hash BLOB NOT NULL
+);
+CREATE INDEX audit_by_actor ON audit(actor, seq);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be changed'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be deleted'); END;
+";
+
+/// Version 4: the mentions of identifiers in documents (the `mentions` module).
+pub(crate) fn v4_mentions() -> String {
+    format!(
+        "CREATE TABLE {MENTIONS} (
+            id INTEGER PRIMARY KEY,
+            record INTEGER NOT NULL REFERENCES records(id),
+            origin INTEGER NOT NULL REFERENCES records(id),
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            found_as TEXT NOT NULL,
+            document TEXT NOT NULL,
+            start INTEGER NOT NULL,
+            end INTEGER NOT NULL,
+            snippet TEXT NOT NULL
+        );
+        CREATE INDEX {MENTIONS}_by_record ON {MENTIONS}(record, kind, value);
+        CREATE INDEX {MENTIONS}_by_origin ON {MENTIONS}(origin);
+        CREATE INDEX {MENTIONS}_by_value ON {MENTIONS}(kind, value);"
+    )
+}
+
+/// Version 5: the posts of each account (the `style` module).
+pub(crate) fn v5_account_posts() -> String {
+    format!(
+        "CREATE TABLE {ACCOUNT_POSTS} (
+            account INTEGER NOT NULL REFERENCES records(id),
+            post INTEGER NOT NULL REFERENCES records(id),
+            PRIMARY KEY (account, post)
+        ) WITHOUT ROWID;
+        CREATE INDEX {ACCOUNT_POSTS}_by_post ON {ACCOUNT_POSTS}(post);"
+    )
+}
+
+/// The schema version this build writes: the number of migration steps.
+pub const CURRENT_VERSION: u32 = 5;
 
 /// The schema version of an open store (0 for an empty file).
 pub fn version(conn: &Connection) -> Result<u32, StoreError> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
-}
-
-/// Brings the store up to `target` (at most [`CURRENT_VERSION`]), one transaction per
-/// step. Returns the version found.
-pub fn migrate_to(conn: &mut Connection, target: u32) -> Result<u32, StoreError> {
-    let found = version(conn)?;
-    if found > CURRENT_VERSION {
-        return Err(StoreError::TooNew {
-            found,
-            supported: CURRENT_VERSION,
-        });
-    }
-    for v in found..target.min(CURRENT_VERSION) {
-        let tx = conn.transaction()?;
-        MIGRATIONS[v as usize](&tx)?;
-        tx.pragma_update(None, "user_version", v + 1)?;
-        tx.commit()?;
-    }
-    Ok(found)
-}
-
-/// Brings the store up to the current version.
-pub fn migrate(conn: &mut Connection) -> Result<u32, StoreError> {
-    migrate_to(conn, CURRENT_VERSION)
 }

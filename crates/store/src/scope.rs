@@ -15,9 +15,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use spirit_model::{AttrKind, probability_to_weight, weight_to_probability};
 
-use crate::audit::clip;
 use crate::query::{EntityView, RecordView, attribute_summary};
 use crate::resolve::unpack_partials;
+use crate::util::clip;
 use crate::{StoreError, entity_label, parse_entity};
 
 /// A shared identifier held by more records than this is a *hub*: it is reported with

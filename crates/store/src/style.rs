@@ -1,6 +1,6 @@
 //! Writing-style profiles of accounts, and what erasing a post takes from its account.
 //!
-//! A posts ingest ([`crate::posts`]) links each post to its account (`account_posts`,
+//! A posts ingest (the `posts` module) links each post to its account (`account_posts`,
 //! schema version 5). An account's `style_profile` attribute is built by
 //! [`spirit_text::style`] from the bodies (HTML as its visible text) and timestamps of
 //! all its posts still stored, in the order they were stored; it is rebuilt whenever
@@ -20,20 +20,11 @@ use spirit_text::style::ProfileBuilder;
 
 use crate::StoreError;
 
-/// Which account each post belongs to (schema version 5).
-pub const ACCOUNT_POSTS: &str = "account_posts";
+pub use crate::schema::ACCOUNT_POSTS;
 
-/// Creates the link table and fills it for the posts already stored, then builds the
-/// style profile of every account (schema migration 4 → 5).
-pub(crate) fn migrate(tx: &Transaction<'_>) -> Result<(), StoreError> {
-    tx.execute_batch(&format!(
-        "CREATE TABLE {ACCOUNT_POSTS} (
-            account INTEGER NOT NULL REFERENCES records(id),
-            post INTEGER NOT NULL REFERENCES records(id),
-            PRIMARY KEY (account, post)
-        ) WITHOUT ROWID;
-        CREATE INDEX {ACCOUNT_POSTS}_by_post ON {ACCOUNT_POSTS}(post);"
-    ))?;
+/// Links the posts already stored to their accounts, then builds the style profile of
+/// every account (the backfill of schema migration 4 → 5).
+pub(crate) fn link_stored_posts(tx: &Transaction<'_>) -> Result<(), StoreError> {
     let posts: Vec<(i64, i64, String, String)> = tx
         .prepare(
             "SELECT r.id, r.source, s.name, r.payload FROM records r \
@@ -43,7 +34,7 @@ pub(crate) fn migrate(tx: &Transaction<'_>) -> Result<(), StoreError> {
         .collect::<Result<_, _>>()?;
     let mut accounts = Vec::new();
     for (post, source, source_name, payload) in posts {
-        let Ok(p) = crate::posts::parse_post(&payload) else {
+        let Ok(p) = crate::post::parse_post(&payload) else {
             continue;
         };
         let platform = p.platform.unwrap_or(source_name);
@@ -167,11 +158,11 @@ pub(crate) fn rebuild(conn: &Connection, account: i64) -> Result<u64, StoreError
     let mut builder = ProfileBuilder::new();
     let mut posts = 0u64;
     for payload in &payloads {
-        let Ok(post) = crate::posts::parse_post(payload) else {
+        let Ok(post) = crate::post::parse_post(payload) else {
             continue;
         };
         posts += 1;
-        match crate::posts::body_format(&post) {
+        match crate::post::body_format(&post) {
             spirit_text::extract::Format::Html => {
                 builder.add_text(&spirit_text::extract::visible_text(&post.body))
             }

@@ -120,7 +120,7 @@ impl Workspace {
                 .map_err(|e| map_write_error(dir, e))?;
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
-            schema::migrate(&mut conn).map_err(|e| map_store_error(dir, e))?;
+            crate::migrate::migrate(&mut conn).map_err(|e| map_store_error(dir, e))?;
         } else {
             let v = schema::version(&conn)?;
             if v != schema::CURRENT_VERSION {
