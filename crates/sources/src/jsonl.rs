@@ -44,23 +44,11 @@ struct JsonKey<'de>(Cow<'de, str>);
 
 impl<'de> de::Deserialize<'de> for JsonKey<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = JsonKey<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string key")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(JsonKey(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(JsonKey(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(JsonKey(Cow::Owned(v)))
-            }
+        // Keys are strings; they read as scalar text, borrowed when unescaped.
+        match <JsonScalar<'de> as de::Deserialize<'de>>::deserialize(deserializer)? {
+            JsonScalar::Text(key) => Ok(JsonKey(key)),
+            JsonScalar::Null | JsonScalar::Nested => Err(de::Error::custom("a string key")),
         }
-        deserializer.deserialize_str(KeyVisitor)
     }
 }
 
