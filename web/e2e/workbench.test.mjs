@@ -202,7 +202,7 @@ describe("the analyst's workbench", () => {
     assert.equal(await page.locator("#u-progress").getAttribute("value"), "100");
     await page.getByLabel("File").setInputFiles({ name: "bad.jsonl", mimeType: "application/x-ndjson", buffer: Buffer.from("{not json\n") });
     await page.getByRole("button", { name: "Upload" }).click();
-    await status.getByText(/The request could not be understood: line 1: not JSON/).waitFor();
+    await status.getByText(/The request could not be understood: line 1: not valid JSON/).waitFor();
     await page.getByRole("link", { name: "Search" }).click();
     await page.getByLabel("Search names and identifiers").fill("Quentin Marcheti");
     await page.getByLabel("Search names and identifiers").press("Enter");
