@@ -29,6 +29,25 @@ fn next_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<bo
     Ok(true)
 }
 
+/// Reads the next line that is not blank into `buf` (a byte order mark on the first line
+/// dropped), counting every line read in `line`; false at the end of the file.
+fn next_content_line(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    line: &mut u64,
+) -> std::io::Result<bool> {
+    while next_line(reader, buf)? {
+        *line += 1;
+        if *line == 1 {
+            strip_bom(buf);
+        }
+        if !is_blank(buf) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 fn strip_bom(buf: &mut Vec<u8>) {
     if buf.starts_with(b"\xEF\xBB\xBF") {
         buf.drain(..3);
@@ -232,14 +251,7 @@ pub(crate) fn read_json_lines(
     let mut new_keys = Vec::new();
     let mut line = 0u64;
     let mut seen_content = false;
-    while next_line(&mut reader, &mut buf).map_err(io)? {
-        line += 1;
-        if line == 1 {
-            strip_bom(&mut buf);
-        }
-        if is_blank(&buf) {
-            continue;
-        }
+    while next_content_line(&mut reader, &mut buf, &mut line).map_err(io)? {
         if !seen_content {
             seen_content = true;
             if buf.trim_ascii_start().starts_with(b"[") {
@@ -294,14 +306,7 @@ pub(crate) fn read_json_lines(
         .cloned()
         .unwrap_or_default();
     line = 0;
-    while next_line(&mut reader, &mut buf).map_err(io)? {
-        line += 1;
-        if line == 1 {
-            strip_bom(&mut buf);
-        }
-        if is_blank(&buf) {
-            continue;
-        }
+    while next_content_line(&mut reader, &mut buf, &mut line).map_err(io)? {
         collected.next_row();
         row.clear();
         let mut id = IdField::Absent;
