@@ -10,7 +10,6 @@ interface IngestResult {
   stored: number;
   already_stored: number;
   problems: string[];
-  resolved: boolean;
 }
 
 export async function uploadScreen(main: HTMLElement): Promise<void> {
@@ -64,7 +63,7 @@ export async function uploadScreen(main: HTMLElement): Promise<void> {
           mount(
             status,
             alertBox(
-              `${r.read} read, ${r.stored} stored, ${r.already_stored} already there in ${r.source}. ${r.resolved ? "They are resolved into entities." : "They wait for spirit resolve."}`,
+              `${r.read} read, ${r.stored} stored, ${r.already_stored} already there in ${r.source}. They are resolved into entities.`,
               r.problems.length ? "info" : "ok",
             ),
             r.problems.length ? h("ul", {}, r.problems.map((p) => h("li", {}, p))) : null,

@@ -134,6 +134,12 @@ struct ResolveArgs {
     /// With a workspace: score with its current model instead of training a new one.
     #[arg(long, requires = "workspace")]
     keep_model: bool,
+    /// With a workspace: resolve only the stored records without an entity yet (what
+    /// `spirit ingest` stored since the last resolve), one by one with the model in
+    /// force (the cold-start model if the workspace was never resolved), instead of
+    /// re-running the batch plan over everything.
+    #[arg(long, requires = "workspace", conflicts_with = "keep_model")]
+    incremental: bool,
     /// Settings file (TOML).
     #[arg(long)]
     settings: Option<PathBuf>,
@@ -238,7 +244,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             {
                 bail!("--cluster df://… runs over --input files, not over a workspace");
             }
-            store::resolve_workspace(dir, args.keep_model, args.json, &bars)?;
+            if args.incremental {
+                store::resolve_stored(dir, args.json, &bars)?;
+            } else {
+                store::resolve_workspace(dir, args.keep_model, args.json, &bars)?;
+            }
         }
         Command::Resolve(args) => {
             let summary = resolve(&args, &bars)?;

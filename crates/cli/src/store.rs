@@ -169,6 +169,37 @@ fn json(value: &impl serde::Serialize) -> Result<()> {
     Ok(())
 }
 
+/// Resolves the stored records without an entity, one by one
+/// (`spirit resolve WS --incremental`).
+pub fn resolve_stored(dir: &Path, as_json: bool, bars: &Bars) -> Result<()> {
+    let mut ws = open(dir, Access::Write)?;
+    let totals = spirit_store::incremental::resolve_stored(&mut ws, bars)
+        .with_context(|| "resolve failed")?;
+    bars.clear();
+    if as_json {
+        return json(&totals);
+    }
+    let model = spirit_store::resolve::current_model(ws.connection())?;
+    let c = &totals.changes;
+    println!(
+        "resolved {} stored records one by one: {} candidates, {} edges (model {}{})",
+        totals.records,
+        totals.candidates,
+        totals.edges,
+        model.as_ref().map_or(0, |m| m.id),
+        if model.is_some_and(|m| m.model.is_cold_start()) {
+            ", the cold-start model: `spirit resolve` trains one on the store"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "entities: {} created, {} merged, {} split, {} retired",
+        c.created, c.merged, c.split, c.retired
+    );
+    Ok(())
+}
+
 /// Batch re-run over a workspace (`spirit resolve WS`).
 pub fn resolve_workspace(dir: &Path, keep_model: bool, as_json: bool, bars: &Bars) -> Result<()> {
     let mut ws = open(dir, Access::Write)?;

@@ -47,8 +47,6 @@ fn the_store_and_the_server_link_no_datafusion() {
         .args([
             "tree",
             "--offline",
-            "-e",
-            "normal,build",
             "--prefix",
             "none",
             "-p",

@@ -158,13 +158,7 @@ pub fn blocking_rules(
     settings: &Settings,
     table: &RecordTable,
 ) -> Result<Vec<BlockingRule>, EngineError> {
-    if settings.blocking.is_empty() {
-        Ok(BlockingRule::defaults_for(&table.kinds()))
-    } else {
-        settings
-            .blocking
-            .iter()
-            .map(|r| BlockingRule::parse(&r.keys).map_err(EngineError::Invalid))
-            .collect()
-    }
+    settings
+        .blocking_rules(&table.kinds())
+        .map_err(EngineError::Invalid)
 }

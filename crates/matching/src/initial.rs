@@ -73,12 +73,7 @@ impl Model {
                 }
             })
             .collect();
-        // A household class only makes sense where both a household's shared attributes
-        // (surname, location) and a person's own ones (given name, date of birth) exist.
-        let household = functions.contains(&Function::Surname)
-            && (functions.contains(&Function::Address) || functions.contains(&Function::Area))
-            && (functions.contains(&Function::GivenName)
-                || functions.contains(&Function::DateOfBirth));
+        let household = household_applies(functions);
         Ok(Model {
             format: MODEL_FORMAT.into(),
             prior: 0.01,
@@ -92,6 +87,14 @@ impl Model {
             },
         })
     }
+}
+
+/// A household class only makes sense where both a household's shared attributes
+/// (surname, location) and a person's own ones (given name, date of birth) exist.
+pub(crate) fn household_applies(functions: &[Function]) -> bool {
+    functions.contains(&Function::Surname)
+        && (functions.contains(&Function::Address) || functions.contains(&Function::Area))
+        && (functions.contains(&Function::GivenName) || functions.contains(&Function::DateOfBirth))
 }
 
 fn tf_applies(f: Function) -> bool {

@@ -7,6 +7,7 @@
 //! - [`comparison`]: comparison functions and their levels.
 //! - [`blocking`]: blocking rules and per-record keys, with the block-size cap.
 //! - [`model`]: the Fellegi–Sunter model and its training (EM, term frequencies, labels).
+//! - [`cold`]: the cold-start model a workspace resolves with before any training.
 //! - [`score`]: scoring pairs with a trained model, and the explanation waterfall.
 //! - [`cluster`]: connected components and chaining-resistant clustering, and the
 //!   clustering policy every path applies ([`cluster::cluster_edges`]).
@@ -19,6 +20,7 @@
 
 pub mod blocking;
 pub mod cluster;
+pub mod cold;
 pub mod comparison;
 pub mod eval;
 pub mod evidence;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use spirit_model::AttrKind;
 use std::collections::BTreeMap;
 
+use crate::blocking::BlockingRule;
 use crate::{CardKey, PrepareOptions};
 use spirit_text::DateOrder;
 
@@ -213,6 +214,19 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// The blocking rules in force for records carrying `kinds`: the settings' own rules
+    /// when it names some, else the defaults for those kinds.
+    pub fn blocking_rules(&self, kinds: &[AttrKind]) -> Result<Vec<BlockingRule>, String> {
+        if self.blocking.is_empty() {
+            Ok(BlockingRule::defaults_for(kinds))
+        } else {
+            self.blocking
+                .iter()
+                .map(|r| BlockingRule::parse(&r.keys))
+                .collect()
+        }
     }
 }
 

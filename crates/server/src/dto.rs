@@ -604,9 +604,6 @@ pub struct IngestResult {
     pub already_stored: u64,
     /// Records not stored (a conflicting id, no id): with line and reason.
     pub problems: Vec<String>,
-    /// True when the records were resolved into entities as they were stored (the
-    /// workspace has a model); else they wait for `spirit resolve`.
-    pub resolved: bool,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

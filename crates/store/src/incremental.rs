@@ -23,14 +23,15 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use spirit_matching::blocking::{BlockKeys, BlockingRule};
 use spirit_matching::cluster::cluster_edges;
+use spirit_matching::cold::cold_start_functions;
 use spirit_matching::table::Appender;
 use spirit_matching::{LinkType, Settings};
-use spirit_matching::{RecordTable, Scorer};
-use spirit_model::{AttrKind, Edge, probability_to_weight};
+use spirit_matching::{Model, RecordTable, Scorer};
+use spirit_model::{AttrKind, Edge, Progress, probability_to_weight};
 
 use crate::entities::{Changes, reconcile};
 use crate::ingest::{Incoming, Normaliser, Stored, store_record};
-use crate::resolve::{StoredModel, current_model, load_all, pack_partials};
+use crate::resolve::{StoredModel, current_model, insert_model, load_all, pack_partials};
 use crate::workspace::Checkpointer;
 use crate::{StoreError, Workspace};
 
@@ -81,10 +82,12 @@ impl std::ops::AddAssign for AddTotals {
     }
 }
 
-/// Resolves records into a workspace with its current model.
+/// Resolves records into a workspace with its current model, or the cold-start model
+/// ([`spirit_matching::cold`]) while the workspace has never been trained.
 pub struct Resolver<'w> {
     ws: &'w mut Workspace,
-    model: StoredModel,
+    /// The model in force; `None` until a cold-start workspace sees its first record.
+    model: Option<StoredModel>,
     resident: Resident,
     /// Set when a batch failed after the resident index took some of its records: the
     /// index no longer matches the store, so the resolver refuses more work.
@@ -107,25 +110,21 @@ impl Drop for Resolver<'_> {
 }
 
 impl<'w> Resolver<'w> {
-    /// Prepares to add records; the workspace must have been resolved once (that is
-    /// where the model and the key index come from).
+    /// Prepares to add records: loads the model in force and the resident index. A
+    /// workspace that was never resolved gets the cold-start model with its first
+    /// records.
     pub fn new(ws: &'w mut Workspace) -> Result<Resolver<'w>, StoreError> {
         ws.require_write()?;
-        let model = current_model(&ws.conn)?.ok_or_else(|| {
-            StoreError::Invalid(format!(
-                "workspace {} has no model yet: store some records with `spirit ingest` and \
-                 run `spirit resolve {}` once before adding records one by one",
-                ws.dir().display(),
-                ws.dir().display()
-            ))
-        })?;
         let settings = ws.settings().clone();
-        let mut model = model;
-        model
-            .model
-            .set_style_can_link(settings.resolve.style_can_link);
+        let mut model = current_model(&ws.conn)?;
+        if let Some(model) = &mut model {
+            model
+                .model
+                .set_style_can_link(settings.resolve.style_can_link);
+        }
         let t = Instant::now();
-        let resident = Resident::load(&ws.conn, &model.rules)?;
+        let rules = model.as_ref().map(|m| m.rules.clone()).unwrap_or_default();
+        let resident = Resident::load(&ws.conn, &rules)?;
         let load_seconds = t.elapsed().as_secs_f64();
         let run = Workspace::start_run(&ws.conn, "add").map_err(|e| ws.write_error(e))?;
         let card_key = crate::ingest::card_key(&ws.conn).map_err(|e| ws.write_error(e))?;
@@ -154,84 +153,214 @@ impl<'w> Resolver<'w> {
     /// Stores and resolves a batch of records in one transaction. When it returns `Ok`,
     /// every outcome is durable. An error rolls the whole batch back.
     pub fn add_batch(&mut self, batch: &[Incoming]) -> Result<Vec<AddOutcome>, StoreError> {
+        self.in_transaction(batch, |tx, ctx, resident, totals| {
+            let normaliser = ctx.normaliser;
+            let mut out = Vec::with_capacity(batch.len());
+            for rec in batch {
+                totals.records += 1;
+                let t = Instant::now();
+                let stored = store_record(tx, ctx.run, normaliser, rec)?;
+                totals.seconds_store += t.elapsed().as_secs_f64();
+                let entity = match stored {
+                    Stored::New(id, norm) => {
+                        totals.stored += 1;
+                        let source = resident.source_index(&rec.source);
+                        let dense = resident.push(id, &norm, source);
+                        Ok(ctx.link(tx, resident, dense, totals)?)
+                    }
+                    Stored::Existing(id) => {
+                        totals.already_stored += 1;
+                        match entity_of(tx, id)? {
+                            Some(e) => Ok(e),
+                            // Stored but never resolved: it is in the resident index.
+                            None => Ok(ctx.link(tx, resident, resident.dense_of(id)?, totals)?),
+                        }
+                    }
+                    Stored::Conflict(message) => {
+                        totals.rejected += 1;
+                        Err(message)
+                    }
+                };
+                out.push(AddOutcome {
+                    source: rec.source.clone(),
+                    record_id: rec.record_id.clone(),
+                    entity,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Resolves every stored record that has no entity yet (stored by `ingest` since
+    /// the last resolution), in the order they were stored, `batch` records per
+    /// transaction; an interruption keeps the batches already committed. Returns how
+    /// many records it resolved.
+    pub fn resolve_stored(
+        &mut self,
+        batch: usize,
+        progress: &dyn Progress,
+    ) -> Result<u64, StoreError> {
+        let pending: Vec<i64> = self
+            .ws
+            .conn
+            .prepare(
+                "SELECT r.id FROM records r WHERE NOT EXISTS \
+                 (SELECT 1 FROM membership m WHERE m.record = r.id) ORDER BY r.id",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        progress.phase("resolve stored records", Some(pending.len() as u64));
+        let mut done = 0u64;
+        for chunk in pending.chunks(batch.max(1)) {
+            self.in_transaction(&[], |tx, ctx, resident, totals| {
+                for &id in chunk {
+                    totals.records += 1;
+                    totals.already_stored += 1;
+                    ctx.link(tx, resident, resident.dense_of(id)?, totals)?;
+                }
+                Ok(())
+            })?;
+            done += chunk.len() as u64;
+            progress.set(done);
+        }
+        progress.done();
+        Ok(done)
+    }
+
+    /// Runs `work` in one transaction with what linking needs, the cold-start model
+    /// first extended to the kinds of `incoming`; commits and adds up the totals. An
+    /// error rolls everything back and refuses further work (the resident index may
+    /// hold records the store does not).
+    fn in_transaction<T>(
+        &mut self,
+        incoming: &[Incoming],
+        work: impl FnOnce(&Connection, &Context, &mut Resident, &mut AddTotals) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         if self.poisoned {
             return Err(StoreError::Invalid(
                 "an earlier batch failed; open the workspace again to go on".into(),
             ));
         }
         self.poisoned = true;
-        let result = self.add_batch_inner(batch);
+        let dir = self.ws.dir().to_path_buf();
+        let result = (|| {
+            let tx = self.ws.conn.transaction()?;
+            if self.model.as_ref().is_none_or(|m| m.model.is_cold_start()) {
+                extend_cold_start(
+                    &tx,
+                    &mut self.model,
+                    &mut self.resident,
+                    &self.settings,
+                    incoming,
+                )?;
+            }
+            let Some(model) = &self.model else {
+                return Err(StoreError::Invalid(
+                    "none of the records carries an attribute SPIRIT can compare (names, dates \
+                     of birth, e-mails, phones, addresses, identifiers, …): name their columns \
+                     in the settings' [input.columns]"
+                        .into(),
+                ));
+            };
+            let ctx = Context {
+                model,
+                settings: &self.settings,
+                normaliser: &self.normaliser,
+                run: self.run,
+                threshold_weight: self.threshold_weight,
+                floor_weight: self.floor_weight,
+            };
+            let mut totals = AddTotals::default();
+            let out = work(&tx, &ctx, &mut self.resident, &mut totals)?;
+            let t = Instant::now();
+            tx.commit()?;
+            totals.seconds_commit += t.elapsed().as_secs_f64();
+            totals.batches = 1;
+            self.totals += totals;
+            Ok(out)
+        })()
+        .map_err(|e| crate::workspace::map_store_error(&dir, e));
+        self.checkpointer.nudge();
         self.poisoned = result.is_err();
         result
-    }
-
-    fn add_batch_inner(&mut self, batch: &[Incoming]) -> Result<Vec<AddOutcome>, StoreError> {
-        let dir = self.ws.dir().to_path_buf();
-        let tx = self.ws.conn.transaction()?;
-        let mut out = Vec::with_capacity(batch.len());
-        let mut totals = AddTotals::default();
-        let resident = &mut self.resident;
-        let ctx = Context {
-            model: &self.model,
-            settings: &self.settings,
-            run: self.run,
-            threshold_weight: self.threshold_weight,
-            floor_weight: self.floor_weight,
-        };
-        for rec in batch {
-            totals.records += 1;
-            let t = Instant::now();
-            let stored = store_record(&tx, self.run, &self.normaliser, rec)
-                .map_err(|e| crate::workspace::map_store_error(&dir, e))?;
-            totals.seconds_store += t.elapsed().as_secs_f64();
-            let entity = match stored {
-                Stored::New(id, norm) => {
-                    totals.stored += 1;
-                    let source = resident.source_index(&rec.source);
-                    let dense = resident.push(id, &norm, source);
-                    Ok(ctx.link(&tx, resident, dense, &mut totals)?)
-                }
-                Stored::Existing(id) => {
-                    totals.already_stored += 1;
-                    match entity_of(&tx, id)? {
-                        Some(e) => Ok(e),
-                        None => {
-                            // Stored but never resolved: it is in the resident index.
-                            let dense = resident.dense_of(id)?;
-                            Ok(ctx.link(&tx, resident, dense, &mut totals)?)
-                        }
-                    }
-                }
-                Stored::Conflict(message) => {
-                    totals.rejected += 1;
-                    Err(message)
-                }
-            };
-            out.push(AddOutcome {
-                source: rec.source.clone(),
-                record_id: rec.record_id.clone(),
-                entity,
-            });
-        }
-        let t = Instant::now();
-        tx.commit()
-            .map_err(|e| crate::workspace::map_store_error(&dir, e.into()))?;
-        totals.seconds_commit += t.elapsed().as_secs_f64();
-        self.checkpointer.nudge();
-        totals.batches = 1;
-        self.totals += totals;
-        Ok(out)
     }
 
     /// Closes the run with its totals.
     pub fn finish(mut self) -> Result<AddTotals, StoreError> {
         self.checkpointer.stop(&self.ws.conn);
         let summary = serde_json::to_string(&self.totals).expect("totals serialise");
-        Workspace::finish_run(&self.ws.conn, self.run, Some(self.model.id), &summary)
+        let model = self.model.as_ref().map(|m| m.id);
+        Workspace::finish_run(&self.ws.conn, self.run, model, &summary)
             .map_err(|e| self.ws.write_error(e))?;
         Ok(self.totals.clone())
     }
 }
+
+/// Keeps a cold-start workspace's model comparing every kind its records carry:
+/// when the store and `batch` hold kinds the model in force does not compare, a
+/// cold-start model over all of them is stored (in the batch's transaction) and the
+/// resident index is keyed under its blocking rules. Records scored before keep
+/// their edges under the earlier model.
+fn extend_cold_start(
+    conn: &Connection,
+    current: &mut Option<StoredModel>,
+    resident: &mut Resident,
+    settings: &Settings,
+    batch: &[Incoming],
+) -> Result<(), StoreError> {
+    let mut kinds = resident.table.kinds();
+    for rec in batch {
+        let given: Vec<AttrKind> = match &rec.normalised {
+            Some(norm) => norm.iter().map(|(k, _)| *k).collect(),
+            None => rec.values.iter().map(|(k, _)| *k).collect(),
+        };
+        for k in given {
+            // A full name is compared as its given name and surname.
+            let parts: &[AttrKind] = if k == AttrKind::FullName {
+                &[AttrKind::GivenName, AttrKind::Surname]
+            } else {
+                std::slice::from_ref(&k)
+            };
+            for &p in parts {
+                if !kinds.contains(&p) {
+                    kinds.push(p);
+                }
+            }
+        }
+    }
+    let functions = cold_start_functions(&kinds);
+    if functions.is_empty()
+        || current
+            .as_ref()
+            .is_some_and(|m| m.model.functions() == functions)
+    {
+        return Ok(());
+    }
+    let mut model = Model::cold_start(&functions);
+    model.set_style_can_link(settings.resolve.style_can_link);
+    let rules = settings
+        .blocking_rules(&kinds)
+        .map_err(StoreError::Invalid)?;
+    let id = insert_model(conn, &model, &rules, settings)?;
+    resident.rekey(&rules);
+    *current = Some(StoredModel { id, model, rules });
+    Ok(())
+}
+
+/// Resolves every stored record that has no entity yet, one by one with the model in
+/// force (the cold-start model in a workspace never resolved): what `ingest` stored
+/// since the last resolution, without the batch plan. See [`Resolver::resolve_stored`].
+pub fn resolve_stored(
+    ws: &mut Workspace,
+    progress: &dyn Progress,
+) -> Result<AddTotals, StoreError> {
+    let mut resolver = Resolver::new(ws)?;
+    resolver.resolve_stored(RESOLVE_STORED_BATCH, progress)?;
+    resolver.finish()
+}
+
+/// Records per transaction when stored records are resolved one by one.
+const RESOLVE_STORED_BATCH: usize = 1000;
 
 /// Candidate sets at least this large are scored in parallel.
 const PARALLEL_CANDIDATES: usize = 64;
@@ -240,6 +369,7 @@ const PARALLEL_CANDIDATES: usize = 64;
 struct Context<'a> {
     model: &'a StoredModel,
     settings: &'a Settings,
+    normaliser: &'a Normaliser,
     run: i64,
     threshold_weight: f64,
     floor_weight: f64,
@@ -332,24 +462,31 @@ impl Resident {
             sources.entry(key.source.clone()).or_insert(s);
         }
         let table = RecordTable::from_normalised(&stored.values, stored.sources);
-        let keys = BlockKeys::compute(&table, rules.to_vec(), usize::MAX);
-        let mut base = Vec::new();
-        for (rule, rule_keys) in keys.keys.iter().enumerate() {
-            for (i, k) in rule_keys.iter().enumerate() {
-                if let Some(k) = k {
-                    base.push((rule as u32, *k, i as u32));
-                }
-            }
-        }
-        base.sort_unstable();
-        Ok(Resident {
+        let mut resident = Resident {
             appender: Appender::new(&table),
             table,
             ids: stored.ids,
-            base,
+            base: Vec::new(),
             added: FxHashMap::default(),
             sources,
-        })
+        };
+        resident.rekey(rules);
+        Ok(resident)
+    }
+
+    /// Keys every record in the index under `rules`.
+    fn rekey(&mut self, rules: &[BlockingRule]) {
+        let keys = BlockKeys::compute(&self.table, rules.to_vec(), usize::MAX);
+        self.base.clear();
+        for (rule, rule_keys) in keys.keys.iter().enumerate() {
+            for (i, k) in rule_keys.iter().enumerate() {
+                if let Some(k) = k {
+                    self.base.push((rule as u32, *k, i as u32));
+                }
+            }
+        }
+        self.base.sort_unstable();
+        self.added.clear();
     }
 
     fn source_index(&mut self, name: &str) -> u16 {

@@ -24,6 +24,16 @@ pub struct RecordView {
     pub entity: Option<String>,
 }
 
+impl RecordView {
+    /// The normalised value of the record's first attribute of `kind`.
+    pub fn value(&self, kind: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _, _)| k == kind)
+            .and_then(|(_, _, v)| v.as_deref())
+    }
+}
+
 /// One edge between members of an entity, with its partial weights.
 #[derive(Clone, Debug, Serialize)]
 pub struct EdgeView {
@@ -343,6 +353,16 @@ pub fn history(conn: &Connection, text: &str) -> Result<Option<Vec<EventView>>, 
     Ok(Some(out))
 }
 
+/// (source, record id, entity) of every resolved record, in the order they were stored.
+pub fn memberships(conn: &Connection) -> Result<Vec<(String, String, i64)>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT s.name, r.record_id, m.entity FROM records r JOIN sources s ON s.id = r.source \
+         JOIN membership m ON m.record = r.id ORDER BY r.id",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Writes `source,record_id,entity_id` for every resolved record (the layout of the
 /// batch pipeline's `clusters.csv`, so `spirit evaluate` reads it). Returns the rows
 /// written.
@@ -353,15 +373,8 @@ pub fn export_clusters(conn: &Connection, out: &std::path::Path) -> Result<u64, 
     let csv_err = |e: csv::Error| StoreError::Invalid(format!("{}: {e}", tmp.display()));
     w.write_record(["source", "record_id", "entity_id"])
         .map_err(csv_err)?;
-    let mut stmt = conn.prepare(
-        "SELECT s.name, r.record_id, m.entity FROM records r JOIN sources s ON s.id = r.source \
-         JOIN membership m ON m.record = r.id ORDER BY r.id",
-    )?;
-    let mut rows = stmt.query([])?;
     let mut n = 0u64;
-    while let Some(row) = rows.next()? {
-        let (source, record_id, entity): (String, String, i64) =
-            (row.get(0)?, row.get(1)?, row.get(2)?);
+    for (source, record_id, entity) in memberships(conn)? {
         w.write_record([source, record_id, entity_label(entity)])
             .map_err(csv_err)?;
         n += 1;

@@ -47,6 +47,23 @@ pub fn current_model(conn: &Connection) -> Result<Option<StoredModel>, StoreErro
     Ok(Some(StoredModel { id, model, rules }))
 }
 
+/// Stores a model with the blocking rules and settings it runs under; returns its id.
+pub(crate) fn insert_model(
+    conn: &Connection,
+    model: &Model,
+    rules: &[BlockingRule],
+    settings: &Settings,
+) -> Result<i64, StoreError> {
+    let rules_json = serde_json::to_string(&rules.iter().map(rule_keys).collect::<Vec<_>>())
+        .expect("rules serialise");
+    let settings_text = toml::to_string(settings).expect("settings serialise");
+    conn.execute(
+        "INSERT INTO models(created_at, model, rules, settings) VALUES (?1, ?2, ?3, ?4)",
+        params![now(), model.to_json(), rules_json, settings_text],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
 /// Names of the partial weights a model writes with every edge.
 pub fn partial_names(model: &Model) -> Vec<String> {
     Scorer::new(model.clone(), &RecordTable::default()).partial_names()
@@ -241,15 +258,7 @@ pub fn store_resolution(
     let write = |conn: &mut Connection| -> Result<Stored, StoreError> {
         let tx = conn.transaction()?;
         let run = Workspace::start_run(&tx, "resolve")?;
-        let rules_json =
-            serde_json::to_string(&resolution.rules.iter().map(rule_keys).collect::<Vec<_>>())
-                .expect("rules serialise");
-        let settings_text = toml::to_string(resolution.settings).expect("settings serialise");
-        tx.execute(
-            "INSERT INTO models(created_at, model, rules, settings) VALUES (?1, ?2, ?3, ?4)",
-            params![now(), resolution.model.to_json(), rules_json, settings_text],
-        )?;
-        let model_id = tx.last_insert_rowid();
+        let model_id = insert_model(&tx, resolution.model, resolution.rules, resolution.settings)?;
         tx.execute("DELETE FROM edges", [])?;
         {
             let edges = resolution.edges;

@@ -27,7 +27,7 @@ fn workspace(dir: &Path) -> Workspace {
     let file = dir.join("people.csv");
     std::fs::write(&file, demo_rows(300)).unwrap();
     ingest::ingest(&mut ws, Some("people"), &file, Some("rec_id"), &NoProgress).unwrap();
-    spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
+    spirit_store::incremental::resolve_stored(&mut ws, &NoProgress).unwrap();
     ws
 }
 

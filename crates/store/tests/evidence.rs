@@ -136,7 +136,7 @@ fn identifiers_from_texts_are_stored_resolved_and_searchable() {
         "{value}"
     );
 
-    spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
+    spirit_store::incremental::resolve_stored(&mut ws, &NoProgress).unwrap();
     let entity_of = |key: &str| {
         query::record(ws.connection(), key)
             .unwrap()
@@ -248,12 +248,7 @@ fn posts_become_records_and_accounts_with_mentions() {
     let acc = query::record(conn, "market_x:account:market_a:seller1")
         .unwrap()
         .unwrap();
-    let attr = |rec: &query::RecordView, kind: &str| {
-        rec.attributes
-            .iter()
-            .find(|(k, _, _)| k == kind)
-            .and_then(|(_, _, v)| v.clone())
-    };
+    let attr = |rec: &query::RecordView, kind: &str| rec.value(kind).map(str::to_owned);
     assert_eq!(attr(&acc, "username").as_deref(), Some("seller1"));
     assert_eq!(
         attr(&acc, "crypto_address").as_deref(),
@@ -324,11 +319,16 @@ fn posts_become_records_and_accounts_with_mentions() {
     );
 
     // Resolution links the two accounts that share the wallet and the key.
-    let rep = spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
+    spirit_store::incremental::resolve_stored(&mut ws, &NoProgress).unwrap();
     let conn = ws.connection();
+    let model = spirit_store::resolve::current_model(conn).unwrap().unwrap();
     assert!(
-        rep.rules.contains(&"crypto_address:exact".to_string()),
-        "{rep:?}"
+        model
+            .rules
+            .iter()
+            .any(|r| r.to_string() == "crypto_address:exact"),
+        "{:?}",
+        model.rules
     );
     let entity = |key: &str| query::record(conn, key).unwrap().unwrap().entity.unwrap();
     assert_eq!(

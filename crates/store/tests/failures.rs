@@ -78,7 +78,7 @@ fn resolved_workspace(dir: &Path) -> Workspace {
     let ws_dir = dir.join("ws");
     let mut ws = Workspace::init(&ws_dir, None).unwrap();
     ingest::ingest(&mut ws, Some("people"), &file, None, &NoProgress).unwrap();
-    spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
+    spirit_store::incremental::resolve_stored(&mut ws, &NoProgress).unwrap();
     ws
 }
 
@@ -312,9 +312,9 @@ fn a_read_only_database_refuses_ingest_and_add_cleanly() {
         "{e:?}"
     );
     assert!(acks.is_empty());
-    let e = spirit_engine::workspace::resolve(&mut ws, true, &NoProgress).unwrap_err();
+    let e = spirit_store::incremental::resolve_stored(&mut ws, &NoProgress).unwrap_err();
     assert!(
-        matches!(&e, spirit_engine::EngineError::Store(StoreError::ReadOnly { path, .. }) if path == &dir),
+        matches!(&e, StoreError::ReadOnly { path, .. } if path == &dir),
         "{e:?}"
     );
 

@@ -134,10 +134,8 @@ fn folder_ingest_stores_canonical_media_values() {
         query::record(ws.connection(), &format!("seized:file:{file}"))
             .unwrap()
             .unwrap()
-            .attributes
-            .into_iter()
-            .find(|(k, _, _)| k == kind)
-            .and_then(|(_, _, v)| v)
+            .value(kind)
+            .map(str::to_owned)
     };
     let original = attr("voice0.wav", "audio_fingerprint").unwrap();
     let copy = attr("reposts/voice0_cut.wav", "audio_fingerprint").unwrap();
@@ -236,7 +234,7 @@ fn mirrored_photos_and_cut_voice_notes_link_in_resolution() {
         report.invalid
     );
     assert_eq!(report.invalid.len(), 1, "{:?}", report.invalid);
-    spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
+    spirit_store::incremental::resolve_stored(&mut ws, &NoProgress).unwrap();
     let entity_of = |key: &str| {
         query::record(ws.connection(), &format!("market:{key}"))
             .unwrap()

@@ -42,10 +42,30 @@ fn a_version_1_store_is_migrated_and_usable() {
             .is_empty()
     );
     drop(ws);
+    // Records go on being resolved into it with its model.
     let mut ws = Workspace::open(dir.path(), Access::Write).unwrap();
-    assert!(resolve::current_model(ws.connection()).unwrap().is_some());
-    let again = spirit_engine::workspace::resolve(&mut ws, true, &NoProgress).unwrap();
-    assert_eq!(again.changes.moved, 0);
+    let model = resolve::current_model(ws.connection()).unwrap().unwrap();
+    assert!(!model.model.is_cold_start());
+    let (mut acks, mut problems) = (Vec::new(), Vec::new());
+    let line = "{\"rec_id\": \"n1\", \"first_name\": \"Heather\", \"surname\": \"Wright\", \
+                \"dob\": \"1950-02-13\", \"email\": \"heather.wright@hotmail.com\"}\n";
+    spirit_store::stream::add_stream(
+        &mut ws,
+        std::io::Cursor::new(line.as_bytes().to_vec()),
+        &mut acks,
+        &mut problems,
+        &spirit_store::stream::StreamOptions::new("people"),
+    )
+    .unwrap();
+    assert!(
+        problems.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&problems)
+    );
+    let added = query::record(ws.connection(), "people:n1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(added.entity, Some(entity), "{added:?}");
 }
 
 #[test]
@@ -77,7 +97,7 @@ fn write_version_1_fixture() {
     let file = dir.path().join("people.csv");
     std::fs::write(&file, rows.join("\n") + "\n").unwrap();
     ingest::ingest(&mut ws, None, &file, None, &NoProgress).unwrap();
-    spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
+    spirit_store::incremental::resolve_stored(&mut ws, &NoProgress).unwrap();
     let conn = ws.connection();
     for table in [
         schema::SEARCH_TRIGRAMS,

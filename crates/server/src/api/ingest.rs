@@ -4,7 +4,6 @@ use axum::http::{HeaderMap, header};
 use axum::{Json, extract::State};
 use serde_json::json;
 use spirit_sources::{StreamFormat, read_rows};
-use spirit_store::access;
 use spirit_store::audit::clip;
 use spirit_store::scope::Scope;
 
@@ -72,8 +71,8 @@ fn validate_upload(body: &[u8], csv_format: bool) -> ApiResult<u64> {
 }
 
 /// Upload records (CSV with a header, or JSON Lines) into a source of one's case. Nothing
-/// is stored unless every line is readable. With a model in the workspace the records are
-/// resolved as they are stored.
+/// is stored unless every line is readable. The records are resolved as they are stored
+/// (with the cold-start model while the workspace has never been resolved).
 #[utoipa::path(post, path = "/api/sources/{source}/records", tag = "sources",
     security(("bearer" = []), ("cookie" = [])),
     params(("source" = String, Path, pattern = "^[A-Za-z0-9._-]{1,64}$"), IngestParams, PurposeParam),
@@ -159,76 +158,32 @@ fn store_upload(
     read: u64,
 ) -> ApiResult<IngestResult> {
     use spirit_store::stream::{StreamOptions, add_stream};
-    let has_model = spirit_store::resolve::current_model(ws.connection())?.is_some();
-    if has_model {
-        let mut options = StreamOptions::new(source);
-        options.format = if csv_format {
-            StreamFormat::Csv
-        } else {
-            StreamFormat::JsonLines
-        };
-        options.id_column = id_column;
-        options.origin = "upload".into();
-        let (mut acks, mut problems) = (Vec::new(), Vec::new());
-        let report = add_stream(
-            ws,
-            std::io::Cursor::new(body),
-            &mut acks,
-            &mut problems,
-            &options,
-        )?;
-        let problems: Vec<String> = String::from_utf8_lossy(&problems)
-            .lines()
-            .take(100)
-            .map(str::to_owned)
-            .collect();
-        Ok(IngestResult {
-            source: source.to_string(),
-            read,
-            stored: report.totals.stored,
-            already_stored: report.totals.already_stored,
-            problems,
-            resolved: true,
-        })
+    let mut options = StreamOptions::new(source);
+    options.format = if csv_format {
+        StreamFormat::Csv
     } else {
-        let dir = ws.dir().join("uploads");
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| ApiError::Internal(format!("cannot create {}: {e}", dir.display())))?;
-        let nonce = access::hex(&access::random_bytes::<8>()?);
-        let path = dir.join(format!(
-            "{source}-{nonce}.{}",
-            if csv_format { "csv" } else { "jsonl" }
-        ));
-        std::fs::write(&path, &body)
-            .map_err(|e| ApiError::Internal(format!("cannot write {}: {e}", path.display())))?;
-        let report = spirit_store::ingest::ingest(
-            ws,
-            Some(source),
-            &path,
-            id_column.as_deref(),
-            &spirit_model::NoProgress,
-        );
-        let _ = std::fs::remove_file(&path);
-        let report = report?;
-        let mut problems: Vec<String> = report
-            .conflicts
-            .iter()
-            .take(100)
-            .map(|(line, m)| format!("line {line}: {m}"))
-            .collect();
-        if report.quarantined > 0 {
-            problems.push(format!(
-                "{} rows could not be used (quarantined in the workspace)",
-                report.quarantined
-            ));
-        }
-        Ok(IngestResult {
-            source: source.to_string(),
-            read: report.read,
-            stored: report.stored,
-            already_stored: report.already_stored,
-            problems,
-            resolved: false,
-        })
-    }
+        StreamFormat::JsonLines
+    };
+    options.id_column = id_column;
+    options.origin = "upload".into();
+    let (mut acks, mut problems) = (Vec::new(), Vec::new());
+    let report = add_stream(
+        ws,
+        std::io::Cursor::new(body),
+        &mut acks,
+        &mut problems,
+        &options,
+    )?;
+    let problems: Vec<String> = String::from_utf8_lossy(&problems)
+        .lines()
+        .take(100)
+        .map(str::to_owned)
+        .collect();
+    Ok(IngestResult {
+        source: source.to_string(),
+        read,
+        stored: report.totals.stored,
+        already_stored: report.totals.already_stored,
+        problems,
+    })
 }

@@ -120,7 +120,7 @@ fn build_template() -> Template {
             )
             .unwrap();
         }
-        spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
+        spirit_store::incremental::resolve_stored(&mut ws, &NoProgress).unwrap();
     }
     let ws = Workspace::open(&ws_dir, Access::Read).unwrap();
     let conn = ws.connection();

@@ -1,5 +1,6 @@
-//! The identity store end to end, through the library: ingest, batch re-run, stable
-//! ids, incremental additions agreeing with batch, judgements as constraints.
+//! The workspace re-run with the identity store, through the library: ingest, batch
+//! re-run, stable ids, incremental additions agreeing with batch, judgements as
+//! constraints, the cold-start model replaced by the first re-run.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Cursor;
@@ -68,13 +69,10 @@ fn truth() -> BTreeMap<String, String> {
 
 /// record_id → entity of every resolved record.
 fn clusters(ws: &Workspace) -> BTreeMap<String, i64> {
-    let mut stmt = ws
-        .connection()
-        .prepare("SELECT r.record_id, m.entity FROM records r JOIN membership m ON m.record = r.id")
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+    query::memberships(ws.connection())
         .unwrap()
-        .map(Result::unwrap)
+        .into_iter()
+        .map(|(_, record_id, entity)| (record_id, entity))
         .collect()
 }
 
@@ -323,19 +321,33 @@ fn records_and_entities_are_shown_with_their_evidence() {
 }
 
 #[test]
-fn adding_needs_a_model_and_a_writable_workspace() {
+fn the_first_resolve_replaces_the_cold_start_model_and_rechecks_every_entity() {
     let dir = tempfile::tempdir().unwrap();
     let mut ws = Workspace::init(dir.path(), None).unwrap();
-    let mut sink = Vec::new();
-    let e = add_stream(
-        &mut ws,
-        Cursor::new(jsonl(0..2).into_bytes()),
-        &mut sink,
-        &mut Vec::new(),
-        &StreamOptions::new("people"),
-    )
-    .unwrap_err();
-    assert!(e.to_string().contains("spirit resolve"), "{e}");
+    let (acks, problems) = add(&mut ws, jsonl(0..400));
+    assert!(problems.is_empty(), "{problems}");
+    assert_eq!(acks.lines().count(), 400);
+    let cold = spirit_store::resolve::current_model(ws.connection())
+        .unwrap()
+        .unwrap();
+    assert!(cold.model.is_cold_start());
+    let report = spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
+    let trained = spirit_store::resolve::current_model(ws.connection())
+        .unwrap()
+        .unwrap();
+    assert!(!trained.model.is_cold_start() && trained.id > cold.id);
+    assert_eq!(report.records, 400);
+    let f1 = pairwise_f1(&clusters(&ws), &truth());
+    assert!(f1 >= 0.95, "trained F1 {f1}");
+    // Adding goes on with the trained model.
+    add(&mut ws, jsonl(400..420));
+    assert_eq!(
+        spirit_store::resolve::current_model(ws.connection())
+            .unwrap()
+            .unwrap()
+            .id,
+        trained.id
+    );
     drop(ws);
     let mut reader = Workspace::open(dir.path(), Access::Read).unwrap();
     let e = spirit_engine::workspace::resolve(&mut reader, false, &NoProgress).unwrap_err();

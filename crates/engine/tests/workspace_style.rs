@@ -173,10 +173,8 @@ fn attr(ws: &Workspace, key: &str, kind: &str) -> Option<String> {
     query::record(ws.connection(), key)
         .unwrap()
         .unwrap()
-        .attributes
-        .into_iter()
-        .find(|(k, _, _)| k == kind)
-        .and_then(|(_, _, v)| v)
+        .value(kind)
+        .map(str::to_owned)
 }
 
 fn entity(ws: &Workspace, key: &str) -> String {
