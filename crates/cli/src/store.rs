@@ -229,6 +229,9 @@ pub fn resolve_workspace(dir: &Path, keep_model: bool, as_json: bool, bars: &Bar
         .map(|(p, s)| format!("{p} {s:.2}s"))
         .collect();
     println!("time: {}", phases.join(", "));
+    for w in &report.training_warnings {
+        println!("warning: {w}");
+    }
     Ok(())
 }
 

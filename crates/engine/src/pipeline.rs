@@ -70,6 +70,8 @@ pub struct RunSummary {
     pub model_trained: bool,
     pub prior: f64,
     pub em_iterations: usize,
+    /// What the check after training found ([`Model::check_training`]).
+    pub training_warnings: Vec<String>,
     pub phase_seconds: Vec<(String, f64)>,
     pub out: PathBuf,
 }
@@ -236,6 +238,7 @@ pub fn resolve_with(
         model_trained: request.model.is_none(),
         prior: model.prior,
         em_iterations: model.training.em_iterations,
+        training_warnings: model.training.warnings.clone(),
         phase_seconds: phases,
         out: request.out.clone(),
     };

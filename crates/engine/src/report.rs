@@ -63,6 +63,9 @@ pub fn summary(s: &RunSummary) -> String {
         s.prior,
         s.em_iterations
     );
+    for w in &s.training_warnings {
+        let _ = writeln!(o, "  warning          {w}");
+    }
     let _ = writeln!(o, "  edges            {:>12}", s.edges);
     let _ = writeln!(
         o,

@@ -31,6 +31,8 @@ pub struct ResolveReport {
     pub judgements: u64,
     pub changes: Changes,
     pub rules: Vec<String>,
+    /// What the check after training found (empty when the model was kept).
+    pub training_warnings: Vec<String>,
     pub phase_seconds: Vec<(String, f64)>,
 }
 
@@ -132,6 +134,11 @@ pub fn resolve(
         judgements: judgements.len() as u64,
         changes: done.changes,
         rules: scored.rules.iter().map(ToString::to_string).collect(),
+        training_warnings: if keep_model {
+            Vec::new()
+        } else {
+            scored.model.training.warnings.clone()
+        },
         phase_seconds: phases,
     };
     let summary = serde_json::to_string(&report).expect("report serialises");

@@ -78,6 +78,9 @@ pub struct TrainingInfo {
     pub method: String,
     pub em_iterations: usize,
     pub em_converged: bool,
+    /// The largest change of a parameter in EM's last step.
+    #[serde(default)]
+    pub em_last_change: f64,
     pub pattern_pairs: u64,
     pub distinct_patterns: u64,
     pub u_sample_pairs: u64,
@@ -92,6 +95,10 @@ pub struct TrainingInfo {
     /// EM's estimate of the number of matching candidate pairs.
     #[serde(default)]
     pub expected_matches: f64,
+    /// What the check after training found (non-convergence, degenerate comparisons
+    /// and their fallback, a prior at its bound); empty when all is well.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A trained Fellegi–Sunter model. Serialises to `model.json`. It holds no personal

@@ -6,6 +6,15 @@ use crate::comparison::Bound;
 use crate::params::{ComparisonParams, Model, unpack};
 use crate::table::RecordTable;
 
+/// The largest change of a parameter in EM's last step under which a run that used up
+/// its iterations still counts as settled (convergence itself is 1e-6). EM on FEBRL stops
+/// at about 1e-3 after 100 iterations with the clusters it reaches when run on to 1e-6;
+/// a step of a hundredth is a model still moving.
+const EM_UNSETTLED: f64 = 1e-2;
+
+/// The range the priors are kept in.
+const PRIOR_BOUNDS: (f64, f64) = (1e-15, 0.4);
+
 /// What EM trains on: the histogram of training pairs, which comparisons each rule
 /// blocks on (`covered[rule][comparison]`), how many candidate pairs each counted pair
 /// stands for (`rule_scale[rule]`, when a rule's pairs were sampled), and the number of
@@ -97,6 +106,7 @@ impl Model {
         let mut eta: Vec<f64> = vec![if household { 0.05 } else { 0.0 }; rules];
         let mut iterations = 0;
         let mut converged = false;
+        let mut last_change = f64::MAX;
         let zeros = |c: &ComparisonParams| vec![0.0; c.levels.len()];
         for _ in 0..max_iterations {
             iterations += 1;
@@ -191,6 +201,7 @@ impl Model {
                     }
                 }
             }
+            last_change = delta;
             if delta < 1e-6 {
                 converged = true;
                 break;
@@ -242,9 +253,9 @@ impl Model {
                 em += n * pa / z;
                 eh += n * pb / z;
             }
-            let next = (em / possible).clamp(1e-15, 0.4);
+            let next = (em / possible).clamp(PRIOR_BOUNDS.0, PRIOR_BOUNDS.1);
             let hnext = if household {
-                (eh / possible).clamp(1e-15, 0.4)
+                (eh / possible).clamp(PRIOR_BOUNDS.0, PRIOR_BOUNDS.1)
             } else {
                 0.0
             };
@@ -261,6 +272,7 @@ impl Model {
         self.training.expected_matches = prior * possible;
         self.training.em_iterations = iterations;
         self.training.em_converged = converged;
+        self.training.em_last_change = last_change;
         iterations
     }
 
@@ -292,13 +304,77 @@ impl Model {
     }
 
     /// Unsupervised training: EM, then u cleared of the matches' share, then EM again
-    /// with the cleaner u.
+    /// with the cleaner u; then the result is checked ([`Model::check_training`]).
     pub fn train(&mut self, data: TrainingData<'_>, max_iterations: usize) {
         self.train_em(data, max_iterations);
         self.remove_matches_from_u();
         let first = self.training.em_iterations;
         self.train_em(data, max_iterations);
         self.training.em_iterations += first;
+        self.check_training();
+    }
+
+    /// Checks what EM found, so that training cannot fail silently: a comparison whose
+    /// agreement weighs no more than its disagreement (EM swapped the classes on it, or
+    /// found no signal where a signal must be) falls back to the cold-start m
+    /// ([`crate::cold`]), keeping its measured u; EM that did not converge, a prior at
+    /// its bound and training without any pair are reported. Every finding is kept in
+    /// [`TrainingInfo::warnings`](crate::model::TrainingInfo) (so in `model.json`) for the
+    /// run summary to print.
+    pub fn check_training(&mut self) {
+        let mut warnings = Vec::new();
+        if self.training.pattern_pairs == 0 {
+            warnings.push(
+                "no candidate pair to train on: m stays at its starting guess; check the \
+                 blocking rules"
+                    .to_string(),
+            );
+        } else if !self.training.em_converged && self.training.em_last_change > EM_UNSETTLED {
+            warnings.push(format!(
+                "EM had not settled when it stopped (its last step moved a parameter by \
+                 {:.1e}): the model is its last iterate; raise resolve.em_max_iterations",
+                self.training.em_last_change
+            ));
+        }
+        let household = self.household_prior > 0.0;
+        for c in self
+            .comparisons
+            .iter_mut()
+            .filter(|c| !c.function.is_calibrated())
+        {
+            let (agree, disagree) = (c.partial(1), c.partial(c.levels.len() as u8));
+            if agree > disagree {
+                continue;
+            }
+            let cold = Model::cold_start(&[c.function]);
+            let shared = c.function.shared_by_household();
+            for (p, q) in c.levels.iter_mut().zip(&cold.comparisons[0].levels) {
+                p.m = q.m;
+                if household && shared {
+                    p.h = q.m;
+                }
+            }
+            warnings.push(format!(
+                "comparison {}: EM made agreement weigh {agree:.1} bits and disagreement \
+                 {disagree:.1}; degenerate, so its m falls back to the cold-start values",
+                c.name
+            ));
+        }
+        if self.training.pattern_pairs > 0
+            && (self.prior >= PRIOR_BOUNDS.1 || self.prior <= PRIOR_BOUNDS.0)
+        {
+            warnings.push(format!(
+                "the prior λ = {:.3e} is at its bound: EM found {} among the candidate pairs; \
+                 check the blocking rules and the column mapping",
+                self.prior,
+                if self.prior >= PRIOR_BOUNDS.1 {
+                    "almost every pair a match"
+                } else {
+                    "no match"
+                }
+            ));
+        }
+        self.training.warnings = warnings;
     }
 
     /// Fits m (and u, where enough non-matches are given) from labelled pairs, and sets
@@ -688,5 +764,93 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A trained-looking model of given name and surname, checked.
+    fn checked(edit: impl FnOnce(&mut Model)) -> Model {
+        let mut model = Model::cold_start(&[Function::GivenName, Function::Surname]);
+        model.training.pattern_pairs = 1000;
+        model.training.em_converged = true;
+        edit(&mut model);
+        model.check_training();
+        model
+    }
+
+    #[test]
+    fn a_degenerate_comparison_falls_back_to_the_cold_start_m_and_says_so() {
+        let sound = checked(|_| {});
+        assert!(
+            sound.training.warnings.is_empty(),
+            "{:?}",
+            sound.training.warnings
+        );
+        // EM swapped the classes on the surname: its matches almost never agree, so
+        // agreement weighs less than disagreement.
+        let model = checked(|m| {
+            let levels = &mut m.comparisons[1].levels;
+            let n = levels.len();
+            for (i, p) in levels.iter_mut().enumerate() {
+                p.m = if i + 1 == n { 0.996 } else { 0.001 };
+            }
+        });
+        let cold = Model::cold_start(&[Function::Surname]);
+        let got: Vec<f64> = model.comparisons[1].levels.iter().map(|p| p.m).collect();
+        let want: Vec<f64> = cold.comparisons[0].levels.iter().map(|p| p.m).collect();
+        assert_eq!(got, want);
+        assert!(model.comparisons[1].partial(1) > model.comparisons[1].partial(5));
+        assert_eq!(
+            model.training.warnings.len(),
+            1,
+            "{:?}",
+            model.training.warnings
+        );
+        assert!(model.training.warnings[0].starts_with("comparison surname:"));
+        // The given name was sound and is left as it was.
+        assert_eq!(model.comparisons[0], sound.comparisons[0]);
+        // What EM reports about itself.
+        let slow = checked(|m| {
+            m.training.em_converged = false;
+            m.training.em_last_change = 0.05;
+        });
+        assert!(slow.training.warnings[0].contains("had not settled"));
+        let close = checked(|m| {
+            m.training.em_converged = false;
+            m.training.em_last_change = 1e-5;
+        });
+        assert!(close.training.warnings.is_empty());
+        let empty = checked(|m| m.training.pattern_pairs = 0);
+        assert!(empty.training.warnings[0].contains("no candidate pair"));
+    }
+
+    #[test]
+    fn training_on_pairs_that_all_agree_reports_a_prior_at_its_bound() {
+        let mut model = Model::cold_start(&[Function::GivenName, Function::Surname]);
+        let hist = [PatternCount {
+            rule: 0,
+            first: true,
+            pattern: pack(&[1, 1]),
+            count: 1000,
+        }];
+        model.train(
+            TrainingData {
+                histogram: &hist,
+                covered: &[vec![false; 2]],
+                rule_scale: &[1.0],
+                possible_pairs: 1000.0,
+            },
+            100,
+        );
+        assert!(
+            model
+                .training
+                .warnings
+                .iter()
+                .any(|w| w.contains("at its bound") && w.contains("almost every pair")),
+            "{:?}",
+            model.training.warnings
+        );
+        // It is kept in model.json.
+        let back = Model::from_json(&model.to_json()).unwrap();
+        assert_eq!(back.training.warnings, model.training.warnings);
     }
 }
