@@ -418,7 +418,7 @@ pub fn score_table_with(
             .rules
             .iter()
             .map(|rule| {
-                let kinds = rule.kinds();
+                let kinds = rule.covered_kinds();
                 functions
                     .iter()
                     .map(|f| {

@@ -11,6 +11,7 @@ use std::fmt;
 use rustc_hash::FxHashMap;
 use spirit_model::AttrKind;
 
+use crate::lsh::{LSH_BANDS, LSH_KINDS, record_signature};
 use crate::table::{Column, Derived, NULL_ID, RecordTable, hash_bytes, hash_str};
 
 /// How one attribute value becomes (part of) a key.
@@ -44,6 +45,11 @@ pub enum KeyFunction {
     /// The `i`-th min-hash ([`crate::evidence::audio_minhash`]) of an audio
     /// fingerprint's features. Only valid with `audio_fingerprint`.
     MinHash(u8),
+    /// Band `i` (0–19) of a min-hash signature over the character trigrams of the whole
+    /// person — names, street address, city and postcode, spaces removed — so that two
+    /// records with several fields corrupted still meet when most of their text agrees
+    /// ([`crate::lsh`]). Only valid with the pseudo-attribute `record`.
+    Lsh(u8),
 }
 
 /// One part of a blocking rule.
@@ -66,7 +72,11 @@ impl fmt::Display for BlockingRule {
             if i > 0 {
                 f.write_str(" & ")?;
             }
-            let kind = p.kind.map_or("name", AttrKind::name);
+            let kind = match (p.kind, p.function) {
+                (Some(k), _) => k.name(),
+                (None, KeyFunction::Lsh(_)) => "record",
+                (None, _) => "name",
+            };
             let func = match p.function {
                 KeyFunction::Exact => "exact".to_string(),
                 KeyFunction::Metaphone => "metaphone".into(),
@@ -78,6 +88,7 @@ impl fmt::Display for BlockingRule {
                 KeyFunction::Segment(i) => format!("segment{i}"),
                 KeyFunction::MirrorSegment(i) => format!("mirror_segment{i}"),
                 KeyFunction::MinHash(i) => format!("minhash{i}"),
+                KeyFunction::Lsh(i) => format!("lsh{i}"),
             };
             write!(f, "{kind}:{func}")?;
         }
@@ -107,6 +118,17 @@ impl BlockingRule {
                 Some(k) => out.push(k),
                 None => out.extend([AttrKind::GivenName, AttrKind::Surname]),
             }
+        }
+        out
+    }
+
+    /// The attribute kinds the pairs this rule proposes agree on more than random pairs
+    /// do: the kinds it needs, and for a record signature every kind signed. Training
+    /// leaves these out of the rule's stratum.
+    pub fn covered_kinds(&self) -> Vec<AttrKind> {
+        let mut out = self.kinds();
+        if self.is_record_signature() {
+            out.extend(LSH_KINDS);
         }
         out
     }
@@ -163,17 +185,45 @@ impl BlockingRule {
             .filter(|rule| rule.kinds().iter().all(|k| kinds.contains(k)))
             .collect()
     }
+
+    /// The `record:lshN` rules for records carrying `kinds`: none without names, and
+    /// none without a place (a signature of names alone would only find namesakes
+    /// again).
+    pub fn record_signature_for(kinds: &[AttrKind]) -> Vec<BlockingRule> {
+        let has = |k: &AttrKind| kinds.contains(k);
+        let named = has(&AttrKind::GivenName) && has(&AttrKind::Surname);
+        let placed = [AttrKind::Address, AttrKind::City, AttrKind::Postcode]
+            .iter()
+            .any(has);
+        if !(named && placed) {
+            return Vec::new();
+        }
+        (0..LSH_BANDS)
+            .map(|i| {
+                BlockingRule::parse(&[format!("record:lsh{i}")]).expect("built-in rules parse")
+            })
+            .collect()
+    }
+
+    /// True for a `record:lshN` rule.
+    pub fn is_record_signature(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p.function, KeyFunction::Lsh(_)))
+    }
 }
 
 fn parse_key(key: &str) -> Result<KeyPart, String> {
     let (kind, func) = key
         .split_once(':')
         .ok_or_else(|| format!("blocking key {key:?} must be `attribute:function`"))?;
-    let kind = match kind.trim() {
-        "name" => None,
+    // `name` and `record` are pseudo-attributes: names together, the whole person.
+    let pseudo = kind.trim();
+    let kind = match pseudo {
+        "name" | "record" => None,
         k => Some(AttrKind::from_name(k).ok_or_else(|| {
             format!(
-                "blocking key {key:?}: unknown attribute {k:?} (known: name, {})",
+                "blocking key {key:?}: unknown attribute {k:?} (known: name, record, {})",
                 known_kinds()
             )
         })?),
@@ -232,6 +282,14 @@ fn parse_key(key: &str) -> Result<KeyPart, String> {
             }
             KeyFunction::Segment(i)
         }
+        f if f.starts_with("lsh") => {
+            let i: u8 = f["lsh".len()..]
+                .parse()
+                .ok()
+                .filter(|i| usize::from(*i) < LSH_BANDS)
+                .ok_or_else(|| format!("blocking key {key:?}: lsh must be 0..{}", LSH_BANDS - 1))?;
+            KeyFunction::Lsh(i)
+        }
         f if f.starts_with("prefix") => {
             let n: u8 = f["prefix".len()..]
                 .parse()
@@ -244,13 +302,19 @@ fn parse_key(key: &str) -> Result<KeyPart, String> {
             return Err(format!(
                 "blocking key {key:?}: unknown function {f:?} \
                  (known: exact, metaphone, prefixN, year, digits, street, metaphone_set, \
-                 segmentN, mirror_segmentN, minhashN)"
+                 segmentN, mirror_segmentN, minhashN, lshN)"
             ));
         }
     };
-    if (kind.is_none()) != (function == KeyFunction::MetaphoneSet) {
+    if (pseudo == "name") != (function == KeyFunction::MetaphoneSet) {
         return Err(format!(
-            "blocking key {key:?}: metaphone_set goes with `name` only"
+            "blocking key {key:?}: metaphone_set goes with `name`, and `name` with \
+             metaphone_set only"
+        ));
+    }
+    if (pseudo == "record") != matches!(function, KeyFunction::Lsh(_)) {
+        return Err(format!(
+            "blocking key {key:?}: lshN goes with `record`, and `record` with lshN only"
         ));
     }
     Ok(KeyPart { kind, function })
@@ -305,10 +369,27 @@ impl BlockKeys {
         let mut capped_records = Vec::with_capacity(rules.len());
         let mut capped_blocks = Vec::with_capacity(rules.len());
         let mut block_pairs = Vec::with_capacity(rules.len());
+        // Record signatures are computed once for all the `record:lshN` rules.
+        let signatures: Vec<Option<[u64; LSH_BANDS]>> =
+            if rules.iter().any(BlockingRule::is_record_signature) {
+                use rayon::prelude::*;
+                (0..n as u32)
+                    .into_par_iter()
+                    .map(|r| record_signature(table, r))
+                    .collect()
+            } else {
+                Vec::new()
+            };
         for rule in &rules {
             let mut rule_keys: Vec<Option<u64>> = vec![Some(KEY_SEED); n];
             for part in &rule.parts {
-                let part_keys = part_keys(table, *part);
+                let part_keys = match part.function {
+                    KeyFunction::Lsh(band) => signatures
+                        .iter()
+                        .map(|s| s.map(|bands| bands[usize::from(band)]))
+                        .collect(),
+                    _ => part_keys(table, *part),
+                };
                 for (k, pk) in rule_keys.iter_mut().zip(part_keys) {
                     *k = match (*k, pk) {
                         (Some(h), Some(p)) => Some(hash_bytes(h, &p.to_le_bytes())),
@@ -416,7 +497,7 @@ fn value_key(col: &Column, function: KeyFunction, id: u32) -> Option<u64> {
                 .find(|t| t.len() >= 3 && t.bytes().all(|b| b.is_ascii_alphabetic()))?;
             hash_bytes(hash_str(number), word.as_bytes())
         }
-        KeyFunction::MetaphoneSet => return None,
+        KeyFunction::MetaphoneSet | KeyFunction::Lsh(_) => return None,
         KeyFunction::Segment(i) => match &col.derived {
             Derived::ImageHashes { hashes } => {
                 let seg = crate::evidence::image_hash_segment(hashes[id as usize].0, i);
@@ -480,6 +561,9 @@ fn part_key(table: &RecordTable, part: KeyPart, r: u32) -> Option<u64> {
             let col = table.column(kind)?;
             value_key(col, part.function, col.id(r)?)
         }
+        None if let KeyFunction::Lsh(band) = part.function => {
+            record_signature(table, r).map(|bands| bands[usize::from(band)])
+        }
         None => {
             let code = |kind| {
                 let c = table.column(kind)?;
@@ -495,16 +579,7 @@ fn part_key(table: &RecordTable, part: KeyPart, r: u32) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::PrepareOptions;
-
-    fn table(rows: &[&[(AttrKind, &str)]]) -> RecordTable {
-        let records: Vec<Vec<(AttrKind, String)>> = rows
-            .iter()
-            .map(|r| r.iter().map(|(k, v)| (*k, v.to_string())).collect())
-            .collect();
-        let n = records.len();
-        RecordTable::build(&records, vec![0; n], &PrepareOptions::default())
-    }
+    use crate::table::table_of as table;
 
     #[test]
     fn parses_and_prints_rules() {

@@ -657,17 +657,9 @@ fn category_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::table::table_of as table;
     use crate::table::{PrepareOptions, RecordTable};
     use proptest::prelude::*;
-
-    fn table(rows: &[&[(AttrKind, &str)]]) -> RecordTable {
-        let records: Vec<Vec<(AttrKind, String)>> = rows
-            .iter()
-            .map(|r| r.iter().map(|(k, v)| (*k, v.to_string())).collect())
-            .collect();
-        let n = records.len();
-        RecordTable::build(&records, vec![0; n], &PrepareOptions::default())
-    }
 
     fn label(f: Function, t: &RecordTable, a: u32, b: u32) -> &'static str {
         let l = Bound::new(f, t).level(t, a, b);

@@ -6,6 +6,7 @@
 //! - [`table`]: the prepared record table (normalised, interned columns).
 //! - [`comparison`]: comparison functions and their levels.
 //! - [`blocking`]: blocking rules and per-record keys, with the block-size cap.
+//! - [`lsh`]: the record signature of the `record:lshN` rules (min-hashed trigrams).
 //! - [`model`]: the Fellegi–Sunter model and its training (EM, term frequencies, labels).
 //! - [`cold`]: the cold-start model a workspace resolves with before any training.
 //! - [`score`]: scoring pairs with a trained model, and the explanation waterfall.
@@ -25,6 +26,7 @@ pub mod comparison;
 pub mod eval;
 pub mod evidence;
 mod initial;
+pub mod lsh;
 pub mod model;
 mod params;
 pub mod score;

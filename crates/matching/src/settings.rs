@@ -122,6 +122,12 @@ pub struct ResolveSettings {
     /// default (false) its partial weight is shown with every edge and explanation but
     /// is advisory: it never adds to a match weight, so writing style alone never links.
     pub style_can_link: bool,
+    /// Add the `record:lshN` rules (min-hashed trigrams of names and place,
+    /// [`crate::lsh`]) to the default blocking rules: they propose pairs with several
+    /// fields corrupted that no other default rule proposes, at the cost of more
+    /// candidate pairs (measured: FEBRL4 +1.3% pairs and blocking recall 0.9958 →
+    /// 0.9986; 100,000 synthetic people +40% pairs and no change in F1).
+    pub record_signature: bool,
 }
 
 impl Default for ResolveSettings {
@@ -138,6 +144,7 @@ impl Default for ResolveSettings {
             seed: 42,
             memory_limit_mb: 2048,
             style_can_link: false,
+            record_signature: false,
         }
     }
 }
@@ -217,10 +224,15 @@ impl Settings {
     }
 
     /// The blocking rules in force for records carrying `kinds`: the settings' own rules
-    /// when it names some, else the defaults for those kinds.
+    /// when it names some, else the defaults for those kinds (with the record-signature
+    /// rules when `resolve.record_signature` asks for them).
     pub fn blocking_rules(&self, kinds: &[AttrKind]) -> Result<Vec<BlockingRule>, String> {
         if self.blocking.is_empty() {
-            Ok(BlockingRule::defaults_for(kinds))
+            let mut rules = BlockingRule::defaults_for(kinds);
+            if self.resolve.record_signature {
+                rules.extend(BlockingRule::record_signature_for(kinds));
+            }
+            Ok(rules)
         } else {
             self.blocking
                 .iter()

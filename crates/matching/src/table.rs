@@ -557,6 +557,17 @@ pub fn hash_bytes(mut h: u64, bytes: &[u8]) -> u64 {
     h
 }
 
+/// A table of one source built from literal rows, for tests.
+#[cfg(test)]
+pub(crate) fn table_of(rows: &[&[(AttrKind, &str)]]) -> RecordTable {
+    let records: Vec<Vec<(AttrKind, String)>> = rows
+        .iter()
+        .map(|r| r.iter().map(|(k, v)| (*k, v.to_string())).collect())
+        .collect();
+    let n = records.len();
+    RecordTable::build(&records, vec![0; n], &PrepareOptions::default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
