@@ -319,7 +319,7 @@ impl Model {
     /// found no signal where a signal must be) falls back to the cold-start m
     /// ([`crate::cold`]), keeping its measured u; EM that did not converge, a prior at
     /// its bound and training without any pair are reported. Every finding is kept in
-    /// [`TrainingInfo::warnings`](crate::model::TrainingInfo) (so in `model.json`) for the
+    /// `TrainingInfo::warnings` (so in `model.json`) for the
     /// run summary to print.
     pub fn check_training(&mut self) {
         let mut warnings = Vec::new();
