@@ -335,8 +335,41 @@ impl BlockingRule {
     /// The rule's key for record `r` of `table` (what [`BlockKeys::compute`] gives it
     /// before the cap); `None` when a part is missing.
     pub fn key(&self, table: &RecordTable, r: u32) -> Option<u64> {
+        let signature = if self.is_record_signature() {
+            record_signature(table, r)
+        } else {
+            None
+        };
+        self.key_signed(table, r, signature.as_ref())
+    }
+
+    /// Every rule's key for record `r`, the record signature (when a rule needs it)
+    /// computed once for all of them.
+    pub fn keys_of(rules: &[BlockingRule], table: &RecordTable, r: u32) -> Vec<Option<u64>> {
+        let signature = if rules.iter().any(BlockingRule::is_record_signature) {
+            record_signature(table, r)
+        } else {
+            None
+        };
+        rules
+            .iter()
+            .map(|rule| rule.key_signed(table, r, signature.as_ref()))
+            .collect()
+    }
+
+    /// The rule's key for record `r`, given the record's signature.
+    fn key_signed(
+        &self,
+        table: &RecordTable,
+        r: u32,
+        signature: Option<&[u64; LSH_BANDS]>,
+    ) -> Option<u64> {
         self.parts.iter().try_fold(KEY_SEED, |h, part| {
-            Some(hash_bytes(h, &part_key(table, *part, r)?.to_le_bytes()))
+            let key = match part.function {
+                KeyFunction::Lsh(band) => signature?[usize::from(band)],
+                _ => part_key(table, *part, r)?,
+            };
+            Some(hash_bytes(h, &key.to_le_bytes()))
         })
     }
 }
@@ -561,9 +594,8 @@ fn part_key(table: &RecordTable, part: KeyPart, r: u32) -> Option<u64> {
             let col = table.column(kind)?;
             value_key(col, part.function, col.id(r)?)
         }
-        None if let KeyFunction::Lsh(band) = part.function => {
-            record_signature(table, r).map(|bands| bands[usize::from(band)])
-        }
+        // A record signature's band comes from the signature its callers compute once.
+        None if matches!(part.function, KeyFunction::Lsh(_)) => None,
         None => {
             let code = |kind| {
                 let c = table.column(kind)?;

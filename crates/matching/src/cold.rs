@@ -1,6 +1,7 @@
 //! The cold-start model: what a workspace resolves with before it has been trained.
 //!
-//! Every default comparison of every kind, with level probabilities fixed in advance:
+//! Every default comparison of the kinds the records carry (as many as a model holds),
+//! with level probabilities fixed in advance:
 //! m (how often the records of one person reach each level) as measured by EM on
 //! synthetic people with typical corruptions (typos, nicknames, swapped names, date
 //! errors, moves, e-mail and phone variants), rounded; u (how often two different

@@ -12,13 +12,7 @@ use common::{Body, Server, error_code};
 async fn cookie_sessions_need_the_csrf_token_for_changes() {
     let s = Server::start().await;
     let password = &s.t.passwords["alice"];
-    let resp = s
-        .client
-        .post(format!("{}/api/login", s.base))
-        .json(&json!({"user": "alice", "password": password}))
-        .send()
-        .await
-        .unwrap();
+    let resp = s.login("alice", password).await;
     assert_eq!(resp.status(), 200);
     let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
     for flag in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
@@ -111,13 +105,7 @@ async fn repeated_wrong_passwords_lock_the_name_for_a_while() {
         assert_eq!(status, 401, "attempt {attempt}: {body}");
     }
     // Locked now: even the right password is refused, with a delay to wait.
-    let resp = s
-        .client
-        .post(format!("{}/api/login", s.base))
-        .json(&json!({"user": "alice", "password": password}))
-        .send()
-        .await
-        .unwrap();
+    let resp = s.login("alice", &password).await;
     assert_eq!(resp.status(), 429);
     let retry: u64 = resp.headers()["retry-after"]
         .to_str()

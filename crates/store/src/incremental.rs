@@ -517,8 +517,9 @@ impl Resident {
         link_only: bool,
     ) -> Vec<u32> {
         let mut found: Vec<u32> = Vec::new();
-        for (rule, r) in rules.iter().enumerate() {
-            let Some(key) = r.key(&self.table, dense) else {
+        let keys = BlockingRule::keys_of(rules, &self.table, dense);
+        for (rule, key) in keys.into_iter().enumerate() {
+            let Some(key) = key else {
                 continue;
             };
             let rule = rule as u32;

@@ -256,6 +256,16 @@ impl Server {
             .await
     }
 
+    /// Signs in with a password; the raw response (status, cookies, headers).
+    pub async fn login(&self, user: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/api/login", self.base))
+            .json(&serde_json::json!({"user": user, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Records stored, read straight from the database.
     pub fn record_count(&self) -> i64 {
         let ws = Workspace::open(self.dir.path(), Access::Read).unwrap();
