@@ -46,9 +46,9 @@ use datafusion::physical_plan::{
 };
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use spirit_matching::blocking::BlockKeys;
+use spirit_matching::model::BatchScorer;
 use spirit_matching::model::PatternCount;
 use spirit_matching::{CardKey, Model, RecordTable, Scorer};
 use spirit_model::RecordKey;
@@ -538,11 +538,11 @@ pub fn decode_udf(name: &str, buf: &[u8]) -> DfResult<Option<Arc<ScalarUDF>>> {
     let model = s
         .model
         .ok_or_else(|| df_err(format!("{name} arrived without its model")))?;
-    let kernel = Kernel {
-        data: DataHandle::from_spec(s.data),
-        model: Arc::new(model),
-        counter: Arc::new(AtomicU64::new(0)),
-    };
+    let kernel = Kernel::new(
+        DataHandle::from_spec(s.data),
+        Arc::new(model),
+        Arc::new(AtomicU64::new(0)),
+    );
     Ok(Some(Arc::new(ScalarUDF::from(SpiritUdf::new(
         known, kernel,
     )))))
@@ -658,11 +658,7 @@ impl CandidatePlan {
 
     /// Registers the scoring UDFs for a model over the plan's data.
     pub fn register_model(&self, model: Arc<Model>, counter: PairCounter) {
-        let kernel = Kernel {
-            data: self.data.clone(),
-            model,
-            counter,
-        };
+        let kernel = Kernel::new(self.data.clone(), model, counter);
         for name in UDF_NAMES {
             self.ctx
                 .register_udf(ScalarUDF::from(SpiritUdf::new(name, kernel.clone())));
@@ -793,12 +789,36 @@ fn column<T: 'static>(batch: &RecordBatch, i: usize) -> Result<&T, EngineError> 
         .ok_or_else(|| EngineError::Plan(format!("column {i} has an unexpected type")))
 }
 
-/// What the UDFs share: the prepared data, the model and a progress counter.
+/// What the UDFs share: the prepared data, the model, a progress counter and the
+/// batch scorer built from the model and the data on first use.
 #[derive(Clone)]
 struct Kernel {
     data: Arc<DataHandle>,
     model: Arc<Model>,
     counter: PairCounter,
+    scorer: Arc<OnceLock<Arc<BatchScorer>>>,
+}
+
+impl Kernel {
+    fn new(data: Arc<DataHandle>, model: Arc<Model>, counter: PairCounter) -> Kernel {
+        Kernel {
+            data,
+            model,
+            counter,
+            scorer: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// The batch scorer of the model over `prepared` (built once: its term-frequency
+    /// tables cover every value of the compared columns).
+    fn scorer(&self, prepared: &Prepared) -> Arc<BatchScorer> {
+        self.scorer
+            .get_or_init(|| {
+                let scorer = Scorer::new((*self.model).clone(), &prepared.table);
+                Arc::new(BatchScorer::new(&scorer))
+            })
+            .clone()
+    }
 }
 
 impl std::fmt::Debug for Kernel {
@@ -898,28 +918,33 @@ impl ScalarUDFImpl for SpiritUdf {
             let v: BooleanArray = (0..n).map(|i| Some(first(i))).collect();
             return Ok(ColumnarValue::Array(Arc::new(v)));
         }
-        let scorer = Scorer::new((*self.kernel.model).clone(), &prepared.table);
+        let scorer = self.kernel.scorer(&prepared);
+        let table = &prepared.table;
         let out: ArrayRef = if self.name == "spirit_pattern" {
             self.kernel.counter.fetch_add(n as u64, Ordering::Relaxed);
-            let v: Vec<u64> = (0..n)
-                .into_par_iter()
-                .with_min_len(1024)
-                .map(|i| {
-                    let p = scorer.pattern(av[i], bv[i]);
-                    if first(i) { p | FIRST_BIT } else { p }
-                })
-                .collect();
+            let mut v = Vec::new();
+            scorer.patterns(table, av, bv, &mut v);
+            for (i, p) in v.iter_mut().enumerate() {
+                if first(i) {
+                    *p |= FIRST_BIT;
+                }
+            }
             Arc::new(UInt64Array::from(v))
         } else {
-            let v: Vec<Option<f64>> = (0..n)
-                .into_par_iter()
-                .with_min_len(1024)
-                .map(|i| first(i).then(|| scorer.weight(av[i], bv[i])))
-                .collect();
-            let scored = v.iter().filter(|w| w.is_some()).count();
+            // Only the pairs this rule is the first to propose are scored; the others
+            // stay null.
+            let chosen: Vec<usize> = (0..n).filter(|&i| first(i)).collect();
+            let a: Vec<u32> = chosen.iter().map(|&i| av[i]).collect();
+            let b: Vec<u32> = chosen.iter().map(|&i| bv[i]).collect();
+            let mut w = Vec::new();
+            scorer.weights(table, &a, &b, &mut w);
             self.kernel
                 .counter
-                .fetch_add(scored as u64, Ordering::Relaxed);
+                .fetch_add(chosen.len() as u64, Ordering::Relaxed);
+            let mut v: Vec<Option<f64>> = vec![None; n];
+            for (i, w) in chosen.into_iter().zip(w) {
+                v[i] = Some(w);
+            }
             Arc::new(Float64Array::from(v))
         };
         Ok(ColumnarValue::Array(out))

@@ -254,6 +254,63 @@ impl Bound {
         }
     }
 
+    /// The levels of a batch of pairs `(a[j], b[j])` into `out` (cleared first): the
+    /// same levels as [`Bound::level`], with the function chosen once per batch, so the
+    /// loop over pairs runs one kernel without dispatch.
+    pub fn levels(&self, t: &RecordTable, a: &[u32], b: &[u32], out: &mut Vec<u8>) {
+        debug_assert_eq!(a.len(), b.len());
+        out.clear();
+        out.reserve(a.len());
+        let col = |i: usize| self.cols[i].map(|c| &t.columns[c]);
+        let pairs = a.iter().copied().zip(b.iter().copied());
+        match self.function {
+            Function::GivenName => {
+                let (g, s) = (col(0), col(1));
+                out.extend(pairs.map(|(x, y)| given_name_level(g, s, x, y)));
+            }
+            Function::Surname => {
+                let (s, g) = (col(0), col(1));
+                out.extend(pairs.map(|(x, y)| surname_level(s, g, x, y)));
+            }
+            Function::DateOfBirth => {
+                let c = col(0);
+                out.extend(pairs.map(|(x, y)| dob_level(c, x, y)));
+            }
+            Function::Email => {
+                let c = col(0);
+                out.extend(pairs.map(|(x, y)| email_level(c, x, y)));
+            }
+            Function::Phone => {
+                let c = col(0);
+                out.extend(pairs.map(|(x, y)| phone_level(c, x, y)));
+            }
+            Function::Address => {
+                let c = col(0);
+                out.extend(pairs.map(|(x, y)| address_level(c, x, y)));
+            }
+            Function::Area => {
+                let (p, c, r) = (col(0), col(1), col(2));
+                out.extend(pairs.map(|(x, y)| area_level(p, c, r, x, y)));
+            }
+            Function::Identifier(_) => {
+                let c = col(0);
+                out.extend(pairs.map(|(x, y)| ident_level(c, x, y)));
+            }
+            Function::Category(_) | Function::Exact(_) => {
+                let c = col(0);
+                out.extend(pairs.map(|(x, y)| category_level(c, x, y)));
+            }
+            Function::ImageHash | Function::AudioFingerprint | Function::Style => {
+                out.extend(pairs.map(|(x, y)| self.level(t, x, y)));
+            }
+        }
+    }
+
+    /// The column a comparison's exact level (and its term frequency) is about.
+    pub fn main_column<'t>(&self, t: &'t RecordTable) -> Option<&'t Column> {
+        self.cols[0].map(|c| &t.columns[c])
+    }
+
     /// For the style comparison, the calibrated verification of the pair (`None` when
     /// the comparison is another, or the pair's level is null).
     pub fn style_verification(
@@ -339,21 +396,53 @@ pub fn jaro_winkler(a: &str, b: &str) -> f64 {
 /// computation when the lengths alone rule it out.
 #[inline]
 pub fn jaro_winkler_at_least(a: &str, b: &str, threshold: f64) -> bool {
-    let (la, lb) = (a.len() as f64, b.len() as f64);
-    if la == 0.0 || lb == 0.0 {
-        return la == lb && threshold <= 1.0;
-    }
-    // Jaro ≤ (m/|a| + m/|b| + 1)/3 with m ≤ min length; the prefix adds at most 0.4·(1−jaro).
-    let shorter = la.min(lb);
-    let jaro_max = (shorter / la + shorter / lb + 1.0) / 3.0;
-    if jaro_max + 0.4 * (1.0 - jaro_max) < threshold {
-        return false;
-    }
-    jaro_winkler(a, b) >= threshold
+    NameSimilarity::new(a, b).at_least(threshold)
 }
 
 fn close_name(a: &str, b: &str) -> bool {
-    (a.len() >= 3 && b.len() >= 3 && within_one_edit(a, b)) || jaro_winkler_at_least(a, b, 0.94)
+    NameSimilarity::new(a, b).close()
+}
+
+/// Two name values and their Jaro-Winkler similarity, computed at most once (the levels
+/// of a name comparison test it against two thresholds).
+struct NameSimilarity<'a> {
+    a: &'a str,
+    b: &'a str,
+    jw: Option<f64>,
+}
+
+impl<'a> NameSimilarity<'a> {
+    fn new(a: &'a str, b: &'a str) -> Self {
+        NameSimilarity { a, b, jw: None }
+    }
+
+    /// Whether the similarity reaches `threshold`, computed only when the lengths do
+    /// not rule it out, and remembered once computed.
+    fn at_least(&mut self, threshold: f64) -> bool {
+        if let Some(jw) = self.jw {
+            return jw >= threshold;
+        }
+        let (la, lb) = (self.a.len() as f64, self.b.len() as f64);
+        if la == 0.0 || lb == 0.0 {
+            return la == lb && threshold <= 1.0;
+        }
+        // Jaro ≤ (m/|a| + m/|b| + 1)/3 with m ≤ min length; the prefix adds at most
+        // 0.4·(1−jaro).
+        let shorter = la.min(lb);
+        let jaro_max = (shorter / la + shorter / lb + 1.0) / 3.0;
+        if jaro_max + 0.4 * (1.0 - jaro_max) < threshold {
+            return false;
+        }
+        let jw = jaro_winkler(self.a, self.b);
+        self.jw = Some(jw);
+        jw >= threshold
+    }
+
+    /// One typo apart (both at least three letters) or Jaro-Winkler ≥ 0.94.
+    fn close(&mut self) -> bool {
+        (self.a.len() >= 3 && self.b.len() >= 3 && within_one_edit(self.a, self.b))
+            || self.at_least(0.94)
+    }
 }
 
 fn given_name_level(g: Option<&Column>, s: Option<&Column>, a: u32, b: u32) -> u8 {
@@ -368,14 +457,15 @@ fn given_name_level(g: Option<&Column>, s: Option<&Column>, a: u32, b: u32) -> u
     if swapped(g, s, a, b) {
         return 4;
     }
-    if close_name(va, vb) {
+    let mut sim = NameSimilarity::new(va, vb);
+    if sim.close() {
         return 2;
     }
     if name_variants(g, ia, ib) {
         return 3;
     }
     let (ma, mb) = (metaphone(g, ia), metaphone(g, ib));
-    if (!ma.is_empty() && ma == mb) || jaro_winkler_at_least(va, vb, 0.85) {
+    if (!ma.is_empty() && ma == mb) || sim.at_least(0.85) {
         return 5;
     }
     let initial = |x: &str, y: &str| x.len() == 1 && y.starts_with(x);
@@ -397,11 +487,12 @@ fn surname_level(s: Option<&Column>, g: Option<&Column>, a: u32, b: u32) -> u8 {
         return 3;
     }
     let (va, vb) = (&*s.values[ia as usize], &*s.values[ib as usize]);
-    if close_name(va, vb) {
+    let mut sim = NameSimilarity::new(va, vb);
+    if sim.close() {
         return 2;
     }
     let (ma, mb) = (metaphone(s, ia), metaphone(s, ib));
-    if (!ma.is_empty() && ma == mb) || jaro_winkler_at_least(va, vb, 0.85) {
+    if (!ma.is_empty() && ma == mb) || sim.at_least(0.85) {
         return 4;
     }
     5
@@ -416,8 +507,9 @@ fn swapped(g: &Column, s: Option<&Column>, a: u32, b: u32) -> bool {
     };
     // Each crossed pair equal or one typo apart, and at least one of them exact, so two
     // typos never pass for a swap.
+    // The exact crossing first: it is the cheap test that rules most pairs out.
     let near = |x: &str, y: &str| x == y || close_name(x, y);
-    ga != gb && near(ga, sb) && near(sa, gb) && (ga == sb || sa == gb)
+    ga != gb && (ga == sb || sa == gb) && near(ga, sb) && near(sa, gb)
 }
 
 fn dob_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
@@ -472,7 +564,9 @@ fn email_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
     }
     let col = col.expect("checked above");
     let (va, vb) = (&*col.values[ia as usize], &*col.values[ib as usize]);
-    let local = |e: &str| e.split('@').next().unwrap_or("").to_owned();
+    fn local(e: &str) -> &str {
+        e.split('@').next().unwrap_or("")
+    }
     let (la, lb) = (local(va), local(vb));
     if la.len() >= 3 && la == lb {
         return 2;

@@ -162,20 +162,25 @@ fn sample_levels(
             let mut rng =
                 SplitMix64(seed ^ 0x5851_f42d_4c95_7f2d ^ (chunk as u64).wrapping_mul(0x9e37_79b9));
             let want = CHUNK.min(pairs - chunk * CHUNK);
-            let (mut drawn, mut attempts) = (0usize, 0usize);
-            while drawn < want && attempts < want * 20 {
+            let (mut left, mut right) = (Vec::with_capacity(want), Vec::with_capacity(want));
+            let mut attempts = 0usize;
+            while left.len() < want && attempts < want * 20 {
                 attempts += 1;
                 let a = (rng.next() % n) as u32;
                 let b = (rng.next() % n) as u32;
                 if a == b || (link_only && table.sources[a as usize] == table.sources[b as usize]) {
                     continue;
                 }
-                drawn += 1;
-                for (acc, bound) in counts.iter_mut().zip(bounds) {
-                    if bound.function.is_calibrated() {
-                        continue; // its u is measured on ground truth, not sampled
-                    }
-                    let l = bound.level(table, a, b);
+                left.push(a);
+                right.push(b);
+            }
+            let mut levels = Vec::with_capacity(left.len());
+            for (acc, bound) in counts.iter_mut().zip(bounds) {
+                if bound.function.is_calibrated() {
+                    continue; // its u is measured on ground truth, not sampled
+                }
+                bound.levels(table, &left, &right, &mut levels);
+                for &l in &levels {
                     if l > 0 {
                         acc[l as usize - 1] += 1.0;
                     }

@@ -13,5 +13,5 @@ pub use crate::params::{
     ComparisonParams, LevelParams, MAX_COMPARISONS, MODEL_FORMAT, Model, ModelError, TrainingInfo,
     pack, unpack,
 };
-pub use crate::score::{Explanation, ExplanationItem, HOUSEHOLD, Scorer};
+pub use crate::score::{BatchScorer, Explanation, ExplanationItem, HOUSEHOLD, Scorer};
 pub use crate::train::{PatternCount, TrainingData};

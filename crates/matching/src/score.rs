@@ -128,15 +128,22 @@ impl<'t> Scorer<'t> {
             && self.model.comparisons[i].levels[0].tf
             && let Some(freq) = self.bounds[i].exact_frequency(self.table, a, level)
         {
-            let p = &self.model.comparisons[i].levels[0];
-            let freq = freq.max(self.model.tf_min_frequency).max(1e-12);
-            let adjusted = (p.m / freq).log2();
-            // Frequencies only sharpen evidence: a common value may weigh less than
-            // average, but never turn agreement into disagreement.
-            let adjusted = adjusted.max(0.0_f64.min(base));
+            let adjusted = self.exact_partial(i, freq);
             return (adjusted, adjusted - base);
         }
         (base, 0.0)
+    }
+
+    /// Partial weight of comparison `i`'s exact level for a value of relative frequency
+    /// `freq` (the term-frequency adjusted weight).
+    fn exact_partial(&self, i: usize, freq: f64) -> f64 {
+        let base = self.partials[i][1];
+        let p = &self.model.comparisons[i].levels[0];
+        let freq = freq.max(self.model.tf_min_frequency).max(1e-12);
+        let adjusted = (p.m / freq).log2();
+        // Frequencies only sharpen evidence: a common value may weigh less than
+        // average, but never turn agreement into disagreement.
+        adjusted.max(0.0_f64.min(base))
     }
 
     /// Partial weights of the pair and its household correction (0 without a class).
@@ -163,12 +170,7 @@ impl<'t> Scorer<'t> {
             each(i, l, p, tf);
         }
         let correction = if self.household_weight.is_some() {
-            // −log2(1 + 2^hw), computed without overflow
-            if hw > 0.0 {
-                -(hw + (-hw).exp2().ln_1p() / std::f64::consts::LN_2)
-            } else {
-                -(hw.exp2().ln_1p() / std::f64::consts::LN_2)
-            }
+            household_correction(hw)
         } else {
             0.0
         };
@@ -285,6 +287,136 @@ impl<'t> Scorer<'t> {
     }
 }
 
+/// A [`Scorer`] for batches of pairs, owning what it needs (no borrow of the table it
+/// was built for, so a plan can build it once and keep it).
+///
+/// Each comparison runs once per batch over all its pairs ([`Bound::levels`]) into a
+/// column of levels; the match weight is then a sum of table look-ups: per comparison
+/// and level, and for exact levels with term frequencies per value id (precomputed once
+/// for every value of the column). Sums run in the order [`Scorer::weight`] uses, so
+/// the weights are the same to the last bit.
+#[derive(Clone, Debug)]
+pub struct BatchScorer {
+    /// Non-advisory comparisons: (bound, partial per level, household partial per level).
+    comparisons: Vec<BatchComparison>,
+    prior_weight: f64,
+    household_weight: Option<f64>,
+    /// Levels each comparison has (bits of a packed pattern per comparison).
+    pattern_slots: Vec<Option<usize>>,
+}
+
+#[derive(Clone, Debug)]
+struct BatchComparison {
+    bound: Bound,
+    partials: Vec<f64>,
+    household_partials: Vec<f64>,
+    /// Partial weight at the exact level per value id of the comparison's column, when
+    /// the exact level is adjusted by term frequency.
+    tf: Option<Vec<f64>>,
+}
+
+impl BatchScorer {
+    /// Precomputes the look-up tables of `scorer` (term-frequency weights of every value
+    /// of the columns it compares).
+    pub fn new(scorer: &Scorer<'_>) -> BatchScorer {
+        let mut comparisons = Vec::new();
+        let mut pattern_slots = Vec::new();
+        for (i, c) in scorer.model.comparisons.iter().enumerate() {
+            if c.advisory {
+                pattern_slots.push(None);
+                continue;
+            }
+            pattern_slots.push(Some(comparisons.len()));
+            let bound = scorer.bounds[i];
+            let tf = (c.levels.first().is_some_and(|l| l.tf))
+                .then(|| bound.main_column(scorer.table))
+                .flatten()
+                .map(|col| {
+                    (0..col.values.len() as u32)
+                        .map(|id| scorer.exact_partial(i, col.frequency(id)))
+                        .collect()
+                });
+            comparisons.push(BatchComparison {
+                bound,
+                partials: scorer.partials[i].clone(),
+                household_partials: scorer.household_partials[i].clone(),
+                tf,
+            });
+        }
+        BatchScorer {
+            comparisons,
+            prior_weight: scorer.prior_weight,
+            household_weight: scorer.household_weight,
+            pattern_slots,
+        }
+    }
+
+    /// Match weights of the pairs `(a[j], b[j])` of `table` into `out` (cleared first):
+    /// [`Scorer::weight`] of each pair.
+    pub fn weights(&self, table: &RecordTable, a: &[u32], b: &[u32], out: &mut Vec<f64>) {
+        let n = a.len();
+        out.clear();
+        out.resize(n, self.prior_weight);
+        let mut household = vec![self.household_weight.unwrap_or(0.0); n];
+        let mut levels = Vec::with_capacity(n);
+        for c in &self.comparisons {
+            c.bound.levels(table, a, b, &mut levels);
+            let ids =
+                c.tf.as_ref()
+                    .and(c.bound.main_column(table))
+                    .map(|col| &col.ids);
+            for (j, &l) in levels.iter().enumerate() {
+                let base = c.partials[l as usize];
+                let (p, tf) = match (l, &c.tf, ids) {
+                    (1, Some(tf), Some(ids)) => match ids[a[j] as usize] {
+                        crate::table::NULL_ID => (base, 0.0),
+                        id => {
+                            let p = tf[id as usize];
+                            (p, p - base)
+                        }
+                    },
+                    _ => (base, 0.0),
+                };
+                out[j] += p;
+                household[j] += c.household_partials[l as usize] + tf;
+            }
+        }
+        if self.household_weight.is_some() {
+            for (w, hw) in out.iter_mut().zip(household) {
+                *w += household_correction(hw);
+            }
+        }
+    }
+
+    /// Packed agreement patterns of the pairs into `out` (cleared first):
+    /// [`Scorer::pattern`] of each pair.
+    pub fn patterns(&self, table: &RecordTable, a: &[u32], b: &[u32], out: &mut Vec<u64>) {
+        out.clear();
+        out.resize(a.len(), 0);
+        let mut levels = Vec::with_capacity(a.len());
+        for (i, slot) in self.pattern_slots.iter().enumerate() {
+            let Some(slot) = slot else { continue };
+            self.comparisons[*slot]
+                .bound
+                .levels(table, a, b, &mut levels);
+            let shift = BITS * i as u32;
+            for (p, &l) in out.iter_mut().zip(&levels) {
+                *p |= u64::from(l) << shift;
+            }
+        }
+    }
+}
+
+/// −log2(1 + 2^hw), computed without overflow: the household correction of a pair
+/// whose household log-odds sum is `hw`.
+fn household_correction(hw: f64) -> f64 {
+    if hw > 0.0 {
+        -(hw + (-hw).exp2().ln_1p() / std::f64::consts::LN_2)
+    } else {
+        -(hw.exp2().ln_1p() / std::f64::consts::LN_2)
+    }
+}
+
 /// What an explanation shows for two audio fingerprints (the values are kilobytes of
 /// base64): each recording's fingerprinted length and, when they share a segment, where
 /// it starts in each, how long it is and its bit errors.
@@ -329,5 +461,73 @@ pub fn style_note(v: Option<&spirit_text::style::Verification>) -> String {
             "not compared: a side has no style profile or fewer than {} words; {name}",
             spirit_text::style::MIN_WORDS
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cold::cold_start_functions;
+    use crate::table::{PrepareOptions, RecordTable};
+    use proptest::prelude::*;
+    use spirit_model::AttrKind::{self, *};
+
+    const GIVEN: [&str; 6] = ["john", "jon", "jane", "smith", "johnny", ""];
+    const SURNAME: [&str; 5] = ["smith", "smyth", "john", "jones", ""];
+    const DOB: [&str; 5] = ["1980-04-02", "1980-02-04", "1981-04-02", "1980", ""];
+    const EMAIL: [&str; 4] = ["js@example.org", "js@example.com", "jx@example.org", ""];
+    const PHONE: [&str; 4] = ["+44 20 7946 0001", "020 7946 0001", "+44 20 7946 0002", ""];
+    const POSTCODE: [&str; 4] = ["SW1A 1AA", "SW1A 1AB", "M1 1AE", ""];
+    const CITY: [&str; 3] = ["london", "manchester", ""];
+
+    fn record(picks: &[usize; 7]) -> Vec<(AttrKind, String)> {
+        let columns: [(AttrKind, &[&str]); 7] = [
+            (GivenName, &GIVEN),
+            (Surname, &SURNAME),
+            (DateOfBirth, &DOB),
+            (Email, &EMAIL),
+            (Phone, &PHONE),
+            (Postcode, &POSTCODE),
+            (City, &CITY),
+        ];
+        columns
+            .iter()
+            .zip(picks)
+            .filter_map(|((k, vals), &i)| {
+                let v = vals[i % vals.len()];
+                (!v.is_empty()).then(|| (*k, v.to_string()))
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn batches_score_as_pairs_do(
+            rows in proptest::collection::vec(proptest::array::uniform7(0usize..6), 2..24),
+            pairs in proptest::collection::vec((0usize..24, 0usize..24), 1..64),
+            tf in any::<bool>(),
+        ) {
+            let records: Vec<_> = rows.iter().map(record).collect();
+            let n = records.len();
+            let table = RecordTable::build(&records, vec![0; n], &PrepareOptions::default());
+            let mut model = Model::cold_start(&cold_start_functions(&table.kinds()));
+            if tf {
+                for c in &mut model.comparisons {
+                    c.levels[0].tf = true;
+                }
+                model.tf_min_frequency = 0.05;
+            }
+            let scorer = Scorer::new(model, &table);
+            let batch = BatchScorer::new(&scorer);
+            let (a, b): (Vec<u32>, Vec<u32>) =
+                pairs.iter().map(|&(x, y)| ((x % n) as u32, (y % n) as u32)).unzip();
+            let (mut weights, mut patterns) = (Vec::new(), Vec::new());
+            batch.weights(&table, &a, &b, &mut weights);
+            batch.patterns(&table, &a, &b, &mut patterns);
+            for j in 0..a.len() {
+                prop_assert_eq!(weights[j].to_bits(), scorer.weight(a[j], b[j]).to_bits());
+                prop_assert_eq!(patterns[j], scorer.pattern(a[j], b[j]));
+            }
+        }
     }
 }
