@@ -66,7 +66,9 @@ def main():
         t = phases.get(phase, 0.0)
         return units / (t * local_cores) if t > 0 else float("inf")
 
-    load_rate = rate(n, "load")
+    # reading and normalising ("load" in summaries written before it was split in two)
+    load_s = phases.get("load", phases.get("read", 0.0) + phases.get("normalise", 0.0))
+    load_rate = n / (load_s * local_cores) if load_s > 0 else float("inf")
     block_rate = rate(n, "block")
     score_rate = rate(pairs, "score")
     train_pairs = pairs

@@ -122,7 +122,6 @@ pub fn resolve_with(
         phases.push((name.to_string(), start.elapsed().as_secs_f64()));
         *start = Instant::now();
     };
-    let mut t0 = Instant::now();
 
     std::fs::create_dir_all(&request.out).map_err(|e| EngineError::io(&request.out, e))?;
     let loaded = load(
@@ -132,13 +131,14 @@ pub fn resolve_with(
         request.card_key,
         progress,
     )?;
-    lap("load", &mut phases, &mut t0);
     let Loaded {
         table,
         keys: record_keys,
         sources,
         quarantined,
+        phase_seconds: load_phases,
     } = loaded;
+    phases.extend(load_phases);
     let table = Arc::new(table);
     let n = table.len as u64;
 
@@ -173,7 +173,7 @@ pub fn resolve_with(
         progress,
     )?;
     phases.extend(scored.phase_seconds.iter().cloned());
-    t0 = Instant::now();
+    let mut t0 = Instant::now();
     let Scored {
         model,
         edges,

@@ -621,8 +621,10 @@ impl CandidatePlan {
         self.rules_sql(None)
     }
 
-    /// SQL producing the training strata: for each rule, its pairs (every `scale[r]`-th
-    /// of them, by a hash of the pair, when the rule proposes many).
+    /// SQL producing the training strata: for each rule, its pairs — when the rule
+    /// proposes many, those of a sample of its blocks (every block whose key is 0 modulo
+    /// `scale[r]`, about one in `scale[r]`). Sampling blocks, not pairs, filters the key
+    /// tables before the join, so the join builds only the sampled blocks.
     pub fn training_sql(&self, scale: &[u64]) -> String {
         self.rules_sql(Some(scale))
     }
@@ -642,9 +644,9 @@ impl CandidatePlan {
             if let Some(scale) = training {
                 let m = scale.get(r).copied().unwrap_or(1).max(1);
                 if m > 1 {
-                    cond.push(format!(
-                        "(CAST(l.idx AS BIGINT) * 40503 + CAST(r.idx AS BIGINT) * 7) % {m} = 0"
-                    ));
+                    // Block keys are hashes: their residues are uniform.
+                    let m = format!("CAST({m} AS BIGINT UNSIGNED)");
+                    cond.push(format!("l.k % {m} = 0 AND r.k % {m} = 0"));
                 }
             }
             parts.push(format!(

@@ -32,6 +32,9 @@ pub struct Loaded {
     pub keys: Vec<RecordKey>,
     pub sources: Vec<SourceSummary>,
     pub quarantined: Vec<(String, QuarantinedRow)>,
+    /// Seconds spent reading the inputs (`read`) and normalising their values into the
+    /// table (`normalise`).
+    pub phase_seconds: Vec<(String, f64)>,
 }
 
 impl Loaded {
@@ -79,6 +82,7 @@ pub fn load(
     if inputs.len() > usize::from(u16::MAX) {
         return Err(EngineError::Invalid("too many inputs".into()));
     }
+    let started = std::time::Instant::now();
     progress.phase("read", Some(inputs.len() as u64));
     let mut raw: Vec<Vec<RawRecord>> = Vec::new();
     let mut sources = Vec::new();
@@ -127,6 +131,8 @@ pub fn load(
             "{total} records is more than one run can hold"
         )));
     }
+    let read_seconds = started.elapsed().as_secs_f64();
+    let started = std::time::Instant::now();
     progress.phase("normalise", Some(total as u64));
     let mut keys = Vec::with_capacity(total);
     let mut src_idx = Vec::with_capacity(total);
@@ -149,6 +155,10 @@ pub fn load(
         keys,
         sources,
         quarantined,
+        phase_seconds: vec![
+            ("read".into(), read_seconds),
+            ("normalise".into(), started.elapsed().as_secs_f64()),
+        ],
     })
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use spirit_model::AttrKind;
 use spirit_text::PartialDate;
 
-use crate::table::{Column, Derived, RecordTable};
+use crate::table::{Column, Derived, NULL_ID, RecordTable};
 
 /// The comparison functions SPIRIT knows. Each one fixes its levels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -272,33 +272,17 @@ impl Bound {
                 let (s, g) = (col(0), col(1));
                 out.extend(pairs.map(|(x, y)| surname_level(s, g, x, y)));
             }
-            Function::DateOfBirth => {
-                let c = col(0);
-                out.extend(pairs.map(|(x, y)| dob_level(c, x, y)));
-            }
-            Function::Email => {
-                let c = col(0);
-                out.extend(pairs.map(|(x, y)| email_level(c, x, y)));
-            }
-            Function::Phone => {
-                let c = col(0);
-                out.extend(pairs.map(|(x, y)| phone_level(c, x, y)));
-            }
-            Function::Address => {
-                let c = col(0);
-                out.extend(pairs.map(|(x, y)| address_level(c, x, y)));
-            }
+            Function::DateOfBirth => batch_by_ids(col(0), a, b, out, dob_ids),
+            Function::Email => batch_by_ids(col(0), a, b, out, email_ids),
+            Function::Phone => batch_by_ids(col(0), a, b, out, phone_ids),
+            Function::Address => batch_by_ids(col(0), a, b, out, address_ids),
             Function::Area => {
                 let (p, c, r) = (col(0), col(1), col(2));
                 out.extend(pairs.map(|(x, y)| area_level(p, c, r, x, y)));
             }
-            Function::Identifier(_) => {
-                let c = col(0);
-                out.extend(pairs.map(|(x, y)| ident_level(c, x, y)));
-            }
+            Function::Identifier(_) => batch_by_ids(col(0), a, b, out, ident_ids),
             Function::Category(_) | Function::Exact(_) => {
-                let c = col(0);
-                out.extend(pairs.map(|(x, y)| category_level(c, x, y)));
+                batch_by_ids(col(0), a, b, out, category_ids)
             }
             Function::ImageHash | Function::AudioFingerprint | Function::Style => {
                 out.extend(pairs.map(|(x, y)| self.level(t, x, y)));
@@ -334,6 +318,41 @@ impl Bound {
         let col = &t.columns[self.cols[0]?];
         col.id(a).map(|id| col.frequency(id))
     }
+}
+
+/// The level of a single-column comparison for records `a` and `b`: 0 when either has
+/// no value, else `kernel` of their value ids.
+#[inline]
+fn by_ids(col: Option<&Column>, a: u32, b: u32, kernel: fn(&Column, u32, u32) -> u8) -> u8 {
+    match (col, pair_ids(col, a, b)) {
+        (Some(col), Some((x, y))) => kernel(col, x, y),
+        _ => 0,
+    }
+}
+
+/// [`by_ids`] over a batch: the value ids of the left and the right records are
+/// gathered first in tight loops (independent loads the processor overlaps), then the
+/// kernel runs over the two id arrays.
+fn batch_by_ids(
+    col: Option<&Column>,
+    a: &[u32],
+    b: &[u32],
+    out: &mut Vec<u8>,
+    kernel: impl Fn(&Column, u32, u32) -> u8,
+) {
+    let Some(col) = col else {
+        out.resize(a.len(), 0);
+        return;
+    };
+    let gather = |r: &[u32]| -> Vec<u32> { r.iter().map(|&x| col.ids[x as usize]).collect() };
+    let (ia, ib) = (gather(a), gather(b));
+    out.extend(ia.iter().zip(&ib).map(|(&x, &y)| {
+        if x == NULL_ID || y == NULL_ID {
+            0
+        } else {
+            kernel(col, x, y)
+        }
+    }));
 }
 
 fn pair_ids(col: Option<&Column>, a: u32, b: u32) -> Option<(u32, u32)> {
@@ -513,10 +532,10 @@ fn swapped(g: &Column, s: Option<&Column>, a: u32, b: u32) -> bool {
 }
 
 fn dob_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
-    let Some((ia, ib)) = pair_ids(col, a, b) else {
-        return 0;
-    };
-    let col = col.expect("checked above");
+    by_ids(col, a, b, dob_ids)
+}
+
+fn dob_ids(col: &Column, ia: u32, ib: u32) -> u8 {
     let Derived::Dates { dates } = &col.derived else {
         return 0;
     };
@@ -556,13 +575,13 @@ fn dob_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
 }
 
 fn email_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
-    let Some((ia, ib)) = pair_ids(col, a, b) else {
-        return 0;
-    };
+    by_ids(col, a, b, email_ids)
+}
+
+fn email_ids(col: &Column, ia: u32, ib: u32) -> u8 {
     if ia == ib {
         return 1;
     }
-    let col = col.expect("checked above");
     let (va, vb) = (&*col.values[ia as usize], &*col.values[ib as usize]);
     fn local(e: &str) -> &str {
         e.split('@').next().unwrap_or("")
@@ -578,13 +597,13 @@ fn email_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
 }
 
 fn phone_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
-    let Some((ia, ib)) = pair_ids(col, a, b) else {
-        return 0;
-    };
+    by_ids(col, a, b, phone_ids)
+}
+
+fn phone_ids(col: &Column, ia: u32, ib: u32) -> u8 {
     if ia == ib {
         return 1;
     }
-    let col = col.expect("checked above");
     let Derived::Phones { tail } = &col.derived else {
         return 0;
     };
@@ -619,13 +638,13 @@ pub fn token_jaccard(x: &[u64], y: &[u64]) -> f64 {
 }
 
 fn address_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
-    let Some((x, y)) = pair_ids(col, a, b) else {
-        return 0;
-    };
+    by_ids(col, a, b, address_ids)
+}
+
+fn address_ids(col: &Column, x: u32, y: u32) -> u8 {
     if x == y {
         return 1;
     }
-    let col = col.expect("checked above");
     let Derived::Addresses { tokens, numbers } = &col.derived else {
         return 0;
     };
@@ -673,13 +692,13 @@ fn area_level(
 }
 
 fn ident_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
-    let Some((ia, ib)) = pair_ids(col, a, b) else {
-        return 0;
-    };
+    by_ids(col, a, b, ident_ids)
+}
+
+fn ident_ids(col: &Column, ia: u32, ib: u32) -> u8 {
     if ia == ib {
         return 1;
     }
-    let col = col.expect("checked above");
     if within_one_edit(&col.values[ia as usize], &col.values[ib as usize]) {
         return 2;
     }
@@ -741,11 +760,11 @@ fn style_verification(
 }
 
 fn category_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
-    match pair_ids(col, a, b) {
-        None => 0,
-        Some((x, y)) if x == y => 1,
-        Some(_) => 2,
-    }
+    by_ids(col, a, b, category_ids)
+}
+
+fn category_ids(_col: &Column, x: u32, y: u32) -> u8 {
+    if x == y { 1 } else { 2 }
 }
 
 #[cfg(test)]
