@@ -798,7 +798,7 @@ struct Kernel {
     data: Arc<DataHandle>,
     model: Arc<Model>,
     counter: PairCounter,
-    scorer: Arc<OnceLock<Arc<BatchScorer>>>,
+    scorer: Arc<OnceLock<BatchScorer>>,
 }
 
 impl Kernel {
@@ -813,13 +813,9 @@ impl Kernel {
 
     /// The batch scorer of the model over `prepared` (built once: its term-frequency
     /// tables cover every value of the compared columns).
-    fn scorer(&self, prepared: &Prepared) -> Arc<BatchScorer> {
+    fn scorer(&self, prepared: &Prepared) -> &BatchScorer {
         self.scorer
-            .get_or_init(|| {
-                let scorer = Scorer::new((*self.model).clone(), &prepared.table);
-                Arc::new(BatchScorer::new(&scorer))
-            })
-            .clone()
+            .get_or_init(|| BatchScorer::new(&Scorer::new((*self.model).clone(), &prepared.table)))
     }
 }
 
