@@ -5,9 +5,9 @@
 //! cluster runs that same plan:
 //!
 //! - [`run_scheduler`] is Ballista's scheduler, in this process, with SPIRIT's codecs.
-//! - [`run_executor`] is Ballista's executor with SPIRIT's codecs: the key tables and
-//!   the kernels (`spirit_pattern`, `spirit_weight`, `spirit_first`) arrive as plan
-//!   nodes and UDFs carrying where the inputs are, the settings and the model; the
+//! - [`run_executor`] is Ballista's executor with SPIRIT's codecs: the pair tables,
+//!   their nodes (key scans, block sweeps) and the kernels (`spirit_pattern`,
+//!   `spirit_weight`) arrive as plan nodes and UDFs carrying where the inputs are, the settings and the model; the
 //!   executor rebuilds the prepared table from the same files with the same code as the
 //!   embedded path, once per run, and refuses a table that differs from the client's.
 //! - [`ClusterSession`] is the client side: a `spirit_engine::plan::SessionFactory`
@@ -42,8 +42,7 @@ use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 use spirit_engine::EngineError;
 use spirit_engine::plan::{
-    SessionFactory, decode_keys_exec, decode_keys_table, decode_udf, encode_keys_exec,
-    encode_keys_table, encode_udf,
+    SessionFactory, decode_exec, decode_table, decode_udf, encode_exec, encode_table, encode_udf,
 };
 
 /// Everything that can go wrong starting or reaching a cluster node.
@@ -81,7 +80,7 @@ fn tagged(bytes: Vec<u8>, buf: &mut Vec<u8>) {
     buf.extend_from_slice(&bytes);
 }
 
-/// Ballista's logical codec plus SPIRIT's key tables and UDFs (client → scheduler).
+/// Ballista's logical codec plus SPIRIT's pair tables and UDFs (client → scheduler).
 #[derive(Debug, Default)]
 pub struct SpiritLogicalCodec {
     inner: BallistaLogicalExtensionCodec,
@@ -109,7 +108,7 @@ impl LogicalExtensionCodec for SpiritLogicalCodec {
         ctx: &TaskContext,
     ) -> DfResult<Arc<dyn TableProvider>> {
         match buf.strip_prefix(MAGIC) {
-            Some(rest) => decode_keys_table(rest),
+            Some(rest) => decode_table(rest),
             None => self
                 .inner
                 .try_decode_table_provider(buf, table_ref, schema, ctx),
@@ -122,7 +121,7 @@ impl LogicalExtensionCodec for SpiritLogicalCodec {
         node: Arc<dyn TableProvider>,
         buf: &mut Vec<u8>,
     ) -> DfResult<()> {
-        match encode_keys_table(node.as_ref())? {
+        match encode_table(node.as_ref())? {
             Some(bytes) => {
                 tagged(bytes, buf);
                 Ok(())
@@ -183,7 +182,7 @@ fn encode_udf_or(
     }
 }
 
-/// Ballista's physical codec plus SPIRIT's key scans and UDFs (scheduler → executors).
+/// Ballista's physical codec plus SPIRIT's key scans, block sweeps and UDFs (scheduler → executors).
 #[derive(Debug, Default)]
 pub struct SpiritPhysicalCodec {
     inner: BallistaPhysicalExtensionCodec,
@@ -198,7 +197,7 @@ impl PhysicalExtensionCodec for SpiritPhysicalCodec {
         proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         match buf.strip_prefix(MAGIC) {
-            Some(rest) => decode_keys_exec(rest),
+            Some(rest) => decode_exec(rest, inputs),
             None => self.inner.try_decode(buf, inputs, ctx, proto_converter),
         }
     }
@@ -209,7 +208,7 @@ impl PhysicalExtensionCodec for SpiritPhysicalCodec {
         buf: &mut Vec<u8>,
         proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> DfResult<()> {
-        match encode_keys_exec(node.as_ref())? {
+        match encode_exec(node.as_ref())? {
             Some(bytes) => {
                 tagged(bytes, buf);
                 Ok(())

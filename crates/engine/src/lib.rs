@@ -4,12 +4,16 @@
 //! workspace ([`workspace::resolve`]), which stores its result through `spirit-store`.
 //!
 //! Module map: [`prepare`] (inputs read into the prepared record table; the run's
-//! blocking rules), [`plan`] (the DataFusion plan and what travels to cluster executors),
+//! blocking rules), [`data`] (a run's prepared data where the plan runs, rebuilt on an
+//! executor), [`pairs`] (each rule's candidate pairs as plan nodes: keys partitioned by
+//! key, blocks swept), [`plan`] (the DataFusion plan and what travels to cluster executors),
 //! [`pipeline`] (the file-to-file run), [`workspace`] (the store's batch re-run),
 //! [`evaluate`] (reading clusters, truth and candidates for evaluation), [`report`]
 //! (text renderings).
 
+pub mod data;
 pub mod evaluate;
+pub mod pairs;
 pub mod pipeline;
 pub mod plan;
 pub mod prepare;

@@ -571,15 +571,59 @@ fn csv_err(path: &Path) -> impl Fn(csv::Error) -> EngineError + '_ {
     move |e| EngineError::io(path, std::io::Error::other(e))
 }
 
-fn write_clusters(path: &Path, keys: &[RecordKey], clusters: &[u32]) -> Result<(), EngineError> {
+/// Writes a CSV file atomically: `header`, then `row(i)` for `i` in `0..rows`. Rows are
+/// formatted in parallel, a chunk per task, and written in order.
+fn write_rows(
+    path: &Path,
+    header: &[String],
+    rows: usize,
+    row: impl Fn(usize, &mut Vec<String>) + Sync,
+) -> Result<(), EngineError> {
+    const CHUNK: usize = 1 << 14;
+    let format = |range: std::ops::Range<usize>| -> Result<Vec<u8>, EngineError> {
+        let mut w = csv::Writer::from_writer(Vec::with_capacity(range.len() * 64));
+        let mut fields = Vec::with_capacity(header.len());
+        for i in range {
+            fields.clear();
+            row(i, &mut fields);
+            w.write_record(&fields).map_err(csv_err(path))?;
+        }
+        w.into_inner()
+            .map_err(|e| EngineError::io(path, e.into_error()))
+    };
     let (mut w, tmp) = csv_writer(path)?;
-    w.write_record(["source", "record_id", "entity_id"])
-        .map_err(csv_err(path))?;
-    for (k, c) in keys.iter().zip(clusters) {
-        w.write_record([k.source.as_str(), k.record_id.as_str(), &c.to_string()])
-            .map_err(csv_err(path))?;
+    w.write_record(header).map_err(csv_err(path))?;
+    w.flush().map_err(|e| EngineError::io(&tmp, e))?;
+    let mut inner = w
+        .into_inner()
+        .map_err(|e| EngineError::io(&tmp, e.into_error()))?;
+    let threads = rayon::current_num_threads().max(1);
+    for group in (0..rows).step_by(CHUNK * threads * 2) {
+        let end = (group + CHUNK * threads * 2).min(rows);
+        let parts: Vec<Result<Vec<u8>, EngineError>> = (group..end)
+            .step_by(CHUNK)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|lo| format(lo..(lo + CHUNK).min(end)))
+            .collect();
+        for part in parts {
+            inner
+                .write_all(&part?)
+                .map_err(|e| EngineError::io(&tmp, e))?;
+        }
     }
-    finish_csv(w, tmp, path)
+    inner.flush().map_err(|e| EngineError::io(&tmp, e))?;
+    drop(inner);
+    std::fs::rename(&tmp, path).map_err(|e| EngineError::io(path, e))
+}
+
+fn write_clusters(path: &Path, keys: &[RecordKey], clusters: &[u32]) -> Result<(), EngineError> {
+    let header = ["source", "record_id", "entity_id"].map(String::from);
+    write_rows(path, &header, keys.len().min(clusters.len()), |i, row| {
+        row.push(keys[i].source.clone());
+        row.push(keys[i].record_id.clone());
+        row.push(clusters[i].to_string());
+    })
 }
 
 fn write_edges(
@@ -588,7 +632,6 @@ fn write_edges(
     partial_names: &[String],
     edges: &[spirit_model::Edge],
 ) -> Result<(), EngineError> {
-    let (mut w, tmp) = csv_writer(path)?;
     let mut header = vec![
         "left".to_string(),
         "right".into(),
@@ -596,18 +639,14 @@ fn write_edges(
         "probability".into(),
     ];
     header.extend(partial_names.iter().map(|n| format!("w_{n}")));
-    w.write_record(&header).map_err(csv_err(path))?;
-    let mut row: Vec<String> = Vec::with_capacity(header.len());
-    for e in edges {
-        row.clear();
+    write_rows(path, &header, edges.len(), |i, row| {
+        let e = &edges[i];
         row.push(keys[e.left as usize].to_string());
         row.push(keys[e.right as usize].to_string());
         row.push(fixed(e.weight, 4));
         row.push(fixed(e.probability, 6));
         row.extend(e.partials.iter().map(|p| fixed(f64::from(*p), 4)));
-        w.write_record(&row).map_err(csv_err(path))?;
-    }
-    finish_csv(w, tmp, path)
+    })
 }
 
 /// `v` with `digits` decimals, by integer arithmetic (much faster than `{:.N}` for the

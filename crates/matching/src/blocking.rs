@@ -413,44 +413,15 @@ impl BlockKeys {
             } else {
                 Vec::new()
             };
-        for rule in &rules {
-            let mut rule_keys: Vec<Option<u64>> = vec![Some(KEY_SEED); n];
-            for part in &rule.parts {
-                let part_keys = match part.function {
-                    KeyFunction::Lsh(band) => signatures
-                        .iter()
-                        .map(|s| s.map(|bands| bands[usize::from(band)]))
-                        .collect(),
-                    _ => part_keys(table, *part),
-                };
-                for (k, pk) in rule_keys.iter_mut().zip(part_keys) {
-                    *k = match (*k, pk) {
-                        (Some(h), Some(p)) => Some(hash_bytes(h, &p.to_le_bytes())),
-                        _ => None,
-                    };
-                }
-            }
-            let mut sizes: FxHashMap<u64, u32> = FxHashMap::default();
-            for k in rule_keys.iter().flatten() {
-                *sizes.entry(*k).or_default() += 1;
-            }
-            let mut recs = 0u64;
-            for k in rule_keys.iter_mut() {
-                if let Some(h) = *k
-                    && sizes[&h] as usize > max_block_size
-                {
-                    *k = None;
-                    recs += 1;
-                }
-            }
-            let (mut over, mut pairs) = (0u64, 0u64);
-            for &size in sizes.values() {
-                if size as usize > max_block_size {
-                    over += 1;
-                } else {
-                    pairs += u64::from(size) * u64::from(size - 1) / 2;
-                }
-            }
+        // Rules are independent: one task each.
+        let per_rule: Vec<(Vec<Option<u64>>, u64, u64, u64)> = {
+            use rayon::prelude::*;
+            rules
+                .par_iter()
+                .map(|rule| rule_keys(table, rule, &signatures, max_block_size))
+                .collect()
+        };
+        for (rule_keys, recs, over, pairs) in per_rule {
             capped_blocks.push(over);
             block_pairs.push(pairs);
             capped_records.push(recs);
@@ -492,6 +463,55 @@ impl BlockKeys {
     pub fn pairs_per_rule(&self) -> &[u64] {
         &self.block_pairs
     }
+}
+
+/// One rule's key per record (`None` for no key or a block over `max_block_size`
+/// records), with the records and blocks dropped by the cap and the pairs left.
+fn rule_keys(
+    table: &RecordTable,
+    rule: &BlockingRule,
+    signatures: &[Option<[u64; LSH_BANDS]>],
+    max_block_size: usize,
+) -> (Vec<Option<u64>>, u64, u64, u64) {
+    let n = table.len as usize;
+    let mut rule_keys: Vec<Option<u64>> = vec![Some(KEY_SEED); n];
+    for part in &rule.parts {
+        let part_keys = match part.function {
+            KeyFunction::Lsh(band) => signatures
+                .iter()
+                .map(|s| s.map(|bands| bands[usize::from(band)]))
+                .collect(),
+            _ => part_keys(table, *part),
+        };
+        for (k, pk) in rule_keys.iter_mut().zip(part_keys) {
+            *k = match (*k, pk) {
+                (Some(h), Some(p)) => Some(hash_bytes(h, &p.to_le_bytes())),
+                _ => None,
+            };
+        }
+    }
+    let mut sizes: FxHashMap<u64, u32> = FxHashMap::default();
+    for k in rule_keys.iter().flatten() {
+        *sizes.entry(*k).or_default() += 1;
+    }
+    let mut recs = 0u64;
+    for k in rule_keys.iter_mut() {
+        if let Some(h) = *k
+            && sizes[&h] as usize > max_block_size
+        {
+            *k = None;
+            recs += 1;
+        }
+    }
+    let (mut over, mut pairs) = (0u64, 0u64);
+    for &size in sizes.values() {
+        if size as usize > max_block_size {
+            over += 1;
+        } else {
+            pairs += u64::from(size) * u64::from(size - 1) / 2;
+        }
+    }
+    (rule_keys, recs, over, pairs)
 }
 
 fn value_key(col: &Column, function: KeyFunction, id: u32) -> Option<u64> {

@@ -372,12 +372,79 @@ fn normalise_with<'p>(
     }
 }
 
+/// The derived data of every distinct value, in value order: chunks of values derive
+/// in parallel and are appended in order, so the result is deterministic.
 fn derive(kind: AttrKind, values: &[Box<str>]) -> Derived {
+    let parts: Vec<Derived> = values
+        .par_chunks(4096)
+        .map(|chunk| {
+            let mut part = empty_derived(kind);
+            for v in chunk {
+                derive_one(&mut part, v);
+            }
+            part
+        })
+        .collect();
     let mut derived = empty_derived(kind);
-    for v in values {
-        derive_one(&mut derived, v);
+    for part in parts {
+        derived.append(part);
     }
     derived
+}
+
+impl Derived {
+    /// Appends `other`'s values (derived data of the same kind) after this one's.
+    fn append(&mut self, other: Derived) {
+        match (self, other) {
+            (
+                Derived::Names {
+                    metaphone,
+                    nicknames,
+                },
+                Derived::Names {
+                    metaphone: m,
+                    nicknames: n,
+                },
+            ) => {
+                metaphone.extend(m);
+                nicknames.extend(n);
+            }
+            (Derived::Dates { dates }, Derived::Dates { dates: d }) => dates.extend(d),
+            (
+                Derived::Addresses { tokens, numbers },
+                Derived::Addresses {
+                    tokens: t,
+                    numbers: n,
+                },
+            ) => {
+                tokens.extend(t);
+                numbers.extend(n);
+            }
+            (Derived::Phones { tail }, Derived::Phones { tail: t }) => tail.extend(t),
+            (Derived::ImageHashes { hashes }, Derived::ImageHashes { hashes: h }) => {
+                hashes.extend(h)
+            }
+            (
+                Derived::AudioFingerprints { prints, minhash },
+                Derived::AudioFingerprints {
+                    prints: p,
+                    minhash: m,
+                },
+            ) => {
+                prints.extend(p);
+                minhash.extend(m);
+            }
+            (Derived::StyleProfiles { profiles }, Derived::StyleProfiles { profiles: p }) => {
+                profiles.extend(p)
+            }
+            (Derived::None, Derived::None) => {}
+            (this, other) => unreachable!(
+                "derived data of one kind only: {:?} and {:?}",
+                std::mem::discriminant(this),
+                std::mem::discriminant(&other)
+            ),
+        }
+    }
 }
 
 /// Derived data of a kind, for no value yet.
