@@ -173,10 +173,10 @@ impl RecordTable {
             .filter(|k| present[*k as usize] && *k != AttrKind::FullName)
             .collect();
 
-        // One kind at a time: normalise every record's value in parallel, then intern.
-        // Only one column of normalised strings exists at once.
+        // Each kind normalises every record's value in parallel, then interns; kinds run
+        // in parallel too, so one column's interning overlaps another's normalising.
         let columns: Vec<Column> = kinds
-            .iter()
+            .par_iter()
             .map(|&kind| {
                 let normalised: Vec<Option<String>> = records
                     .par_iter()

@@ -284,6 +284,22 @@ proptest! {
     }
 
     #[test]
+    fn the_letter_bound_never_falls_below_jaro_winkler(a in "[a-z' -]{0,14}", b in "[a-z' -]{0,14}", t in 0.7f64..1.0) {
+        let jw = jaro_winkler(&a, &b);
+        prop_assert!(jaro_winkler_bound(a.as_bytes(), b.as_bytes()) >= jw - 1e-12, "{} {}", a, b);
+        prop_assert_eq!(jaro_winkler_at_least(&a, &b, t), jw >= t);
+    }
+
+    #[test]
+    fn the_letter_bound_holds_for_near_names(a in "[a-z]{1,10}", i in 0usize..12, c in "[a-z]", t in 0.7f64..1.0) {
+        let mut b = a.clone();
+        b.insert_str(i % (a.len() + 1), &c);
+        let jw = jaro_winkler(&a, &b);
+        prop_assert!(jaro_winkler_bound(a.as_bytes(), b.as_bytes()) >= jw - 1e-12, "{} {}", a, b);
+        prop_assert_eq!(jaro_winkler_at_least(&a, &b, t), jw >= t);
+    }
+
+    #[test]
     fn jaccard_in_range(x in proptest::collection::btree_set(0u64..20, 0..8), y in proptest::collection::btree_set(0u64..20, 0..8)) {
         let (x, y): (Vec<u64>, Vec<u64>) = (x.into_iter().collect(), y.into_iter().collect());
         let j = token_jaccard(&x, &y);
