@@ -119,7 +119,14 @@ impl TableProvider for PairsTable {
         // The keys are scanned as one partition (emitting keys already computed is
         // cheap, and a distributed engine that cannot slice an unknown leaf per task
         // then reads each key once) and repartitioned by key over all cores or tasks.
-        let keys = Arc::new(KeysExec::new(self.data.clone(), self.rule, 1, None)?);
+        // Sampled-out blocks are dropped at the scan, before any key row is shuffled.
+        let keys = Arc::new(KeysExec::new(
+            self.data.clone(),
+            self.rule,
+            self.options.scale,
+            1,
+            None,
+        )?);
         let partitions = state.config().target_partitions().max(1);
         let by_key = Arc::new(RepartitionExec::try_new(
             keys,
@@ -152,13 +159,15 @@ impl TableProvider for PairsTable {
     }
 }
 
-/// Scans one rule's keys in `partitions` slices of record indices. The data is looked
+/// Scans one rule's keys (those 0 modulo `scale`) in `partitions` slices of record
+/// indices. The data is looked
 /// up (or rebuilt from its spec) only when a partition runs, so a scheduler can plan
 /// the scan without holding the records.
 #[derive(Debug)]
 pub struct KeysExec {
     pub(crate) data: Arc<DataHandle>,
     pub(crate) rule: usize,
+    pub(crate) scale: u64,
     pub(crate) partitions: usize,
     pub(crate) projection: Option<Vec<usize>>,
     schema: SchemaRef,
@@ -169,6 +178,7 @@ impl KeysExec {
     pub fn new(
         data: Arc<DataHandle>,
         rule: usize,
+        scale: u64,
         partitions: usize,
         projection: Option<Vec<usize>>,
     ) -> DfResult<KeysExec> {
@@ -180,6 +190,7 @@ impl KeysExec {
         Ok(KeysExec {
             data,
             rule,
+            scale: scale.max(1),
             partitions: partitions.max(1),
             projection,
             properties: properties(schema.clone(), partitions),
@@ -191,6 +202,7 @@ impl KeysExec {
     fn batch(
         data: &Prepared,
         rule: usize,
+        scale: u64,
         partition: usize,
         partitions: usize,
         projection: Option<&[usize]>,
@@ -204,7 +216,11 @@ impl KeysExec {
             .get(rule)
             .ok_or_else(|| df_err(format!("no blocking rule {rule}")))?;
         let rows: Vec<(u32, u64)> = (lo..hi)
-            .filter_map(|i| rule_keys[i].map(|k| (i as u32, k)))
+            .filter_map(|i| {
+                rule_keys[i]
+                    .filter(|k| k % scale == 0)
+                    .map(|k| (i as u32, k))
+            })
             .collect();
         let cols: Vec<ArrayRef> = vec![
             Arc::new(UInt32Array::from_iter_values(rows.iter().map(|p| p.0))),
@@ -225,8 +241,8 @@ impl DisplayAs for KeysExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         write!(
             f,
-            "SpiritKeysExec: rule={}, partitions={}",
-            self.rule, self.partitions
+            "SpiritKeysExec: rule={}, scale={}, partitions={}",
+            self.rule, self.scale, self.partitions
         )
     }
 }
@@ -263,7 +279,8 @@ impl ExecutionPlan for KeysExec {
         partition: usize,
         _context: Arc<TaskContext>,
     ) -> DfResult<SendableRecordBatchStream> {
-        let (data, rule, partitions) = (self.data.clone(), self.rule, self.partitions);
+        let (data, rule, scale, partitions) =
+            (self.data.clone(), self.rule, self.scale, self.partitions);
         let projection = self.projection.clone();
         // Rebuilding the table (on an executor's first task) reads files: off the
         // async threads.
@@ -273,6 +290,7 @@ impl ExecutionPlan for KeysExec {
                 KeysExec::batch(
                     &prepared,
                     rule,
+                    scale,
                     partition,
                     partitions,
                     projection.as_deref(),
@@ -380,18 +398,8 @@ impl ExecutionPlan for PairsExec {
             let batches: Vec<RecordBatch> = input.try_collect().await?;
             tokio::task::spawn_blocking(move || {
                 let prepared = data.get().map_err(df_err)?;
-                let rows = block_rows(&batches, options.scale)?;
-                Ok::<_, DataFusionError>(Sweep {
-                    rows,
-                    prepared,
-                    rule,
-                    options,
-                    batch_size,
-                    start: 0,
-                    end: 0,
-                    i: 0,
-                    j: 0,
-                })
+                let rows = block_rows(&batches)?;
+                Ok::<_, DataFusionError>(Sweep::new(rows, prepared, rule, options, batch_size))
             })
             .await
             .map_err(df_err)?
@@ -406,9 +414,8 @@ impl ExecutionPlan for PairsExec {
     }
 }
 
-/// The `(k, idx, src)` rows of key batches whose key is 0 modulo `scale`, sorted.
-fn block_rows(batches: &[RecordBatch], scale: u64) -> DfResult<Vec<(u64, u32, u16)>> {
-    let scale = scale.max(1);
+/// The `(k, idx, src)` rows of key batches, sorted.
+fn block_rows(batches: &[RecordBatch]) -> DfResult<Vec<(u64, u32, u16)>> {
     let mut rows = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
     for b in batches {
         let col = |i: usize| b.column(i).as_any();
@@ -419,29 +426,44 @@ fn block_rows(batches: &[RecordBatch], scale: u64) -> DfResult<Vec<(u64, u32, u1
         ) else {
             return Err(df_err("a key batch does not have the key scan's columns"));
         };
-        for j in 0..b.num_rows() {
-            let key = k.value(j);
-            if key % scale == 0 {
-                rows.push((key, idx.value(j), src.value(j)));
-            }
-        }
+        rows.extend((0..b.num_rows()).map(|j| (k.value(j), idx.value(j), src.value(j))));
     }
     rows.sort_unstable();
     Ok(rows)
 }
 
 /// Emits the pairs of sorted key rows block by block, `batch_size` at a time. State:
-/// the block `start..end` and the next pair `(i, j)` in it.
+/// the end of the current block and the next pair `(i, j)` in it.
 struct Sweep {
     rows: Vec<(u64, u32, u16)>,
     prepared: Arc<Prepared>,
     rule: usize,
     options: PairOptions,
     batch_size: usize,
-    start: usize,
     end: usize,
     i: usize,
     j: usize,
+}
+
+impl Sweep {
+    fn new(
+        rows: Vec<(u64, u32, u16)>,
+        prepared: Arc<Prepared>,
+        rule: usize,
+        options: PairOptions,
+        batch_size: usize,
+    ) -> Sweep {
+        Sweep {
+            rows,
+            prepared,
+            rule,
+            options,
+            batch_size,
+            end: 0,
+            i: 0,
+            j: 0,
+        }
+    }
 }
 
 impl Iterator for Sweep {
@@ -450,24 +472,25 @@ impl Iterator for Sweep {
     fn next(&mut self) -> Option<Self::Item> {
         let n = self.rows.len();
         let keys = &self.prepared.keys;
-        let (mut a, mut b, mut first) = (Vec::new(), Vec::new(), Vec::new());
-        while a.len() < self.batch_size {
+        let cap = self.batch_size;
+        let (mut a, mut b, mut first) = (
+            Vec::with_capacity(cap),
+            Vec::with_capacity(cap),
+            Vec::with_capacity(cap),
+        );
+        while a.len() < cap {
             if self.j >= self.end {
                 self.i += 1;
                 self.j = self.i + 1;
                 if self.j >= self.end {
                     // The next block.
-                    self.start = self.end;
-                    if self.start >= n {
+                    let start = self.end;
+                    if start >= n {
                         break;
                     }
-                    let k = self.rows[self.start].0;
-                    self.end = self.start
-                        + self.rows[self.start..]
-                            .iter()
-                            .take_while(|r| r.0 == k)
-                            .count();
-                    self.i = self.start;
+                    let k = self.rows[start].0;
+                    self.end = start + self.rows[start..].iter().take_while(|r| r.0 == k).count();
+                    self.i = start;
                     self.j = self.i + 1;
                 }
                 continue;
@@ -548,19 +571,9 @@ mod tests {
         options: PairOptions,
         batch: usize,
     ) -> Vec<(u32, u32, bool)> {
-        let keys = KeysExec::batch(p, rule, 0, 1, None).unwrap();
-        let rows = block_rows(&[keys], options.scale).unwrap();
-        let sweep = Sweep {
-            rows,
-            prepared: p.clone(),
-            rule,
-            options,
-            batch_size: batch,
-            start: 0,
-            end: 0,
-            i: 0,
-            j: 0,
-        };
+        let keys = KeysExec::batch(p, rule, options.scale, 0, 1, None).unwrap();
+        let rows = block_rows(&[keys]).unwrap();
+        let sweep = Sweep::new(rows, p.clone(), rule, options, batch);
         let mut out = Vec::new();
         for b in sweep {
             let b = b.unwrap();

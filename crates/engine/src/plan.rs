@@ -79,6 +79,7 @@ enum Node {
     },
     Keys {
         rule: usize,
+        scale: u64,
         partitions: usize,
         projection: Option<Vec<usize>>,
     },
@@ -135,6 +136,7 @@ pub fn encode_exec(plan: &dyn ExecutionPlan) -> DfResult<Option<Vec<u8>>> {
     if let Some(e) = plan.downcast_ref::<KeysExec>() {
         let node = Node::Keys {
             rule: e.rule,
+            scale: e.scale,
             partitions: e.partitions,
             projection: e.projection.clone(),
         };
@@ -160,10 +162,13 @@ pub fn decode_exec(
             data,
             Node::Keys {
                 rule,
+                scale,
                 partitions,
                 projection,
             },
-        ) => Ok(Arc::new(KeysExec::new(data, rule, partitions, projection)?)),
+        ) => Ok(Arc::new(KeysExec::new(
+            data, rule, scale, partitions, projection,
+        )?)),
         (data, Node::Pairs { rule, options }) => {
             let [input] = inputs else {
                 return Err(df_err("a SPIRIT pair sweep arrived without its one input"));
