@@ -460,14 +460,7 @@ enum TruthKind {
 }
 
 /// Cluster column names, most specific first (compared without case or punctuation).
-const CLUSTER_COLUMNS: [&str; 6] = [
-    "clusterid",
-    "cluster",
-    "entityid",
-    "trueid",
-    "matchid",
-    "personid",
-];
+const CLUSTER_COLUMNS: [&str; 6] = spirit_model::TRUTH_COLUMNS;
 
 /// Pair column names (compared without case or punctuation).
 const PAIR_COLUMNS: [(&str, &str); 15] = [
@@ -490,7 +483,7 @@ const PAIR_COLUMNS: [(&str, &str); 15] = [
 
 impl TruthKind {
     fn detect(header: &[String]) -> Result<TruthKind, String> {
-        let keys: Vec<String> = header.iter().map(|h| column_key(h)).collect();
+        let keys: Vec<String> = header.iter().map(|h| spirit_model::header_key(h)).collect();
         let find = |name: &str| keys.iter().position(|k| k == name);
         let cluster = CLUSTER_COLUMNS.iter().find_map(|name| find(name));
         if let Some(cluster) = cluster {
@@ -635,7 +628,7 @@ fn read_candidates(
 ) -> Result<(Vec<(u32, u32)>, u64), EngineError> {
     let mut rdr = open_csv(path)?;
     let header = read_header(&mut rdr, path)?;
-    let keys: Vec<String> = header.iter().map(|h| column_key(h)).collect();
+    let keys: Vec<String> = header.iter().map(|h| spirit_model::header_key(h)).collect();
     let find = |name: &str| keys.iter().position(|k| k == name);
     let (left, right) = match (find("left"), find("right")) {
         (Some(l), Some(r)) => (l, r),
@@ -680,15 +673,6 @@ fn distinct_pair_count(pairs: Vec<(u32, u32)>) -> u64 {
     pairs.sort_unstable();
     pairs.dedup();
     pairs.len() as u64
-}
-
-/// A header compared without case or punctuation: `Rec-ID` → `recid`.
-fn column_key(header: &str) -> String {
-    header
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
 }
 
 fn input(path: &Path, line: Option<u64>, message: String) -> EngineError {

@@ -12,6 +12,7 @@ use serde::Serialize;
 use spirit_matching::blocking::{BlockKeys, BlockingRule};
 use spirit_matching::cluster::cluster_edges;
 use spirit_matching::model::{Explanation, Model, TrainingData};
+use spirit_matching::profile::FieldProfile;
 use spirit_matching::settings::{ClusterMethod, LinkType, Settings};
 use spirit_matching::{CardKey, Function, RecordTable, Scorer};
 use spirit_model::{NoProgress, Progress, RecordKey, probability_to_weight};
@@ -19,7 +20,7 @@ use spirit_sources::write_quarantine;
 
 use crate::EngineError;
 use crate::plan::{CandidatePlan, DataHandle, DataSpec, SessionFactory, fingerprint};
-pub use crate::prepare::{Loaded, SourceSummary, blocking_rules, load};
+pub use crate::prepare::{Loaded, SourceSummary, blocking_rules, load, profile_fields};
 
 /// What `spirit resolve` is asked to do.
 #[derive(Clone, Debug)]
@@ -58,6 +59,8 @@ pub struct RunSummary {
     pub link_type: LinkType,
     pub records: u64,
     pub sources: Vec<SourceSummary>,
+    /// Columns with no built-in kind: what each became, or why it was left out.
+    pub fields: Vec<FieldProfile>,
     pub comparisons: Vec<String>,
     pub blocking_rules: Vec<RuleSummary>,
     pub candidate_pairs: u64,
@@ -182,6 +185,7 @@ pub fn resolve_with(
         candidate_pairs,
         possible_pairs: possible,
         plan,
+        fields,
         ..
     } = scored;
 
@@ -223,6 +227,7 @@ pub fn resolve_with(
         link_type,
         records: n,
         sources,
+        fields,
         comparisons: model.comparisons.iter().map(|c| c.name.clone()).collect(),
         blocking_rules: rule_summaries,
         candidate_pairs,
@@ -267,6 +272,8 @@ pub struct Scored {
     pub possible_pairs: u64,
     pub phase_seconds: Vec<(String, f64)>,
     pub plan: CandidatePlan,
+    /// What each field column became (empty when a model was given).
+    pub fields: Vec<FieldProfile>,
 }
 
 /// What a cluster's executors need to read a run's inputs as the client did.
@@ -324,10 +331,16 @@ pub fn score_table_with(
     let mut t0 = Instant::now();
     let n = table.len as u64;
     let table = table.clone();
-    // Comparisons: the model's when one is given, else the defaults for the kinds present.
-    let functions = match &given {
-        Some(m) => m.functions(),
-        None => Function::defaults_for(&table.kinds()),
+    // Comparisons: the model's when one is given, else the defaults for the kinds present
+    // and a comparison for each field its profile finds usable.
+    let (functions, fields) = match &given {
+        Some(m) => (m.functions(), Vec::new()),
+        None => {
+            let fields = profile_fields(&table, settings);
+            let mut functions = Function::defaults_for(&table.kinds());
+            functions.extend(fields.iter().filter_map(|f| f.function));
+            (functions, fields)
+        }
     };
     if functions.is_empty() {
         return Err(EngineError::Invalid(
@@ -484,6 +497,7 @@ pub fn score_table_with(
         possible_pairs: possible,
         phase_seconds: phases,
         plan,
+        fields,
     })
 }
 

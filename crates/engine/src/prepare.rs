@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 use spirit_matching::blocking::BlockingRule;
+use spirit_matching::profile::{self, FieldProfile};
 use spirit_matching::settings::Settings;
 use spirit_matching::{CardKey, RecordTable};
 use spirit_model::{Progress, RecordKey};
@@ -163,12 +164,36 @@ pub fn load(
 }
 
 /// The blocking rules of a run: the settings' or, when it gives none, the defaults
-/// for the attribute kinds present.
+/// for the attribute kinds present and the rules on selective fields
+/// ([`profile::field_rules`], within `resolve.pairs_per_record`).
 pub fn blocking_rules(
     settings: &Settings,
     table: &RecordTable,
 ) -> Result<Vec<BlockingRule>, EngineError> {
-    settings
+    let mut rules = settings
         .blocking_rules(&table.kinds())
-        .map_err(EngineError::Invalid)
+        .map_err(EngineError::Invalid)?;
+    if settings.blocking.is_empty() {
+        rules.extend(profile::field_rules(
+            table,
+            &profile_fields(table, settings),
+            settings.resolve.pairs_per_record,
+            settings.resolve.max_block_size,
+        ));
+    }
+    Ok(rules)
+}
+
+/// The profile of every field column of `table` (columns with no built-in kind), under
+/// the settings' `[input.fields]`.
+pub fn profile_fields(table: &RecordTable, settings: &Settings) -> Vec<FieldProfile> {
+    table
+        .columns
+        .iter()
+        .filter_map(|col| {
+            let field = col.kind.field()?;
+            let setting = settings.input.fields.get(field.name()).copied();
+            Some(profile::profile(col, setting.unwrap_or_default()))
+        })
+        .collect()
 }

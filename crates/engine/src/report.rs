@@ -29,6 +29,16 @@ pub fn summary(s: &RunSummary) -> String {
             let _ = writeln!(o, "    ignored: {}", src.ignored_columns.join(", "));
         }
     }
+    if !s.fields.is_empty() {
+        let _ = writeln!(o, "  fields (columns with no built-in kind)");
+        for f in &s.fields {
+            let _ = writeln!(
+                o,
+                "    {:<30} {:>9} values {:>9} distinct  {}",
+                f.field, f.values, f.distinct, f.became
+            );
+        }
+    }
     let _ = writeln!(o, "  comparisons      {}", s.comparisons.join(", "));
     let _ = writeln!(o, "  blocking rules");
     for r in &s.blocking_rules {

@@ -214,8 +214,9 @@ impl BlockingRule {
 }
 
 fn parse_key(key: &str) -> Result<KeyPart, String> {
+    // A field's name has a colon of its own (`field:vehicle:exact`).
     let (kind, func) = key
-        .split_once(':')
+        .rsplit_once(':')
         .ok_or_else(|| format!("blocking key {key:?} must be `attribute:function`"))?;
     // `name` and `record` are pseudo-attributes: names together, the whole person.
     let pseudo = kind.trim();

@@ -78,6 +78,12 @@ fn levels(function: Function) -> Vec<(f64, f64)> {
         // exact, one edit off, else
         // One edit off is weak: handles such as john1 and john2 are common.
         Function::Identifier(_) => vec![(0.8, 1e-6), (0.05, 1e-3), (0.15, 1.0)],
+        // Fields are profiled and trained in a batch run; a cold model has none, and
+        // these are only a neutral start: exact, two weaker levels, else.
+        Function::Year(_) | Function::Number(_) | Function::Text(_) | Function::List(_) => {
+            vec![(0.8, 1e-2), (0.08, 2e-2), (0.04, 5e-2), (0.08, 0.92)]
+        }
+        Function::Date(_) => levels(Function::DateOfBirth),
         // A categorical value (gender, country) is shared by many people.
         Function::Category(_) => vec![(0.95, 0.4), (0.05, 0.6)],
         // A person may hold several wallets, cards or addresses: agreement is strong,

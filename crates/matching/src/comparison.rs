@@ -59,6 +59,19 @@ pub enum Function {
     /// [`spirit_text::style::BAND_U`]), never trained; and it is *advisory* unless the
     /// settings say otherwise (`ComparisonParams::advisory` in the model).
     Style,
+    /// A field (a column with no built-in kind) whose values are years: exact, one
+    /// apart, three apart, else.
+    Year(AttrKind),
+    /// A numeric field: exact, within 2 % (or one, for whole numbers), within 10 %, else.
+    Number(AttrKind),
+    /// A field of full dates, graded as dates of birth are.
+    Date(AttrKind),
+    /// A free-text field: exact, close spelling (one edit, Jaro-Winkler ≥ 0.92), most
+    /// words shared, else.
+    Text(AttrKind),
+    /// A field listing several items (`a; b; c`): the same items, at least half of all
+    /// items shared, some shared, else.
+    List(AttrKind),
 }
 
 const NAME_GIVEN: &[&str] = &[
@@ -111,6 +124,27 @@ impl Function {
             Function::ImageHash => IMAGE,
             Function::AudioFingerprint => AUDIO,
             Function::Style => STYLE,
+            Function::Year(_) => field::YEAR,
+            Function::Number(_) => field::NUMBER,
+            Function::Date(_) => DOB,
+            Function::Text(_) => field::TEXT,
+            Function::List(_) => field::LIST,
+        }
+    }
+
+    /// The attribute a function of one attribute compares (identifiers, categories and
+    /// fields), `None` for the built-in comparisons.
+    pub fn attribute(self) -> Option<AttrKind> {
+        match self {
+            Function::Identifier(k)
+            | Function::Category(k)
+            | Function::Exact(k)
+            | Function::Year(k)
+            | Function::Number(k)
+            | Function::Date(k)
+            | Function::Text(k)
+            | Function::List(k) => Some(k),
+            _ => None,
         }
     }
 
@@ -139,10 +173,10 @@ impl Function {
             Function::Phone => "phone".into(),
             Function::Address => "address".into(),
             Function::Area => "area".into(),
-            Function::Identifier(k) | Function::Category(k) | Function::Exact(k) => k.name().into(),
             Function::ImageHash => "image_hash".into(),
             Function::AudioFingerprint => "audio_fingerprint".into(),
             Function::Style => "writing_style".into(),
+            other => other.attribute().map_or("", AttrKind::name).into(),
         }
     }
 
@@ -223,12 +257,10 @@ impl Bound {
                 c(AttrKind::Region),
                 None,
             ],
-            Function::Identifier(k) | Function::Category(k) | Function::Exact(k) => {
-                [c(k), None, None, None]
-            }
             Function::ImageHash => [c(AttrKind::ImageHash), None, None, None],
             Function::AudioFingerprint => [c(AttrKind::AudioFingerprint), None, None, None],
             Function::Style => [c(AttrKind::StyleProfile), None, None, None],
+            other => [other.attribute().and_then(c), None, None, None],
         };
         Bound { function, cols }
     }
@@ -251,6 +283,11 @@ impl Bound {
             Function::Style => {
                 style_verification(col(0), a, b).map_or(0, |v| spirit_text::style::band(v.log_odds))
             }
+            Function::Year(_) => by_ids(col(0), a, b, field::year_ids),
+            Function::Number(_) => by_ids(col(0), a, b, field::number_ids),
+            Function::Date(_) => by_ids(col(0), a, b, field::date_ids),
+            Function::Text(_) => by_ids(col(0), a, b, field::text_ids),
+            Function::List(_) => by_ids(col(0), a, b, field::list_ids),
         }
     }
 
@@ -284,6 +321,11 @@ impl Bound {
             Function::Category(_) | Function::Exact(_) => {
                 batch_by_ids(col(0), a, b, out, category_ids)
             }
+            Function::Year(_) => batch_by_ids(col(0), a, b, out, field::year_ids),
+            Function::Number(_) => batch_by_ids(col(0), a, b, out, field::number_ids),
+            Function::Date(_) => batch_by_ids(col(0), a, b, out, field::date_ids),
+            Function::Text(_) => batch_by_ids(col(0), a, b, out, field::text_ids),
+            Function::List(_) => batch_by_ids(col(0), a, b, out, field::list_ids),
             Function::ImageHash | Function::AudioFingerprint | Function::Style => {
                 out.extend(pairs.map(|(x, y)| self.level(t, x, y)));
             }
@@ -647,6 +689,12 @@ pub fn token_jaccard(x: &[u64], y: &[u64]) -> f64 {
     if x.is_empty() && y.is_empty() {
         return 1.0;
     }
+    let common = shared_tokens(x, y);
+    common as f64 / (x.len() + y.len() - common) as f64
+}
+
+/// The number of tokens two sorted, deduplicated token sets share.
+pub fn shared_tokens(x: &[u64], y: &[u64]) -> usize {
     let (mut i, mut j, mut common) = (0, 0, 0usize);
     while i < x.len() && j < y.len() {
         match x[i].cmp(&y[j]) {
@@ -659,7 +707,7 @@ pub fn token_jaccard(x: &[u64], y: &[u64]) -> f64 {
             }
         }
     }
-    common as f64 / (x.len() + y.len() - common) as f64
+    common
 }
 
 fn address_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
@@ -792,5 +840,6 @@ fn category_ids(_col: &Column, x: u32, y: u32) -> u8 {
     if x == y { 1 } else { 2 }
 }
 
+pub mod field;
 #[cfg(test)]
 mod tests;

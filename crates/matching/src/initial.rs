@@ -98,10 +98,12 @@ pub(crate) fn household_applies(functions: &[Function]) -> bool {
 }
 
 fn tf_applies(f: Function) -> bool {
+    // A built-in category (gender, country) has few values; a field's categories (an
+    // organisation, a unit) are many, and sharing a rare one is strong evidence.
     !matches!(
         f,
-        Function::Category(_) | Function::ImageHash | Function::AudioFingerprint | Function::Style
-    )
+        Function::ImageHash | Function::AudioFingerprint | Function::Style
+    ) && !matches!(f, Function::Category(k) if k.field().is_none())
 }
 
 fn exact_u_from_frequencies(table: &RecordTable, f: Function) -> Option<f64> {
@@ -110,15 +112,8 @@ fn exact_u_from_frequencies(table: &RecordTable, f: Function) -> Option<f64> {
         Function::Surname => spirit_model::AttrKind::Surname,
         Function::DateOfBirth => spirit_model::AttrKind::DateOfBirth,
         Function::Email => spirit_model::AttrKind::Email,
-        Function::Identifier(k) | Function::Category(k) | Function::Exact(k) => k,
-        Function::Phone
-        | Function::Address
-        | Function::Area
-        | Function::ImageHash
-        | Function::AudioFingerprint
-        | Function::Style => {
-            return None;
-        }
+        // Identifiers, categories and fields; none for the multi-column comparisons.
+        other => other.attribute()?,
     };
     let col = table.column(kind)?;
     (col.non_null > 1).then(|| col.agreement_probability().max(1e-12))

@@ -25,10 +25,13 @@ pub mod cold;
 pub mod comparison;
 pub mod eval;
 pub mod evidence;
+pub mod field;
+mod hash;
 mod initial;
 pub mod lsh;
 pub mod model;
 mod params;
+pub mod profile;
 pub mod score;
 pub mod settings;
 pub mod table;
@@ -52,9 +55,9 @@ pub fn explain_kinds(function: Function) -> Vec<AttrKind> {
         Function::Phone => vec![AttrKind::Phone],
         Function::Address => vec![AttrKind::Address],
         Function::Area => vec![AttrKind::Postcode, AttrKind::City, AttrKind::Region],
-        Function::Identifier(k) | Function::Category(k) | Function::Exact(k) => vec![k],
         Function::ImageHash => vec![AttrKind::ImageHash],
         Function::AudioFingerprint => vec![AttrKind::AudioFingerprint],
         Function::Style => vec![AttrKind::StyleProfile],
+        other => other.attribute().into_iter().collect(),
     }
 }

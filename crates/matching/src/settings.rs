@@ -56,7 +56,7 @@ pub enum ClusterMethod {
 }
 
 /// Input settings: which columns are read and as what.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct InputSettings {
     /// Column holding the record id; recognised (`rec_id`, `id`, …) when absent.
@@ -68,12 +68,34 @@ pub struct InputSettings {
     pub exclude_columns: Vec<String>,
     /// Recognise common column names for columns not in `columns`.
     pub recognise_columns: bool,
+    /// Keep every other column (except one named like a ground-truth column, such as
+    /// `cluster_id`) as a field, compared as its values suggest; false ignores them.
+    pub use_all_columns: bool,
+    /// How named fields are compared (`organisation = "category"`, `notes = "ignore"`),
+    /// by field name ([`spirit_model::field_name`] of the header); the others are
+    /// profiled from their values.
+    pub fields: BTreeMap<String, crate::profile::FieldUse>,
     /// CSV delimiter (one byte).
     pub delimiter: Option<char>,
     /// Keep each record's raw row (the CSV row or JSON line as read) in
     /// [`crate::input::RawRecord::payload`]. Set by the identity store, never by a file.
     #[serde(skip)]
     pub keep_payload: bool,
+}
+
+impl Default for InputSettings {
+    fn default() -> Self {
+        InputSettings {
+            id_column: None,
+            columns: BTreeMap::new(),
+            exclude_columns: Vec::new(),
+            recognise_columns: false,
+            use_all_columns: true,
+            fields: BTreeMap::new(),
+            delimiter: None,
+            keep_payload: false,
+        }
+    }
 }
 
 /// Normalisation settings.
@@ -108,6 +130,9 @@ pub struct ResolveSettings {
     /// Largest block a blocking key may form; larger blocks are split by sorted
     /// neighbourhood windows instead of being joined in full.
     pub max_block_size: usize,
+    /// The pair budget of a blocking rule on a field: a rule is used when its blocks
+    /// hold at most this many pairs per record.
+    pub pairs_per_record: f64,
     /// EM iterations at most.
     pub em_max_iterations: usize,
     /// Training pairs per blocking rule at most; rules proposing more are sampled.
@@ -138,6 +163,7 @@ impl Default for ResolveSettings {
             edge_floor: 0.01,
             cluster: ClusterMethod::Robust,
             max_block_size: 2000,
+            pairs_per_record: 10.0,
             em_max_iterations: 100,
             em_pairs_per_rule: 500_000,
             u_sample_pairs: 200_000,
@@ -203,6 +229,12 @@ impl Settings {
             return Err(format!(
                 "resolve.edge_floor must be within 0..threshold, got {}",
                 r.edge_floor
+            ));
+        }
+        if !(r.pairs_per_record.is_finite() && r.pairs_per_record >= 0.0) {
+            return Err(format!(
+                "resolve.pairs_per_record must be a number of at least 0, got {}",
+                r.pairs_per_record
             ));
         }
         if r.max_block_size < 2 {

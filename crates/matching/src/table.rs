@@ -11,6 +11,8 @@ use spirit_text::{DateOrder, PartialDate, PhoneNormaliser};
 
 use crate::evidence;
 use crate::evidence::CardKey;
+use crate::field::FieldValues;
+pub use crate::hash::{hash_bytes, hash_str};
 
 /// Marks a missing value in [`Column::ids`].
 pub const NULL_ID: u32 = u32::MAX;
@@ -72,6 +74,8 @@ pub enum Derived {
     StyleProfiles {
         profiles: Vec<Option<Box<spirit_text::style::Profile>>>,
     },
+    /// What the comparisons of a field need of each value.
+    Fields(FieldValues),
 }
 
 /// One interned column of normalised values.
@@ -157,21 +161,7 @@ impl RecordTable {
         let n = records.len();
         // The phone metadata takes a while to load: only when there are phones.
         let phones = std::sync::LazyLock::new(|| PhoneNormaliser::new(&options.default_region));
-        let mut present = [false; AttrKind::ALL.len()];
-        for r in records {
-            for (k, _) in r.as_ref() {
-                present[*k as usize] = true;
-            }
-        }
-        let split_full = present[AttrKind::FullName as usize];
-        if split_full {
-            present[AttrKind::GivenName as usize] = true;
-            present[AttrKind::Surname as usize] = true;
-        }
-        let kinds: Vec<AttrKind> = AttrKind::ALL
-            .into_iter()
-            .filter(|k| present[*k as usize] && *k != AttrKind::FullName)
-            .collect();
+        let (kinds, split_full) = present_kinds(records.iter().map(|r| r.as_ref()));
 
         // Each kind normalises every record's value in parallel, then interns; kinds run
         // in parallel too, so one column's interning overlaps another's normalising.
@@ -202,15 +192,9 @@ impl RecordTable {
         R: AsRef<[(AttrKind, Box<str>)]>,
     {
         assert_eq!(records.len(), sources.len(), "one source per record");
-        let mut present = [false; AttrKind::ALL.len()];
-        for r in records {
-            for (k, _) in r.as_ref() {
-                present[*k as usize] = true;
-            }
-        }
-        let columns = AttrKind::ALL
+        let (kinds, _) = present_kinds(records.iter().map(|r| r.as_ref()));
+        let columns = kinds
             .into_iter()
-            .filter(|k| present[*k as usize] && *k != AttrKind::FullName)
             .map(|kind| {
                 let values: Vec<Option<&str>> = records
                     .iter()
@@ -240,14 +224,47 @@ pub fn normalise_record(
     options: &PrepareOptions,
     phones: &PhoneNormaliser,
 ) -> Vec<(AttrKind, Box<str>)> {
-    let split_full = values.iter().any(|(k, _)| *k == AttrKind::FullName);
-    AttrKind::ALL
+    let (kinds, split_full) = present_kinds(std::iter::once(values));
+    kinds
         .into_iter()
-        .filter(|k| *k != AttrKind::FullName)
         .filter_map(|kind| {
             normalise_kind(values, kind, split_full, options, &phones).map(|v| (kind, v.into()))
         })
         .collect()
+}
+
+/// The kinds of a table over these records' values, and whether a full name is split:
+/// built-in kinds in [`AttrKind::ALL`] order (a full name becomes given name and
+/// surname), then fields by name.
+fn present_kinds<'r, K, V: 'r>(records: impl Iterator<Item = &'r [(K, V)]>) -> (Vec<AttrKind>, bool)
+where
+    K: std::borrow::Borrow<AttrKind> + 'r,
+{
+    let mut present = [false; AttrKind::ALL.len()];
+    let mut fields: Vec<AttrKind> = Vec::new();
+    for r in records {
+        for (k, _) in r {
+            let k = *k.borrow();
+            match k.index() {
+                Some(i) => present[i] = true,
+                None if !fields.contains(&k) => fields.push(k),
+                None => {}
+            }
+        }
+    }
+    let at = |k: AttrKind| k.index().unwrap_or(0);
+    let split_full = present[at(AttrKind::FullName)];
+    if split_full {
+        present[at(AttrKind::GivenName)] = true;
+        present[at(AttrKind::Surname)] = true;
+    }
+    fields.sort_by_key(|k| k.name());
+    let kinds = AttrKind::ALL
+        .into_iter()
+        .filter(|k| present[at(*k)] && *k != AttrKind::FullName)
+        .chain(fields)
+        .collect();
+    (kinds, split_full)
 }
 
 /// The normalised value of one kind of a record, from its own column or, for given name
@@ -369,6 +386,7 @@ fn normalise_with<'p>(
         AttrKind::GeoPosition => evidence::geo_position(raw),
         AttrKind::AudioFingerprint => evidence::audio_fingerprint(raw),
         AttrKind::StyleProfile => evidence::style_profile(raw),
+        AttrKind::Field(_) => crate::field::normalise_field(raw, options.date_order),
     }
 }
 
@@ -437,6 +455,7 @@ impl Derived {
             (Derived::StyleProfiles { profiles }, Derived::StyleProfiles { profiles: p }) => {
                 profiles.extend(p)
             }
+            (Derived::Fields(values), Derived::Fields(v)) => values.append(v),
             (Derived::None, Derived::None) => {}
             (this, other) => unreachable!(
                 "derived data of one kind only: {:?} and {:?}",
@@ -468,6 +487,7 @@ fn empty_derived(kind: AttrKind) -> Derived {
         AttrKind::StyleProfile => Derived::StyleProfiles {
             profiles: Vec::new(),
         },
+        AttrKind::Field(_) => Derived::Fields(Default::default()),
         _ => Derived::None,
     }
 }
@@ -506,6 +526,7 @@ fn derive_one(derived: &mut Derived, v: &str) {
         Derived::StyleProfiles { profiles } => {
             profiles.push(spirit_text::style::Profile::parse(v).ok().map(Box::new));
         }
+        Derived::Fields(values) => values.push(v),
         Derived::None => {}
     }
 }
@@ -608,20 +629,6 @@ pub fn token_hashes(v: &str) -> Vec<u64> {
     t.sort_unstable();
     t.dedup();
     t
-}
-
-/// A fixed, platform-independent 64-bit hash (FNV-1a) used for keys and tokens.
-pub fn hash_str(s: &str) -> u64 {
-    hash_bytes(0xcbf2_9ce4_8422_2325, s.as_bytes())
-}
-
-/// Continues an FNV-1a hash over more bytes.
-pub fn hash_bytes(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 /// A table of one source built from literal rows, for tests.

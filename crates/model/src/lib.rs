@@ -6,10 +6,13 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod field;
+pub use field::{FIELD_PREFIX, FieldId, MAX_FIELD_NAME, MAX_FIELDS, field_name};
+
 /// The kind of a typed attribute. The kind decides how a value is normalised, which
-/// comparison applies to it, and which blocking keys it feeds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// comparison applies to it, and which blocking keys it feeds. A column with no
+/// built-in kind is a [`AttrKind::Field`] under its own name. Serialised as its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AttrKind {
     GivenName,
     MiddleName,
@@ -52,10 +55,13 @@ pub enum AttrKind {
     /// An account's writing-style profile (`spirit-style/<version>:…`, built from all its
     /// posts by `spirit_text::style`). Advisory evidence, never an identifier.
     StyleProfile,
+    /// A column with no built-in kind, kept as evidence under its own name; how it is
+    /// compared is decided from its values (the batch engine's column profile).
+    Field(FieldId),
 }
 
 impl AttrKind {
-    /// Every kind, in canonical order.
+    /// Every built-in kind, in canonical order (fields come after them).
     pub const ALL: [AttrKind; 27] = [
         AttrKind::GivenName,
         AttrKind::MiddleName,
@@ -116,12 +122,58 @@ impl AttrKind {
             AttrKind::GeoPosition => "geo_position",
             AttrKind::AudioFingerprint => "audio_fingerprint",
             AttrKind::StyleProfile => "style_profile",
+            AttrKind::Field(f) => f.kind_name(),
         }
     }
 
-    /// Parses a kind from its snake_case name.
+    /// Parses a kind from its snake_case name, or a field from `field:<name>`.
     pub fn from_name(name: &str) -> Option<AttrKind> {
+        if let Some(field) = name.strip_prefix(FIELD_PREFIX) {
+            return FieldId::from_name(field).map(AttrKind::Field);
+        }
         AttrKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The position of a built-in kind in [`AttrKind::ALL`]; `None` for a field.
+    pub fn index(self) -> Option<usize> {
+        Some(match self {
+            AttrKind::GivenName => 0,
+            AttrKind::MiddleName => 1,
+            AttrKind::Surname => 2,
+            AttrKind::FullName => 3,
+            AttrKind::DateOfBirth => 4,
+            AttrKind::Gender => 5,
+            AttrKind::Email => 6,
+            AttrKind::Phone => 7,
+            AttrKind::Address => 8,
+            AttrKind::Postcode => 9,
+            AttrKind::City => 10,
+            AttrKind::Region => 11,
+            AttrKind::Country => 12,
+            AttrKind::NationalId => 13,
+            AttrKind::Username => 14,
+            AttrKind::CryptoAddress => 15,
+            AttrKind::Iban => 16,
+            AttrKind::PaymentCard => 17,
+            AttrKind::IpAddress => 18,
+            AttrKind::OnionAddress => 19,
+            AttrKind::PgpFingerprint => 20,
+            AttrKind::JabberId => 21,
+            AttrKind::ImageHash => 22,
+            AttrKind::CameraSerial => 23,
+            AttrKind::GeoPosition => 24,
+            AttrKind::AudioFingerprint => 25,
+            AttrKind::StyleProfile => 26,
+            AttrKind::Field(_) => return None,
+        })
+    }
+
+    /// The field of a column with no built-in kind; `None` for a built-in kind.
+    pub fn field(self) -> Option<FieldId> {
+        match self {
+            AttrKind::Field(f) => Some(f),
+            _ => None,
+        }
     }
 
     /// True for identifiers: attributes strong enough to link on their own when equal.
@@ -150,18 +202,15 @@ impl AttrKind {
     /// fingerprints, Jabber ids, image hashes, camera serials, positions and audio
     /// fingerprints.
     pub fn is_evidence(self) -> bool {
-        (self as usize) >= AttrKind::CryptoAddress as usize && self != AttrKind::StyleProfile
+        let first = AttrKind::CryptoAddress.index();
+        self.index() >= first && self != AttrKind::StyleProfile
     }
 
     /// Recognises a column header as an attribute kind by common spellings
     /// ("first_name", "given name", "DOB", "e-mail", "zip", …). Case, spaces, dashes and
     /// underscores are ignored. Returns `None` for columns SPIRIT does not recognise.
     pub fn recognise_column(header: &str) -> Option<AttrKind> {
-        let key: String = header
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
-            .collect();
+        let key = header_key(header);
         let kind = match key.as_str() {
             "givenname" | "firstname" | "forename" | "fname" | "first" | "given" | "vorname"
             | "prenom" | "nombre" => AttrKind::GivenName,
@@ -221,6 +270,24 @@ impl AttrKind {
     }
 }
 
+impl Serialize for AttrKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for AttrKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<AttrKind, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(d)?;
+        AttrKind::from_name(&name).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown attribute kind \"{name}\" (a built-in kind such as given_name, or \
+                 field:<name>)"
+            ))
+        })
+    }
+}
+
 impl fmt::Display for AttrKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -229,15 +296,37 @@ impl fmt::Display for AttrKind {
 
 /// Recognises a column header as a record-id column (`rec_id`, `id`, `record_id`, …).
 pub fn is_id_column(header: &str) -> bool {
-    let key: String = header
+    matches!(
+        header_key(header).as_str(),
+        "recid" | "id" | "recordid" | "uid" | "rowid" | "personid" | "key" | "pk"
+    )
+}
+
+/// Names of ground-truth cluster columns (compared without case or punctuation), most
+/// specific first: `spirit evaluate` reads a truth file's clusters from them, and an input
+/// column so named is never evidence unless the settings name it.
+pub const TRUTH_COLUMNS: [&str; 6] = [
+    "clusterid",
+    "cluster",
+    "entityid",
+    "trueid",
+    "matchid",
+    "personid",
+];
+
+/// True for a header named like a ground-truth cluster column ([`TRUTH_COLUMNS`]).
+pub fn is_truth_column(header: &str) -> bool {
+    TRUTH_COLUMNS.contains(&header_key(header).as_str())
+}
+
+/// A header compared without case or punctuation, as recognition compares it:
+/// `Rec-ID` → `recid`.
+pub fn header_key(header: &str) -> String {
+    header
         .chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
-        .collect();
-    matches!(
-        key.as_str(),
-        "recid" | "id" | "recordid" | "uid" | "rowid" | "personid" | "key" | "pk"
-    )
+        .collect()
 }
 
 /// The stable key of a record: the source it came from and its id within that source.
@@ -321,6 +410,27 @@ mod tests {
             assert_eq!(AttrKind::from_name(kind.name()), Some(kind));
         }
         assert_eq!(AttrKind::from_name("shoe_size"), None);
+        let field = AttrKind::from_name("field:shoe_size").unwrap();
+        assert_eq!(field.name(), "field:shoe_size");
+        assert_eq!(field.index(), None);
+        assert!(!field.is_identifier() && !field.is_evidence());
+        assert_eq!(AttrKind::GivenName.index(), Some(0));
+    }
+
+    #[test]
+    fn kinds_serialise_as_names() {
+        let kinds = vec![
+            AttrKind::Surname,
+            AttrKind::from_name("field:year").unwrap(),
+        ];
+        let json = serde_json::to_string(&kinds).unwrap();
+        assert_eq!(json, r#"["surname","field:year"]"#);
+        assert_eq!(serde_json::from_str::<Vec<AttrKind>>(&json).unwrap(), kinds);
+        let err = serde_json::from_str::<AttrKind>(r#""shoe""#).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown attribute kind \"shoe\""),
+            "{err}"
+        );
     }
 
     #[test]
@@ -388,6 +498,7 @@ mod tests {
         assert!(is_id_column("rec_id"));
         assert!(is_id_column("ID"));
         assert!(!is_id_column("cluster_id"));
+        assert!(is_truth_column("Cluster ID") && !is_truth_column("clusters"));
     }
 
     #[test]

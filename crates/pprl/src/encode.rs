@@ -297,17 +297,25 @@ impl Encoder {
             });
         }
         let mut used = [false; AttrKind::ALL.len()];
-        for f in &resolved {
-            used[f.kind as usize] = true;
-            if matches!(f.kind, AttrKind::GivenName | AttrKind::Surname) {
-                used[AttrKind::FullName as usize] = true;
+        let mut mark = |kind: AttrKind| {
+            for k in [
+                Some(kind),
+                matches!(kind, AttrKind::GivenName | AttrKind::Surname)
+                    .then_some(AttrKind::FullName),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if let Some(i) = k.index() {
+                    used[i] = true;
+                }
             }
+        };
+        for f in &resolved {
+            mark(f.kind);
         }
         if let Some(salt) = &hard.salt {
-            used[salt.kind as usize] = true;
-            if matches!(salt.kind, AttrKind::GivenName | AttrKind::Surname) {
-                used[AttrKind::FullName as usize] = true;
-            }
+            mark(salt.kind);
         }
         let meta = EncodingMeta {
             format: FORMAT.to_owned(),
@@ -431,18 +439,14 @@ impl Encoder {
         scratch: &mut Scratch,
         out: &mut [u64],
     ) {
-        let all_used = values.iter().all(|(k, _)| self.used[*k as usize]);
+        let used = |k: &AttrKind| k.index().is_some_and(|i| self.used[i]);
+        let all_used = values.iter().all(|(k, _)| used(k));
         let normalised = if all_used {
             normalise_record(values, &self.options, self.phones())
         } else {
             let mut kept = std::mem::take(&mut scratch.values);
             kept.clear();
-            kept.extend(
-                values
-                    .iter()
-                    .filter(|(k, _)| self.used[*k as usize])
-                    .cloned(),
-            );
+            kept.extend(values.iter().filter(|(k, _)| used(k)).cloned());
             let n = normalise_record(&kept, &self.options, self.phones());
             scratch.values = kept;
             n

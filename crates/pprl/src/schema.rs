@@ -457,15 +457,20 @@ impl Schema {
     /// left out.
     pub fn for_kinds(kinds: &[AttrKind]) -> Schema {
         let mut present = [false; AttrKind::ALL.len()];
+        let mut mark = |k: AttrKind| {
+            if let Some(i) = k.index() {
+                present[i] = true;
+            }
+        };
         for &k in kinds {
             if bloom_refusal(k).is_some() {
                 continue;
             }
             if k == AttrKind::FullName {
-                present[AttrKind::GivenName as usize] = true;
-                present[AttrKind::Surname as usize] = true;
+                mark(AttrKind::GivenName);
+                mark(AttrKind::Surname);
             } else {
-                present[k as usize] = true;
+                mark(k);
             }
         }
         Schema {
@@ -475,7 +480,7 @@ impl Schema {
             hashing: Hashing::default(),
             fields: AttrKind::ALL
                 .into_iter()
-                .filter(|k| present[*k as usize])
+                .filter(|k| k.index().is_some_and(|i| present[i]))
                 .map(FieldSpec::new)
                 .collect(),
             hardening: HardeningConfig::default(),

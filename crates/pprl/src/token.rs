@@ -35,6 +35,8 @@ use crate::keys::{Purpose, Secret, hex};
 /// Makes HMAC tokens of normalised values; one key per attribute kind.
 pub struct Tokeniser {
     macs: Vec<Hmac<Sha256>>,
+    /// Fields (columns with no built-in kind) get their keys on demand.
+    secret: Secret,
     options: PrepareOptions,
     phones: OnceLock<PhoneNormaliser>,
 }
@@ -44,6 +46,16 @@ impl std::fmt::Debug for Tokeniser {
         f.debug_struct("Tokeniser")
             .field("options", &self.options)
             .finish_non_exhaustive()
+    }
+}
+
+/// The HMAC keyed for the tokens of one kind.
+fn mac_for(secret: &Secret, kind: AttrKind) -> Hmac<Sha256> {
+    let key = secret.derive(Purpose::Token(kind));
+    match <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_bytes()) {
+        Ok(m) => m,
+        // HMAC accepts keys of any length.
+        Err(_) => unreachable!("HMAC takes 32-byte keys"),
     }
 }
 
@@ -63,19 +75,10 @@ impl Tokeniser {
             ),
             ..options
         };
-        let macs = AttrKind::ALL
-            .iter()
-            .map(|&k| {
-                let key = secret.derive(Purpose::Token(k));
-                match <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_bytes()) {
-                    Ok(m) => m,
-                    // HMAC accepts keys of any length.
-                    Err(_) => unreachable!("HMAC takes 32-byte keys"),
-                }
-            })
-            .collect();
+        let macs = AttrKind::ALL.iter().map(|&k| mac_for(secret, k)).collect();
         Tokeniser {
             macs,
+            secret: secret.clone(),
             options,
             phones: OnceLock::new(),
         }
@@ -93,7 +96,10 @@ impl Tokeniser {
 
     /// The token of a value already normalised.
     pub fn token_normalised(&self, kind: AttrKind, value: &str) -> String {
-        let mut mac = self.macs[kind as usize].clone();
+        let mut mac = match kind.index() {
+            Some(i) => self.macs[i].clone(),
+            None => mac_for(&self.secret, kind),
+        };
         mac.update(value.as_bytes());
         hex(&mac.finalize().into_bytes())
     }

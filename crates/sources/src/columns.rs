@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 use spirit_matching::settings::InputSettings;
-use spirit_model::{AttrKind, is_id_column};
+use spirit_model::{AttrKind, FieldId, is_id_column, is_truth_column};
 
 use crate::quarantine::QuarantinedRow;
 use crate::record::RawRecord;
@@ -223,7 +223,13 @@ pub(crate) fn plan_columns(
     if settings.columns.is_empty() || settings.recognise_columns {
         for i in 0..n {
             if !named[i] && Some(i) != id_col && !excluded[i] && !is_nested(i) {
-                kind_of[i] = AttrKind::recognise_column(&headers[i]);
+                // A column with no built-in kind is kept as a field under its own name;
+                // the batch engine decides from its values how (or whether) to compare it.
+                kind_of[i] = AttrKind::recognise_column(&headers[i]).or_else(|| {
+                    (settings.use_all_columns && !is_truth_column(&headers[i]))
+                        .then(|| FieldId::of_header(&headers[i]).map(AttrKind::Field))
+                        .flatten()
+                });
             }
         }
     }

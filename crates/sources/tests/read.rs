@@ -190,10 +190,18 @@ fn missing_named_columns_are_errors() {
         "{msg}"
     );
 
-    let path = write_file(&dir, "odd.csv", b"id,colour,size\n1,red,4\n");
-    let msg = read_source(&path, &InputSettings::default(), None)
-        .unwrap_err()
-        .to_string();
+    // Columns with no built-in kind are fields, unless the settings turn that off.
+    let path = write_file(&dir, "odd.csv", b"id,colour,size,Cluster ID\n1,red,4,7\n");
+    let t = read_source(&path, &InputSettings::default(), None).unwrap();
+    let kinds: Vec<&str> = t.mapping.iter().map(|(_, k)| k.name()).collect();
+    assert_eq!(kinds, ["field:colour", "field:size"]);
+    // A column named like ground truth is never evidence unless named in the settings.
+    assert_eq!(t.ignored_columns, ["Cluster ID"]);
+    let settings = InputSettings {
+        use_all_columns: false,
+        ..InputSettings::default()
+    };
+    let msg = read_source(&path, &settings, None).unwrap_err().to_string();
     assert!(msg.contains("no column could be mapped"), "{msg}");
     assert!(
         msg.contains("colour") && msg.contains("[input.columns]"),
@@ -349,14 +357,19 @@ fn json_lines() {
         vec![
             ("first_name".to_owned(), AttrKind::GivenName),
             ("dob".to_owned(), AttrKind::DateOfBirth),
+            (
+                "tags".to_owned(),
+                AttrKind::from_name("field:tags").unwrap()
+            ),
             ("phone".to_owned(), AttrKind::Phone),
             ("email".to_owned(), AttrKind::Email),
+            (
+                "extra".to_owned(),
+                AttrKind::from_name("field:extra").unwrap()
+            ),
         ]
     );
-    assert_eq!(
-        t.ignored_columns,
-        vec!["tags".to_owned(), "extra".to_owned()]
-    );
+    assert!(t.ignored_columns.is_empty());
     let ok: Vec<_> = t.records.iter().map(|r| (r.id.as_str(), r.line)).collect();
     assert_eq!(ok, vec![("1", 1), ("2", 3), ("4", 8)]);
     assert_eq!(
@@ -435,7 +448,9 @@ fn parquet_round_trip() {
     assert_eq!(t.format, Format::Parquet);
     assert_eq!(t.source, "people");
     assert_eq!(t.id_column.as_deref(), Some("rec_id"));
-    assert_eq!(t.ignored_columns, vec!["note".to_owned()]);
+    // A column with no built-in kind is kept as a field.
+    let note = AttrKind::from_name("field:note").unwrap();
+    assert!(t.ignored_columns.is_empty(), "{:?}", t.ignored_columns);
     assert_eq!(t.records.len(), 2);
     assert_eq!(t.records[0].id, "10");
     assert_eq!(t.records[0].line, 1);
@@ -445,12 +460,16 @@ fn parquet_round_trip() {
             (AttrKind::GivenName, "Ann".to_owned()),
             (AttrKind::DateOfBirth, "1980-03-04".to_owned()),
             (AttrKind::Postcode, "2000".to_owned()),
+            (note, "x".to_owned()),
         ]
     );
     assert_eq!(t.records[1].id, "11");
     assert_eq!(
         t.records[1].values,
-        vec![(AttrKind::Postcode, "3000".to_owned())]
+        vec![
+            (AttrKind::Postcode, "3000".to_owned()),
+            (note, "y".to_owned())
+        ]
     );
     assert_eq!(t.quarantined.len(), 1);
     assert_eq!(t.quarantined[0].line, 3);

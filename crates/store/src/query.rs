@@ -415,7 +415,11 @@ pub(crate) fn attribute_summary(records: &[RecordView]) -> Vec<(String, Vec<(Str
             (k, vs)
         })
         .collect();
-    let order = |k: &str| spirit_model::AttrKind::from_name(k).map_or(usize::MAX, |k| k as usize);
-    out.sort_by_key(|(k, _)| order(k));
+    // Built-in kinds in their order, then fields by name.
+    let order = |k: &str| {
+        let index = spirit_model::AttrKind::from_name(k).and_then(|k| k.index());
+        index.unwrap_or(usize::MAX)
+    };
+    out.sort_by(|(a, _), (b, _)| order(a).cmp(&order(b)).then(a.cmp(b)));
     out
 }

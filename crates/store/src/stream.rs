@@ -195,6 +195,19 @@ fn read_items<R: BufRead>(
     let origin = &options.origin;
     let mut make = |line: u64, fields: Vec<(String, String)>, payload: String| -> Item {
         match mapper.map(&fields) {
+            // Fields are compared as a batch run's profile decides: a record streamed in
+            // needs a built-in kind to be linked on arrival.
+            Ok(row)
+                if !row.values.is_empty()
+                    && row.values.iter().all(|(k, _)| k.field().is_some()) =>
+            {
+                let fields: Vec<&str> = row.values.iter().map(|(k, _)| k.name()).collect();
+                Item::Bad(format!(
+                    "{origin}:{line}: no column SPIRIT can compare on arrival (only {}); name \
+                     the columns' kinds in the settings' [input.columns]",
+                    fields.join(", ")
+                ))
+            }
             Ok(row) => match row.id {
                 Some(id) => Item::Record(
                     Box::new(Incoming {
