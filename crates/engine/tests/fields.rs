@@ -212,3 +212,84 @@ fn settings_name_a_fields_use_and_ids_are_left_out() {
         "{text}"
     );
 }
+
+#[test]
+fn a_workspace_keeps_fields_and_links_streamed_records_by_them() {
+    use spirit_store::stream::{StreamFormat, StreamOptions, add_stream};
+    use spirit_store::{Workspace, ingest, query, resolve as store_resolve};
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_register(d, 600);
+    // Two thirds are ingested and resolved in batch; the rest arrive one by one.
+    let text = std::fs::read_to_string(d.join("reg.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let cut = 1 + (lines.len() - 1) * 2 / 3;
+    std::fs::write(d.join("first.csv"), lines[..cut].join("\n") + "\n").unwrap();
+    let rest = format!("{}\n{}\n", lines[0], lines[cut..].join("\n"));
+
+    let mut ws = Workspace::init(
+        &d.join("ws"),
+        Some("[input]\nexclude_columns = [\"cluster\"]\n"),
+    )
+    .unwrap();
+    ingest::ingest(
+        &mut ws,
+        Some("reg"),
+        &d.join("first.csv"),
+        Some("ref"),
+        &NoProgress,
+    )
+    .unwrap();
+    spirit_engine::workspace::resolve(&mut ws, false, &NoProgress).unwrap();
+    let model = store_resolve::current_model(ws.connection())
+        .unwrap()
+        .unwrap();
+    let names: Vec<&str> = model
+        .model
+        .comparisons
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert!(names.contains(&"field:vehicle"), "{names:?}");
+
+    let (mut acks, mut problems) = (Vec::new(), Vec::new());
+    let options = StreamOptions {
+        format: StreamFormat::Csv,
+        id_column: Some("ref".into()),
+        ..StreamOptions::new("reg")
+    };
+    add_stream(
+        &mut ws,
+        std::io::Cursor::new(rest.into_bytes()),
+        &mut acks,
+        &mut problems,
+        &options,
+    )
+    .unwrap();
+    assert!(
+        problems.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&problems)
+    );
+    // The streamed records' fields were stored, raw and normalised.
+    let record = query::record(ws.connection(), &format!("reg:r{}", lines.len() - 2))
+        .unwrap()
+        .unwrap();
+    let shown = format!("{record:?}");
+    assert!(shown.contains("field:associates"), "{shown}");
+
+    let out = d.join("clusters.csv");
+    query::export_clusters(ws.connection(), &out).unwrap();
+    let result = evaluate_files(
+        &out,
+        &d.join("truth.csv"),
+        None,
+        &EvaluateOptions {
+            scope: Scope::AllPairs,
+        },
+    )
+    .unwrap();
+    let f1 = result.report.pairwise.f1;
+    assert!(f1 > 0.97, "batch then streamed, by fields: F1 {f1}");
+}

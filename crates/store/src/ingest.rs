@@ -169,7 +169,14 @@ pub(crate) fn store_record(
     let mut insert_attr = conn.prepare_cached(
         "INSERT INTO attributes(record, kind, raw, value) VALUES (?1, ?2, ?3, ?4)",
     )?;
-    for kind in AttrKind::ALL {
+    // Built-in kinds in their order, then the record's fields in column order.
+    let mut fields: Vec<AttrKind> = Vec::new();
+    for (k, _) in &rec.values {
+        if k.field().is_some() && !fields.contains(k) {
+            fields.push(*k);
+        }
+    }
+    for kind in AttrKind::ALL.into_iter().chain(fields) {
         let raw = rec
             .values
             .iter()
