@@ -28,8 +28,9 @@ pub enum Function {
     Email,
     /// Phone: exact (or same national digits), one digit off, else.
     Phone,
-    /// The street address: exact, close (same numbers, most words), similar (some
-    /// words, or house number and street word), else.
+    /// The street address: exact, close (same numbers and most words, or one edit
+    /// apart with spaces ignored, so "walkercrescent" is "walker crescent"), similar
+    /// (some words, or house number and street word), else.
     Address,
     /// The area a person lives in, from postcode, city and region together (they are
     /// strongly dependent, so they form one comparison): postcode and city, postcode,
@@ -423,7 +424,31 @@ fn name_variants(col: &Column, x: u32, y: u32) -> bool {
 /// True when `a` and `b` are at most one insertion, deletion, substitution or adjacent
 /// transposition apart (optimal string alignment distance ≤ 1).
 pub fn within_one_edit(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
+    within_one_edit_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// [`within_one_edit`] with spaces ignored, so that a space put in or left out
+/// ("walkercrescent", "kirklandc ircuit") costs nothing. Values longer than 128 bytes
+/// without their spaces are never close.
+pub fn within_one_edit_ignoring_spaces(a: &str, b: &str) -> bool {
+    fn compact<'b>(s: &str, buf: &'b mut [u8; 128]) -> Option<&'b [u8]> {
+        let mut n = 0;
+        for &c in s.as_bytes() {
+            if c != b' ' {
+                *buf.get_mut(n)? = c;
+                n += 1;
+            }
+        }
+        Some(&buf[..n])
+    }
+    let (mut x, mut y) = ([0u8; 128], [0u8; 128]);
+    match (compact(a, &mut x), compact(b, &mut y)) {
+        (Some(x), Some(y)) => within_one_edit_bytes(x, y),
+        _ => false,
+    }
+}
+
+fn within_one_edit_bytes(a: &[u8], b: &[u8]) -> bool {
     let (la, lb) = (a.len(), b.len());
     if la.abs_diff(lb) > 1 {
         return false;
@@ -724,7 +749,9 @@ fn address_ids(col: &Column, x: u32, y: u32) -> u8 {
     let (x, y) = (x as usize, y as usize);
     let jac = token_jaccard(&tokens[x], &tokens[y]);
     let numbers_agree = numbers[x] == numbers[y];
-    if (jac >= 0.6 && numbers_agree) || within_one_edit(&col.values[x], &col.values[y]) {
+    if (jac >= 0.6 && numbers_agree)
+        || within_one_edit_ignoring_spaces(&col.values[x], &col.values[y])
+    {
         return 2;
     }
     if jac >= 0.34 || (numbers_agree && !numbers[x].is_empty() && jac > 0.0) {

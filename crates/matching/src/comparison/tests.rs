@@ -24,6 +24,23 @@ fn one_edit() {
     assert!(!within_one_edit("smith", "simth2"));
     assert!(!within_one_edit("smith", "jones"));
     assert!(within_one_edit("", "a"));
+    // Spaces put in or left out cost nothing; one more edit is still allowed.
+    assert!(within_one_edit_ignoring_spaces(
+        "walkercrescent",
+        "walker crescent"
+    ));
+    assert!(within_one_edit_ignoring_spaces(
+        "kirklandc ircuit",
+        "kirkland circuitt"
+    ));
+    assert!(!within_one_edit_ignoring_spaces(
+        "kirklandc ircuit",
+        "kirkland street"
+    ));
+    assert!(!within_one_edit_ignoring_spaces(
+        &"a".repeat(200),
+        &"a".repeat(200)
+    ));
 }
 
 #[test]
@@ -118,8 +135,10 @@ fn address_and_area_levels() {
             (R, "SCT"),
         ],
         &[(C, "")],
+        &[(A, "12 HighSt")],
     ]);
     assert_eq!(label(Function::Address, &t, 0, 1), "exact");
+    assert_eq!(label(Function::Address, &t, 0, 8), "close");
     assert_eq!(label(Function::Address, &t, 0, 2), "similar");
     assert_eq!(label(Function::Address, &t, 0, 3), "close");
     assert_eq!(label(Function::Address, &t, 0, 4), "else");
