@@ -106,6 +106,11 @@ pub struct NormaliseSettings {
     pub default_region: String,
     /// Order assumed for ambiguous numeric dates.
     pub date_order: DateOrderSetting,
+    /// The national romanisation of Cyrillic or Greek names whose record's letters do
+    /// not tell their language (`ukrainian`, `belarusian`, `serbian`, `macedonian`,
+    /// `bulgarian`, `greek`); unset keeps the general transliteration (close to the
+    /// Russian passport form). Letters that tell another language win.
+    pub transliteration: Option<spirit_text::translit::Scheme>,
 }
 
 impl Default for NormaliseSettings {
@@ -113,6 +118,7 @@ impl Default for NormaliseSettings {
         NormaliseSettings {
             default_region: "GB".into(),
             date_order: DateOrderSetting::Dmy,
+            transliteration: None,
         }
     }
 }
@@ -214,6 +220,7 @@ impl Settings {
                 DateOrderSetting::Ymd => DateOrder::Ymd,
             },
             card_key,
+            transliteration: self.normalise.transliteration,
         }
     }
 

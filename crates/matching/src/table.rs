@@ -26,11 +26,15 @@ pub struct PrepareOptions {
     /// store keeps one per workspace, the batch pipeline draws one per run. Defaults to
     /// [`CardKey::process`] (random, drawn once per process), never a public value.
     pub card_key: CardKey,
+    /// The romanisation of Cyrillic or Greek names whose record's letters do not tell
+    /// their language ([`spirit_text::translit`]); `None` keeps the general one.
+    pub transliteration: Option<spirit_text::translit::Scheme>,
 }
 
 impl Default for PrepareOptions {
     fn default() -> Self {
         PrepareOptions {
+            transliteration: None,
             default_region: "GB".into(),
             date_order: DateOrder::Dmy,
             card_key: CardKey::process(),
@@ -278,10 +282,19 @@ fn normalise_kind<P: std::ops::Deref<Target = PhoneNormaliser>>(
     options: &PrepareOptions,
     phones: &P,
 ) -> Option<String> {
-    let direct = r
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .and_then(|(_, raw)| normalise_with(kind, raw, options, || &**phones));
+    let direct = r.iter().find(|(k, _)| *k == kind).and_then(|(_, raw)| {
+        let name = matches!(
+            kind,
+            AttrKind::GivenName | AttrKind::MiddleName | AttrKind::Surname
+        );
+        if name && !raw.is_ascii() {
+            // A name in Cyrillic or Greek is spelled in its record's language.
+            let hint = spirit_text::translit::Scheme::detect_all(r.iter().map(|(_, v)| v.as_str()))
+                .or(options.transliteration);
+            return spirit_text::normalise_name_as(raw, hint);
+        }
+        normalise_with(kind, raw, options, || &**phones)
+    });
     if direct.is_some() || !split_full {
         return direct;
     }

@@ -1,12 +1,15 @@
 //! Folding: the one text canonicalisation every other normaliser starts from.
 //!
 //! [`fold()`] maps any string onto the alphabet `[a-z0-9 ]`: Unicode compatibility
-//! normalisation (NFKC), transliteration of every letter and digit to ASCII (Cyrillic, Greek,
-//! Arabic, CJK, … via `deunicode`), lowercase, and every other character (punctuation,
+//! normalisation (NFKC), transliteration of every letter and digit to ASCII (a Cyrillic or
+//! Greek value whose letters tell its language by that language's national romanisation,
+//! [`crate::translit`]; everything else — Russian, Arabic, CJK, … — via `deunicode`), lowercase, and every other character (punctuation,
 //! symbols, emoji, whitespace) turned into a single separating space. The result has no leading,
 //! trailing or repeated spaces, so folding is idempotent.
 
 use unicode_normalization::UnicodeNormalization;
+
+use crate::translit::{Scheme, respell};
 
 /// Folds `s` to lowercase ASCII words separated by single spaces.
 ///
@@ -23,7 +26,7 @@ use unicode_normalization::UnicodeNormalization;
 /// Idempotent: `fold(&fold(s)) == fold(s)` for every `s`.
 pub fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    fold_chars(s, &mut out, false);
+    fold_chars(s, &mut out, false, None);
     out
 }
 
@@ -31,20 +34,26 @@ pub fn fold(s: &str) -> String {
 /// in a loop can reuse one buffer.
 pub fn fold_into(s: &str, out: &mut String) {
     out.clear();
-    fold_chars(s, out, false);
+    fold_chars(s, out, false, None);
 }
 
 /// Folds for names: as [`fold()`], except that an apostrophe between two letters is deleted
 /// rather than turned into a space, so "O'Brien" and "D’Angelo" stay one word ("obrien",
 /// "dangelo").
 pub(crate) fn fold_name(s: &str) -> String {
+    fold_name_as(s, None)
+}
+
+/// [`fold_name`], spelling Cyrillic or Greek by `hint` when the value's own letters do not
+/// tell its language.
+pub(crate) fn fold_name_as(s: &str, hint: Option<Scheme>) -> String {
     let mut out = String::with_capacity(s.len());
-    fold_chars(s, &mut out, true);
+    fold_chars(s, &mut out, true, hint);
     out
 }
 
 /// Appends the fold of `s` to `out` (which must be empty, or end with a complete word).
-fn fold_chars(s: &str, out: &mut String, join_apostrophes: bool) {
+fn fold_chars(s: &str, out: &mut String, join_apostrophes: bool, hint: Option<Scheme>) {
     let start = out.len();
     let mut sink = Sink {
         out,
@@ -54,6 +63,13 @@ fn fold_chars(s: &str, out: &mut String, join_apostrophes: bool) {
     if s.is_ascii() {
         // NFKC is the identity on ASCII; skip it on the common path.
         fold_iter(s.chars(), &mut sink, join_apostrophes);
+    } else if let Some(scheme) = Scheme::detect(s).or(hint) {
+        // Cyrillic or Greek whose letters tell the language: its national spelling.
+        fold_iter(
+            respell(s.nfkc(), scheme).chars(),
+            &mut sink,
+            join_apostrophes,
+        );
     } else {
         fold_iter(s.nfkc(), &mut sink, join_apostrophes);
     }

@@ -41,12 +41,15 @@ pub mod phone;
 pub mod phonetic;
 pub mod postcode;
 pub mod style;
+pub mod translit;
 
 pub use address::{address_numbers, normalise_address};
 pub use dates::{DateOrder, PartialDate, parse_date};
 pub use email::{normalise_email, split_email};
 pub use fold::fold;
-pub use names::{are_name_variants, nickname_groups, normalise_name, split_full_name};
+pub use names::{
+    are_name_variants, nickname_groups, normalise_name, normalise_name_as, split_full_name,
+};
 pub use phone::{PhoneNormaliser, normalise_phone};
 pub use phonetic::double_metaphone;
 pub use postcode::normalise_postcode;

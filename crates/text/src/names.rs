@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 
 use rustc_hash::FxHashMap;
 
-use crate::fold::fold_name;
+use crate::fold::{fold_name, fold_name_as};
 
 /// Normalises a given name, surname or full name.
 ///
@@ -50,10 +50,17 @@ use crate::fold::fold_name;
 /// assert_eq!(normalise_name("N/A"), None);
 /// ```
 pub fn normalise_name(s: &str) -> Option<String> {
+    normalise_name_as(s, None)
+}
+
+/// [`normalise_name`], spelling a Cyrillic or Greek name by `hint` (the language of the
+/// record it belongs to, [`crate::translit::Scheme::detect_all`]) when its own letters do
+/// not tell the language.
+pub fn normalise_name_as(s: &str, hint: Option<crate::translit::Scheme>) -> Option<String> {
     if is_raw_placeholder(s) {
         return None;
     }
-    let folded = fold_name(s);
+    let folded = fold_name_as(s, hint);
     if folded.is_empty() || is_placeholder(&folded) {
         return None;
     }
