@@ -299,7 +299,13 @@ fn normalise_kind<P: std::ops::Deref<Target = PhoneNormaliser>>(
         return direct;
     }
     let full = r.iter().find(|(k, _)| *k == AttrKind::FullName)?;
-    let (given, surname) = spirit_text::split_full_name(&full.1);
+    let hint = if full.1.is_ascii() {
+        None
+    } else {
+        spirit_text::translit::Scheme::detect_all(r.iter().map(|(_, v)| v.as_str()))
+            .or(options.transliteration)
+    };
+    let (given, surname) = spirit_text::split_full_name_as(&full.1, hint);
     match kind {
         AttrKind::GivenName => given,
         AttrKind::Surname => surname,

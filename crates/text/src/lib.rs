@@ -48,7 +48,8 @@ pub use dates::{DateOrder, PartialDate, parse_date};
 pub use email::{normalise_email, split_email};
 pub use fold::fold;
 pub use names::{
-    are_name_variants, nickname_groups, normalise_name, normalise_name_as, split_full_name,
+    are_name_variants, is_patronymic, nickname_groups, normalise_name, normalise_name_as,
+    split_full_name, split_full_name_as,
 };
 pub use phone::{PhoneNormaliser, normalise_phone};
 pub use phonetic::double_metaphone;

@@ -112,25 +112,53 @@ pub fn normalise_name_as(s: &str, hint: Option<crate::translit::Scheme>) -> Opti
 /// assert_eq!(split_full_name("Ben de la Cruz"), (Some("ben".into()), Some("delacruz".into())));
 /// ```
 pub fn split_full_name(s: &str) -> (Option<String>, Option<String>) {
+    split_full_name_as(s, None)
+}
+
+/// [`split_full_name`], spelling a Cyrillic or Greek name by `hint` when the name's own
+/// letters do not tell its language. A patronymic (`Иванович`, `Petrivna`) is recognised
+/// and dropped, so "Ivanov Ivan Ivanovich" is given name "ivan", surname "ivanov", and
+/// "Ivan Ivanovich Petrov" is "ivan", "petrov".
+pub fn split_full_name_as(
+    s: &str,
+    hint: Option<crate::translit::Scheme>,
+) -> (Option<String>, Option<String>) {
+    // The whole name tells its language better than any one word of it.
+    let hint = crate::translit::Scheme::detect(s).or(hint);
+    let normalise_name = |w: &str| normalise_name_as(w, hint);
+    let words = |p: &'_ str| -> Vec<(String, String)> {
+        p.split_whitespace()
+            .filter_map(|w| normalise_name(w).map(|n| (w.to_owned(), n)))
+            .collect()
+    };
     let parts: Vec<&str> = s
         .split([',', ';'])
         .filter(|p| normalise_name(p).is_some())
         .collect();
     if parts.len() >= 2 {
         let surname = normalise_name(parts[0]);
-        let given = words(parts[1]).next().map(|(_, n)| n);
+        let given = words(parts[1]).into_iter().next().map(|(_, n)| n);
         return (given, surname);
     }
     let Some(whole) = parts.first() else {
         return (None, None);
     };
-    let mut words: Vec<(&str, String)> = words(whole).collect();
+    let mut words: Vec<(String, String)> = words(whole);
     // Title words that are also names ("Lord", "Major") are titles when a name follows them.
     while words.len() >= 2 && is_ambiguous_title(&words[0].1) {
         words.remove(0);
     }
     while words.len() >= 2 && words[words.len() - 1].1 == "md" {
         words.pop();
+    }
+    if words.len() == 3 {
+        if is_patronymic(&words[2].1) {
+            // Surname, given name, patronymic: the order of Russian and Ukrainian documents.
+            return (Some(words[1].1.clone()), Some(words[0].1.clone()));
+        }
+        if is_patronymic(&words[1].1) {
+            return (Some(words[0].1.clone()), Some(words[2].1.clone()));
+        }
     }
     match words.len() {
         0 => (None, None),
@@ -143,7 +171,7 @@ pub fn split_full_name(s: &str) -> (Option<String>, Option<String>) {
             }
             let raw_surname = words[start..]
                 .iter()
-                .map(|(raw, _)| *raw)
+                .map(|(raw, _)| raw.as_str())
                 .collect::<Vec<_>>()
                 .join(" ");
             let given = words.into_iter().next().map(|(_, n)| n);
@@ -152,10 +180,13 @@ pub fn split_full_name(s: &str) -> (Option<String>, Option<String>) {
     }
 }
 
-/// Whitespace-separated words of a raw name that survive normalisation, with their normal form.
-fn words(s: &str) -> impl Iterator<Item = (&str, String)> {
-    s.split_whitespace()
-        .filter_map(|w| normalise_name(w).map(|n| (w, n)))
+/// True for an East Slavic patronymic, folded (`ivanovich`, `petrivna`, `ilinichna`):
+/// one word of at least seven letters ending in a patronymic suffix.
+pub fn is_patronymic(word: &str) -> bool {
+    const SUFFIXES: [&str; 10] = [
+        "ovich", "evich", "ovych", "evych", "avich", "ovna", "evna", "ivna", "avna", "ichna",
+    ];
+    word.len() >= 7 && !word.contains(' ') && SUFFIXES.iter().any(|s| word.ends_with(s))
 }
 
 /// True when the normalised word `word` is a particle that would join `next`.

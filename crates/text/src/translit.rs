@@ -293,4 +293,39 @@ mod tests {
         // Russian keeps the general transliteration.
         assert_eq!(fold("Григорий"), "grigorii");
     }
+
+    #[test]
+    fn full_names_split_in_their_language_and_drop_patronymics() {
+        use crate::{is_patronymic, split_full_name, split_full_name_as};
+        let some = |g: &str, s: &str| (Some(g.to_string()), Some(s.to_string()));
+        // Each word alone could be Russian; the whole name says Ukrainian (і).
+        assert_eq!(
+            split_full_name("Олег Гнатюк Григорій"),
+            some("oleh", "hryhorii")
+        );
+        assert_eq!(
+            split_full_name_as("Олег Гнатюк", Some(Scheme::Ukrainian)),
+            some("oleh", "hnatiuk")
+        );
+        // Surname, given name, patronymic; and given name, patronymic, surname.
+        assert_eq!(
+            split_full_name("Иванов Иван Иванович"),
+            some("ivan", "ivanov")
+        );
+        assert_eq!(
+            split_full_name("Ivan Ivanovich Petrov"),
+            some("ivan", "petrov")
+        );
+        assert_eq!(
+            split_full_name("Шевченко Тарас Григорович"),
+            some("taras", "shevchenko")
+        );
+        assert!(is_patronymic("petrivna") && is_patronymic("ilinichna"));
+        // A Serbian surname is not a patronymic.
+        assert!(!is_patronymic("petrovic") && !is_patronymic("ovich"));
+        assert_eq!(
+            split_full_name("Novak Petrovic Jovic"),
+            some("novak", "jovic")
+        );
+    }
 }
