@@ -218,7 +218,20 @@ const MAX_PROBLEMS: usize = 100;
 /// not that of its content), removed (a gap in the sequence), moved (content that hashes
 /// under another position), or a chain link broken (an entry's `prev` is not the hash
 /// before it); and entries cut from the end (the head in `meta` is beyond the last).
+///
+/// The entries and the head are read in one snapshot (a savepoint, which opens a read
+/// transaction or nests in the caller's), so an entry appended while the log is verified
+/// is never taken for a cut tail.
 pub fn verify(conn: &Connection) -> Result<Verification, StoreError> {
+    conn.execute_batch("SAVEPOINT audit_verify")?;
+    let out = verify_snapshot(conn);
+    let released = conn.execute_batch("RELEASE audit_verify");
+    let out = out?;
+    released?;
+    Ok(out)
+}
+
+fn verify_snapshot(conn: &Connection) -> Result<Verification, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT seq, at, actor, case_name, purpose, action, target, outcome, detail, prev, hash \
          FROM audit ORDER BY seq",

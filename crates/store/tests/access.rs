@@ -111,6 +111,34 @@ fn the_audit_log_is_append_only_and_verify_names_each_tampered_entry() {
 }
 
 #[test]
+fn verifying_while_entries_are_appended_never_reports_a_cut_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Workspace::init(dir.path(), None).unwrap());
+    let appender = audit::Appender::start(dir.path()).unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for e in entries(400) {
+                appender.log(e).unwrap();
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let conn = Connection::open(dir.path().join(DATABASE)).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .unwrap();
+        let mut checks = 0;
+        while !done.load(std::sync::atomic::Ordering::SeqCst) || checks == 0 {
+            let v = audit::verify(&conn).unwrap();
+            assert!(v.ok(), "after {} entries: {:?}", v.entries, v.problems);
+            checks += 1;
+        }
+        assert!(checks > 1, "the log was verified only once");
+    });
+    let conn = Connection::open(dir.path().join(DATABASE)).unwrap();
+    assert_eq!(audit::verify(&conn).unwrap().head, 400);
+}
+
+#[test]
 fn the_appender_commits_groups_in_order() {
     let dir = tempfile::tempdir().unwrap();
     drop(Workspace::init(dir.path(), None).unwrap());
