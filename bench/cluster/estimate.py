@@ -6,9 +6,13 @@ Usage: estimate.py OUT_DIR LOCAL_CORES NODES CORES_PER_NODE TARGET_RECORDS
 Per-core rates come from the embedded run's phase times (summary.json) on LOCAL_CORES
 cores; the estimate applies them to TARGET_RECORDS on NODES x CORES_PER_NODE cores with
 the split SPIRIT's cluster mode has today (see docs/cluster.md):
-  client:    read + normalise all records, EM on the histogram, cluster the edges, write;
-  executors: each rebuilds the prepared table (in parallel), then candidate generation,
-             the training histogram and scoring are spread over all cores.
+  client:    read + normalise all records, write them to the shared folder, EM on the
+             histogram, cluster the edges, write the outputs;
+  executors: candidate generation, the training histogram and scoring spread over all
+             cores; a task holds only the prepared records of its partition's blocks.
+Executor memory comes from the measured peaks of the two-executor run: the memory a task
+slot needs per record it holds, applied to the partitions a run of the target size gets
+(one per RECORDS_PER_TASK records, as the client picks them).
 Candidate pairs are assumed to grow linearly with records (the block-size cap keeps
 blocks bounded; real data whose blocks grow faster needs tighter rules), and the
 training histogram is capped at em_pairs_per_rule per rule.
@@ -30,6 +34,19 @@ def load(out, name):
             text = f.read().split()
             rss = int(text[-1]) * 1024 if text else None
     return s, secs, rss
+
+
+RECORDS_PER_TASK = 250_000
+MIN_PARTITIONS = 8
+
+
+def kib(out, name):
+    p = os.path.join(out, name)
+    if not os.path.exists(p):
+        return None
+    with open(p) as f:
+        text = f.read().split()
+    return int(text[0]) * 1024 if text else None
 
 
 def fmt_secs(s):
@@ -86,28 +103,42 @@ def main():
     t_train_pairs = min(t_pairs, max(cap, train_pairs))
     cores = nodes * cpn
     client = target / (load_rate * cpn) + target / (block_rate * cpn)
-    rebuild = target / (load_rate * cpn) + target / (block_rate * cpn)
     train = t_train_pairs / (train_rate * cores)
     score = t_pairs / (score_rate * cores)
     tail = t_edges / cluster_rate + (target + t_edges) / write_rate
-    total = client + rebuild + train + score + tail
+    total = client + train + score + tail
     print()
     print(f"paper estimate: {target:,} records on {nodes} nodes x {cpn} cores ({cores} cores)")
     print(f"| step | where | work | time |")
     print(f"|---|---|---|---|")
     print(f"| read, normalise, block | client ({cpn} cores) | {target:,} records | {fmt_secs(client)} |")
-    print(f"| rebuild the table | every executor, in parallel | {target:,} records each | {fmt_secs(rebuild)} |")
     print(f"| training histogram | {cores} cores | {t_train_pairs:,.0f} pairs | {fmt_secs(train)} |")
     print(f"| scoring | {cores} cores | {t_pairs:,.0f} pairs | {fmt_secs(score)} |")
     print(f"| cluster + write | client (one core) | {t_edges:,.0f} edges | {fmt_secs(tail)} |")
     print(f"| total | | | {fmt_secs(total)} |")
-    if emb_rss:
+    execs = [kib(out, f"two.exec{i}.rss") for i in (1, 2)]
+    idle = kib(out, "idle.rss")
+    if emb_rss and all(execs):
+        print()
+        print("| peak RSS | MiB | vs embedded |")
+        print("|---|---|---|")
+        print(f"| embedded run (client) | {emb_rss / 2**20:,.0f} | 1.00x |")
+        for i, e in enumerate(execs, 1):
+            print(f"| executor {i} of 2 | {e / 2**20:,.0f} | {e / emb_rss:.2f}x |")
         per = emb_rss / n
-        print(f"memory: the embedded run peaked at {emb_rss / 2**20:,.0f} MiB for {n:,} records "
-              f"({per:,.0f} bytes/record including the engine); the prepared table is held whole by "
-              f"the client and by every executor, so {target:,} records need about "
-              f"{per * target / 2**30:,.0f} GiB on each node at that ratio "
-              f"(an upper bound: the ratio includes fixed costs)")
+        parts = max(MIN_PARTITIONS, -(-n // RECORDS_PER_TASK))
+        slots = local_cores
+        held = slots * n / parts
+        per_task = (max(execs) - (idle or 0)) / held
+        t_parts = max(MIN_PARTITIONS, -(-target // RECORDS_PER_TASK))
+        t_exec = (idle or 0) + cpn * (target / t_parts) * per_task
+        print(f"memory per record: client {per:,.0f} bytes (the whole table, edges included); "
+              f"executor {per_task:,.0f} bytes per record a task slot holds "
+              f"({parts} partitions of {n:,} records, {slots} slots, idle executor "
+              f"{(idle or 0) / 2**20:,.0f} MiB)")
+        print(f"at {target:,} records: the client needs about {per * target / 2**30:,.0f} GiB; "
+              f"each executor ({cpn} slots, {t_parts} partitions of {target // t_parts:,} records) "
+              f"about {t_exec / 2**30:,.1f} GiB, whatever the number of nodes")
     overhead = two_secs - emb_secs
     print(f"measured cluster overhead here (2 executors minus embedded, same cores): {overhead:+.2f} s")
 

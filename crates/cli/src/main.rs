@@ -189,10 +189,14 @@ struct ResolveArgs {
     #[arg(long)]
     threshold: Option<f64>,
     /// Clustering method (robust or components), or df://HOST:PORT to run candidate
-    /// generation and scoring on that Ballista cluster (inputs at paths every executor
-    /// can read). Repeat to give both.
+    /// generation and scoring on that Ballista cluster. Repeat to give both.
     #[arg(long = "cluster", value_parser = parse_cluster)]
     cluster: Vec<ClusterArg>,
+    /// With --cluster df://…: a folder every executor reads at the same path as this
+    /// machine, where the run's prepared records are written for the executors (and
+    /// removed after the run). Default: the folder of the first input.
+    #[arg(long, conflicts_with = "workspace")]
+    shared_dir: Option<PathBuf>,
     /// Also write candidates.csv with every candidate pair.
     #[arg(long)]
     keep_candidates: bool,
@@ -419,7 +423,8 @@ fn resolve(args: &ResolveArgs, bars: &Bars) -> Result<RunSummary> {
     };
     let output = match &scheduler {
         Some(url) => {
-            let session = spirit_cluster::ClusterSession::new(url)?;
+            let mut session = spirit_cluster::ClusterSession::new(url)?;
+            session.shared_dir = args.shared_dir.clone();
             session.check(Duration::from_secs(5))?;
             pipeline::resolve_with(&request, Some(&session), bars)
                 .with_context(|| format!("resolve on the cluster at {url} failed"))?

@@ -3,9 +3,9 @@
 //! and edges as the embedded run; an executor killed mid-run never yields wrong results.
 //!
 //! The records are `tests/data/people_100k.parquet`: the synthetic 100k people set (seed
-//! 42, with its `cluster_id` truth column, which the runs exclude), as zstd Parquet, so
-//! the executors also read the columnar input a cluster is meant for. Set
-//! `SPIRIT_CLUSTER_TEST_DATA` to run the same test on another file.
+//! 42, with its `cluster_id` truth column, which the runs exclude), as zstd Parquet, the
+//! columnar input a cluster is meant for. Set `SPIRIT_CLUSTER_TEST_DATA` to run the same
+//! test on another file.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -203,8 +203,10 @@ fn a_two_executor_cluster_resolves_exactly_as_the_embedded_run() {
     // The same records through the cluster: identical clusters, edges and candidates.
     let url = format!("df://{sched_addr}");
     let cl = t.join("cluster");
+    let shared = t.join("shared");
+    std::fs::create_dir(&shared).unwrap();
     let mut args = resolve_args(input, cl.to_str().unwrap());
-    args.extend(["--cluster", &url]);
+    args.extend(["--cluster", &url, "--shared-dir", shared.to_str().unwrap()]);
     let start = Instant::now();
     let o = run(&args);
     let cluster_secs = start.elapsed().as_secs_f64();
@@ -215,6 +217,12 @@ fn a_two_executor_cluster_resolves_exactly_as_the_embedded_run() {
         std::fs::read_to_string(t.join("scheduler.log")).unwrap_or_default()
     );
     assert_same_result(&emb, &cl, "2-executor cluster");
+    // The prepared records the executors read are gone with the run.
+    assert!(
+        !has_files(&shared),
+        "the shared folder still holds {:?}",
+        files(&shared)
+    );
     assert!(
         has_files(&executors[0].1) && has_files(&executors[1].1),
         "both executors should have run tasks"

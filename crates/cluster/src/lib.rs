@@ -5,11 +5,10 @@
 //! cluster runs that same plan:
 //!
 //! - [`run_scheduler`] is Ballista's scheduler, in this process, with SPIRIT's codecs.
-//! - [`run_executor`] is Ballista's executor with SPIRIT's codecs: the pair tables,
-//!   their nodes (key scans, block sweeps) and the kernels (`spirit_pattern`,
-//!   `spirit_weight`) arrive as plan nodes and UDFs carrying where the inputs are, the settings and the model; the
-//!   executor rebuilds the prepared table from the same files with the same code as the
-//!   embedded path, once per run, and refuses a table that differs from the client's.
+//! - [`run_executor`] is Ballista's executor with SPIRIT's codecs: the pair tables and
+//!   their nodes (key scans, block sweeps that score) arrive carrying where the client
+//!   wrote the run's prepared records and the model; each task reads only the records of
+//!   its own blocks from that file, and a file of another run or version is refused.
 //! - [`ClusterSession`] is the client side: a `spirit_engine::plan::SessionFactory`
 //!   whose sessions send their queries to the scheduler. Reading, EM training (on the
 //!   histogram the cluster aggregates), clustering and writing run on the client.
@@ -35,15 +34,13 @@ use datafusion::common::{Result as DfResult, TableReference};
 use datafusion::datasource::file_format::FileFormatFactory;
 use datafusion::execution::TaskContext;
 use datafusion::execution::session_state::SessionStateBuilder;
-use datafusion::logical_expr::{Extension, LogicalPlan, ScalarUDF};
+use datafusion::logical_expr::{Extension, LogicalPlan};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 use spirit_engine::EngineError;
-use spirit_engine::plan::{
-    SessionFactory, decode_exec, decode_table, decode_udf, encode_exec, encode_table, encode_udf,
-};
+use spirit_engine::plan::{SessionFactory, decode_exec, decode_table, encode_exec, encode_table};
 
 /// Everything that can go wrong starting or reaching a cluster node.
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +77,7 @@ fn tagged(bytes: Vec<u8>, buf: &mut Vec<u8>) {
     buf.extend_from_slice(&bytes);
 }
 
-/// Ballista's logical codec plus SPIRIT's pair tables and UDFs (client → scheduler).
+/// Ballista's logical codec plus SPIRIT's pair tables (client → scheduler).
 #[derive(Debug, Default)]
 pub struct SpiritLogicalCodec {
     inner: BallistaLogicalExtensionCodec,
@@ -145,44 +142,9 @@ impl LogicalExtensionCodec for SpiritLogicalCodec {
     ) -> DfResult<()> {
         self.inner.try_encode_file_format(buf, node)
     }
-
-    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<ScalarUDF>> {
-        decode_udf_or(name, buf, || self.inner.try_decode_udf(name, buf))
-    }
-
-    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> DfResult<()> {
-        encode_udf_or(node, buf, |buf| self.inner.try_encode_udf(node, buf))
-    }
 }
 
-/// SPIRIT's UDF from `buf` if `name` is one of ours, else what `inner` decodes.
-fn decode_udf_or(
-    name: &str,
-    buf: &[u8],
-    inner: impl FnOnce() -> DfResult<Arc<ScalarUDF>>,
-) -> DfResult<Arc<ScalarUDF>> {
-    match decode_udf(name, buf)? {
-        Some(udf) => Ok(udf),
-        None => inner(),
-    }
-}
-
-/// SPIRIT's encoding of `node` if it is one of ours, else what `inner` writes.
-fn encode_udf_or(
-    node: &ScalarUDF,
-    buf: &mut Vec<u8>,
-    inner: impl FnOnce(&mut Vec<u8>) -> DfResult<()>,
-) -> DfResult<()> {
-    match encode_udf(node)? {
-        Some(bytes) => {
-            buf.extend_from_slice(&bytes);
-            Ok(())
-        }
-        None => inner(buf),
-    }
-}
-
-/// Ballista's physical codec plus SPIRIT's key scans, block sweeps and UDFs (scheduler → executors).
+/// Ballista's physical codec plus SPIRIT's key scans and block sweeps (scheduler → executors).
 #[derive(Debug, Default)]
 pub struct SpiritPhysicalCodec {
     inner: BallistaPhysicalExtensionCodec,
@@ -215,14 +177,6 @@ impl PhysicalExtensionCodec for SpiritPhysicalCodec {
             }
             None => self.inner.try_encode(node, buf, proto_converter),
         }
-    }
-
-    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> DfResult<Arc<ScalarUDF>> {
-        decode_udf_or(name, buf, || self.inner.try_decode_udf(name, buf))
-    }
-
-    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> DfResult<()> {
-        encode_udf_or(node, buf, |buf| self.inner.try_encode_udf(node, buf))
     }
 }
 
@@ -351,13 +305,23 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> 
         .map_err(|e| ClusterError::Ballista(format!("executor: {e}")))
 }
 
+/// Records of a run per partition of a rule's key rows at most: a block sweep holds the
+/// prepared records of its partition's blocks, so this bounds an executor's memory per
+/// task slot.
+pub const RECORDS_PER_TASK: usize = 250_000;
+
 /// The client side: sessions whose queries run on the cluster at `df://host:port`.
 #[derive(Clone, Debug)]
 pub struct ClusterSession {
     host: String,
     port: u16,
-    /// Partitions a query is cut into (spread over the executors' task slots).
+    /// Partitions a query is cut into at least (spread over the executors' task
+    /// slots); more for large runs, so that a task holds at most
+    /// [`RECORDS_PER_TASK`] records of a rule's blocks.
     pub partitions: usize,
+    /// Where the client writes a run's prepared records for the executors (a folder
+    /// every node reads at the same path); `None` for the first input's folder.
+    pub shared_dir: Option<PathBuf>,
 }
 
 impl ClusterSession {
@@ -368,7 +332,15 @@ impl ClusterSession {
             host,
             port,
             partitions: 8,
+            shared_dir: None,
         })
+    }
+
+    /// Partitions for a run of `records` records.
+    pub fn partitions_for(&self, records: u32) -> usize {
+        self.partitions
+            .max((records as usize).div_ceil(RECORDS_PER_TASK))
+            .max(1)
     }
 
     /// Fails with a clear error unless the scheduler answers within `patience`.
@@ -378,11 +350,19 @@ impl ClusterSession {
 }
 
 impl SessionFactory for ClusterSession {
-    fn session(&self, runtime: &tokio::runtime::Runtime) -> Result<SessionContext, EngineError> {
+    fn shared_dir(&self) -> Option<PathBuf> {
+        self.shared_dir.clone()
+    }
+
+    fn session(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        records: u32,
+    ) -> Result<SessionContext, EngineError> {
         self.check(Duration::from_secs(5))
             .map_err(|e| EngineError::Plan(e.to_string()))?;
         let config = SessionConfig::new_with_ballista()
-            .with_target_partitions(self.partitions.max(1))
+            .with_target_partitions(self.partitions_for(records))
             .with_information_schema(false)
             .with_ballista_job_name("spirit resolve")
             // The static planner: with Ballista 55's adaptive planner, a job whose

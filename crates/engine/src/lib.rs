@@ -18,6 +18,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod prepare;
 pub mod report;
+pub mod shard;
 pub mod workspace;
 
 use std::path::PathBuf;

@@ -9,11 +9,18 @@
 //! caches while they are compared. A pair that an earlier rule proposes too carries
 //! `first = false` (or is left out, for scoring), so every candidate pair is scored once
 //! across rules without a global distinct.
+//!
+//! With a model ([`Scoring`]), the sweep scores its pairs as it makes them, one batch at
+//! a time through the batch scorer: a column `w` (match weight) or `p` (packed
+//! agreement pattern) follows the pair's. Where the process holds the whole prepared
+//! table (the client, the embedded path) the sweep reads it; elsewhere (an executor) a
+//! key scan reads its slice of the run's shared file and a sweep reads only the records
+//! of its own blocks (the `shard` module), so no executor holds the whole table.
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, UInt8Array, UInt16Array};
-use datafusion::arrow::array::{UInt32Array, UInt64Array};
+use datafusion::arrow::array::{Float64Array, UInt32Array, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{Session, TableProvider};
@@ -32,6 +39,10 @@ use datafusion::physical_plan::{
 };
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
+use spirit_matching::model::BatchScorer;
+use spirit_matching::{Model, Scorer};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::data::{DataHandle, Prepared};
 
@@ -48,15 +59,75 @@ fn keys_schema() -> SchemaRef {
     ]))
 }
 
-/// The schema of every pair table: two record indices (`a < b`), the rule and whether
-/// the rule is the first that proposes the pair.
-fn pairs_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
+/// The schema of a pair table: two record indices (`a < b`), the rule, whether the
+/// rule is the first that proposes the pair, and what scoring adds (`w` or `p`).
+fn pairs_schema(score: Score) -> SchemaRef {
+    let mut fields = vec![
         Field::new("a", DataType::UInt32, false),
         Field::new("b", DataType::UInt32, false),
         Field::new("rule", DataType::UInt8, false),
         Field::new("first", DataType::Boolean, false),
-    ]))
+    ];
+    match score {
+        Score::None => {}
+        Score::Weight => fields.push(Field::new("w", DataType::Float64, false)),
+        Score::Pattern => fields.push(Field::new("p", DataType::UInt64, false)),
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// What a sweep computes of each pair besides the pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Score {
+    None,
+    /// The match weight, column `w`.
+    Weight,
+    /// The packed agreement pattern, column `p`.
+    Pattern,
+}
+
+/// The model sweeps score with, a progress counter (pairs scored in this process), and
+/// the batch scorer over the whole table, built once on first use where the process
+/// holds it.
+#[derive(Clone)]
+pub struct Scoring {
+    pub(crate) model: Arc<Model>,
+    counter: Arc<AtomicU64>,
+    whole: Arc<OnceLock<Arc<BatchScorer>>>,
+}
+
+impl std::fmt::Debug for Scoring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scoring")
+            .field("comparisons", &self.model.comparisons.len())
+            .finish()
+    }
+}
+
+impl Scoring {
+    pub fn new(model: Arc<Model>, counter: Arc<AtomicU64>) -> Scoring {
+        Scoring {
+            model,
+            counter,
+            whole: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// The batch scorer over `prepared`: shared when it is the whole table, built for a
+    /// part of it (whose term frequencies are the whole table's) otherwise.
+    fn scorer(&self, prepared: &Prepared, whole: bool) -> Arc<BatchScorer> {
+        let build = || {
+            Arc::new(BatchScorer::new(&Scorer::new(
+                (*self.model).clone(),
+                &prepared.table,
+            )))
+        };
+        if whole {
+            self.whole.get_or_init(build).clone()
+        } else {
+            build()
+        }
+    }
 }
 
 fn properties(schema: SchemaRef, partitions: usize) -> Arc<PlanProperties> {
@@ -79,22 +150,32 @@ pub struct PairOptions {
     /// Only blocks whose key is 0 modulo `scale` (about one in `scale`; block keys are
     /// hashes, so their residues are uniform). 1 keeps every block.
     pub scale: u64,
+    /// What the sweep computes of each pair (a model must be given unless `None`).
+    pub score: Score,
 }
 
-/// One blocking rule's pairs as a table `(a, b, rule, first)`.
+/// One blocking rule's pairs as a table `(a, b, rule, first)`, and `w` or `p` when
+/// scored.
 #[derive(Debug)]
 pub struct PairsTable {
     pub(crate) data: Arc<DataHandle>,
     pub(crate) rule: usize,
     pub(crate) options: PairOptions,
+    pub(crate) scoring: Option<Scoring>,
 }
 
 impl PairsTable {
-    pub fn new(data: Arc<DataHandle>, rule: usize, options: PairOptions) -> PairsTable {
+    pub fn new(
+        data: Arc<DataHandle>,
+        rule: usize,
+        options: PairOptions,
+        scoring: Option<Scoring>,
+    ) -> PairsTable {
         PairsTable {
             data,
             rule,
             options,
+            scoring,
         }
     }
 }
@@ -102,7 +183,7 @@ impl PairsTable {
 #[async_trait::async_trait]
 impl TableProvider for PairsTable {
     fn schema(&self) -> SchemaRef {
-        pairs_schema()
+        pairs_schema(self.options.score)
     }
 
     fn table_type(&self) -> TableType {
@@ -136,14 +217,16 @@ impl TableProvider for PairsTable {
             self.data.clone(),
             self.rule,
             self.options,
+            self.scoring.clone(),
             by_key,
         ));
+        let schema = pairs_schema(self.options.score);
         match projection {
-            Some(p) if p.len() < pairs_schema().fields().len() => {
+            Some(p) if p.len() < schema.fields().len() => {
                 let exprs = p
                     .iter()
                     .map(|&i| {
-                        let name = pairs_schema().field(i).name().clone();
+                        let name = schema.field(i).name().clone();
                         (
                             Arc::new(Column::new(&name, i)) as Arc<dyn PhysicalExpr>,
                             name,
@@ -198,36 +281,44 @@ impl KeysExec {
         })
     }
 
-    /// One partition's rows.
+    /// One partition's rows, from the whole table where this process holds it, else
+    /// from the run's shared file.
     fn batch(
-        data: &Prepared,
+        data: &DataHandle,
         rule: usize,
         scale: u64,
         partition: usize,
         partitions: usize,
         projection: Option<&[usize]>,
     ) -> DfResult<RecordBatch> {
-        let n = data.table.len as usize;
+        let n = data.records() as usize;
         let chunk = n.div_ceil(partitions).max(1);
         let (lo, hi) = ((partition * chunk).min(n), ((partition + 1) * chunk).min(n));
-        let rule_keys = data
-            .keys
-            .keys
-            .get(rule)
-            .ok_or_else(|| df_err(format!("no blocking rule {rule}")))?;
-        let rows: Vec<(u32, u64)> = (lo..hi)
-            .filter_map(|i| {
-                rule_keys[i]
-                    .filter(|k| k % scale == 0)
-                    .map(|k| (i as u32, k))
-            })
-            .collect();
+        let rows: Vec<(u32, u16, u64)> = match data.whole() {
+            Some(whole) => {
+                let rule_keys = whole
+                    .keys
+                    .keys
+                    .get(rule)
+                    .ok_or_else(|| df_err(format!("no blocking rule {rule}")))?;
+                (lo..hi)
+                    .filter_map(|i| {
+                        rule_keys[i]
+                            .filter(|k| k % scale == 0)
+                            .map(|k| (i as u32, whole.table.sources[i], k))
+                    })
+                    .collect()
+            }
+            None => {
+                let spec = data.shared().map_err(df_err)?;
+                crate::shard::read_keys(&spec.shared, spec.fingerprint, rule, (lo, hi), scale)
+                    .map_err(df_err)?
+            }
+        };
         let cols: Vec<ArrayRef> = vec![
             Arc::new(UInt32Array::from_iter_values(rows.iter().map(|p| p.0))),
-            Arc::new(UInt16Array::from_iter_values(
-                rows.iter().map(|p| data.table.sources[p.0 as usize]),
-            )),
-            Arc::new(UInt64Array::from_iter_values(rows.iter().map(|p| p.1))),
+            Arc::new(UInt16Array::from_iter_values(rows.iter().map(|p| p.1))),
+            Arc::new(UInt64Array::from_iter_values(rows.iter().map(|p| p.2))),
         ];
         let batch = RecordBatch::try_new(keys_schema(), cols)?;
         Ok(match projection {
@@ -282,13 +373,11 @@ impl ExecutionPlan for KeysExec {
         let (data, rule, scale, partitions) =
             (self.data.clone(), self.rule, self.scale, self.partitions);
         let projection = self.projection.clone();
-        // Rebuilding the table (on an executor's first task) reads files: off the
-        // async threads.
+        // Reading the shared file (on an executor): off the async threads.
         let fut = async move {
             tokio::task::spawn_blocking(move || {
-                let prepared = data.get().map_err(df_err)?;
                 KeysExec::batch(
-                    &prepared,
+                    &data,
                     rule,
                     scale,
                     partition,
@@ -313,6 +402,7 @@ pub struct PairsExec {
     pub(crate) data: Arc<DataHandle>,
     pub(crate) rule: usize,
     pub(crate) options: PairOptions,
+    pub(crate) scoring: Option<Scoring>,
     input: Arc<dyn ExecutionPlan>,
     properties: Arc<PlanProperties>,
 }
@@ -323,6 +413,7 @@ impl PairsExec {
         data: Arc<DataHandle>,
         rule: usize,
         options: PairOptions,
+        scoring: Option<Scoring>,
         input: Arc<dyn ExecutionPlan>,
     ) -> PairsExec {
         let partitions = input.properties().output_partitioning().partition_count();
@@ -330,8 +421,9 @@ impl PairsExec {
             data,
             rule,
             options,
+            scoring,
             input,
-            properties: properties(pairs_schema(), partitions),
+            properties: properties(pairs_schema(options.score), partitions),
         }
     }
 }
@@ -382,6 +474,7 @@ impl ExecutionPlan for PairsExec {
             self.data.clone(),
             self.rule,
             self.options,
+            self.scoring.clone(),
             input,
         )))
     }
@@ -394,12 +487,26 @@ impl ExecutionPlan for PairsExec {
         let input = self.input.execute(partition, context.clone())?;
         let batch_size = context.session_config().batch_size().max(1);
         let (data, rule, options) = (self.data.clone(), self.rule, self.options);
+        let scoring = self.scoring.clone();
+        if options.score != Score::None && scoring.is_none() {
+            return Err(df_err("a scored pair table without a model"));
+        }
         let fut = async move {
             let batches: Vec<RecordBatch> = input.try_collect().await?;
             tokio::task::spawn_blocking(move || {
-                let prepared = data.get().map_err(df_err)?;
                 let rows = block_rows(&batches)?;
-                Ok::<_, DataFusionError>(Sweep::new(rows, prepared, rule, options, batch_size))
+                drop(batches);
+                let part = Part::of(&data, rows)?;
+                let scorer = match (&scoring, options.score) {
+                    (Some(s), Score::Weight | Score::Pattern) => {
+                        Some(s.scorer(&part.prepared, part.globals.is_none()))
+                    }
+                    _ => None,
+                };
+                let counter = scoring.map(|s| s.counter);
+                Ok::<_, DataFusionError>(Sweep::new(
+                    part, rule, options, scorer, counter, batch_size,
+                ))
             })
             .await
             .map_err(df_err)?
@@ -408,7 +515,7 @@ impl ExecutionPlan for PairsExec {
             .map_ok(futures::stream::iter)
             .try_flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(
-            pairs_schema(),
+            pairs_schema(options.score),
             stream,
         )))
     }
@@ -432,13 +539,54 @@ fn block_rows(batches: &[RecordBatch]) -> DfResult<Vec<(u64, u32, u16)>> {
     Ok(rows)
 }
 
-/// Emits the pairs of sorted key rows block by block, `batch_size` at a time. State:
-/// the end of the current block and the next pair `(i, j)` in it.
-struct Sweep {
+/// A partition's sorted key rows and the records they name: the whole table, or a
+/// table of just those records (read from the run's shared file) with `globals[i]` the
+/// index in the whole table of its record `i`, the rows' indices being its own.
+struct Part {
     rows: Vec<(u64, u32, u16)>,
     prepared: Arc<Prepared>,
+    globals: Option<Vec<u32>>,
+}
+
+impl Part {
+    fn of(data: &DataHandle, mut rows: Vec<(u64, u32, u16)>) -> DfResult<Part> {
+        if let Some(whole) = data.whole() {
+            return Ok(Part {
+                rows,
+                prepared: whole,
+                globals: None,
+            });
+        }
+        let spec = data.shared().map_err(df_err)?;
+        let mut wanted: Vec<u32> = rows.iter().map(|r| r.1).collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let prepared =
+            crate::shard::read_records(&spec.shared, spec.fingerprint, &wanted).map_err(df_err)?;
+        // Local indices keep the order of the global ones, so the rows stay sorted and
+        // pairs come out as they do over the whole table.
+        for r in &mut rows {
+            r.1 = wanted
+                .binary_search(&r.1)
+                .map_err(|_| df_err("a key row lost its record"))? as u32;
+        }
+        Ok(Part {
+            rows,
+            prepared: Arc::new(prepared),
+            globals: Some(wanted),
+        })
+    }
+}
+
+/// Emits the pairs of sorted key rows block by block, `batch_size` at a time, scored
+/// when a scorer is given. State: the end of the current block and the next pair
+/// `(i, j)` in it.
+struct Sweep {
+    part: Part,
     rule: usize,
     options: PairOptions,
+    scorer: Option<Arc<BatchScorer>>,
+    counter: Option<Arc<AtomicU64>>,
     batch_size: usize,
     end: usize,
     i: usize,
@@ -447,22 +595,60 @@ struct Sweep {
 
 impl Sweep {
     fn new(
-        rows: Vec<(u64, u32, u16)>,
-        prepared: Arc<Prepared>,
+        part: Part,
         rule: usize,
         options: PairOptions,
+        scorer: Option<Arc<BatchScorer>>,
+        counter: Option<Arc<AtomicU64>>,
         batch_size: usize,
     ) -> Sweep {
         Sweep {
-            rows,
-            prepared,
+            part,
             rule,
             options,
+            scorer,
+            counter,
             batch_size,
             end: 0,
             i: 0,
             j: 0,
         }
+    }
+
+    /// The batch of pairs `(a, b)` (local indices) with their flags: scored, then named
+    /// by their indices in the whole table.
+    fn emit(&self, mut a: Vec<u32>, mut b: Vec<u32>, first: Vec<bool>) -> DfResult<RecordBatch> {
+        let table = &self.part.prepared.table;
+        let scored: Option<ArrayRef> = match (&self.scorer, self.options.score) {
+            (Some(s), Score::Weight) => {
+                let mut w = Vec::new();
+                s.weights(table, &a, &b, &mut w);
+                Some(Arc::new(Float64Array::from(w)))
+            }
+            (Some(s), Score::Pattern) => {
+                let mut p = Vec::new();
+                s.patterns(table, &a, &b, &mut p);
+                Some(Arc::new(UInt64Array::from(p)))
+            }
+            _ => None,
+        };
+        if let Some(c) = &self.counter {
+            c.fetch_add(a.len() as u64, Ordering::Relaxed);
+        }
+        if let Some(g) = &self.part.globals {
+            for x in a.iter_mut().chain(b.iter_mut()) {
+                *x = g[*x as usize];
+            }
+        }
+        let rule = UInt8Array::from(vec![self.rule as u8; a.len()]);
+        let mut cols: Vec<ArrayRef> = vec![
+            Arc::new(UInt32Array::from(a)),
+            Arc::new(UInt32Array::from(b)),
+            Arc::new(rule),
+            Arc::new(BooleanArray::from(first)),
+        ];
+        cols.extend(scored);
+        RecordBatch::try_new(pairs_schema(self.options.score), cols).map_err(DataFusionError::from)
     }
 }
 
@@ -470,8 +656,9 @@ impl Iterator for Sweep {
     type Item = DfResult<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let n = self.rows.len();
-        let keys = &self.prepared.keys;
+        let rows = &self.part.rows;
+        let n = rows.len();
+        let keys = &self.part.prepared.keys;
         let cap = self.batch_size;
         let (mut a, mut b, mut first) = (
             Vec::with_capacity(cap),
@@ -488,15 +675,15 @@ impl Iterator for Sweep {
                     if start >= n {
                         break;
                     }
-                    let k = self.rows[start].0;
-                    self.end = start + self.rows[start..].iter().take_while(|r| r.0 == k).count();
+                    let k = rows[start].0;
+                    self.end = start + rows[start..].iter().take_while(|r| r.0 == k).count();
                     self.i = start;
                     self.j = self.i + 1;
                 }
                 continue;
             }
-            let (_, ia, sa) = self.rows[self.i];
-            let (_, ib, sb) = self.rows[self.j];
+            let (_, ia, sa) = rows[self.i];
+            let (_, ib, sb) = rows[self.j];
             self.j += 1;
             if self.options.link && sa == sb {
                 continue;
@@ -512,14 +699,7 @@ impl Iterator for Sweep {
         if a.is_empty() {
             return None;
         }
-        let rule = UInt8Array::from(vec![self.rule as u8; a.len()]);
-        let cols: Vec<ArrayRef> = vec![
-            Arc::new(UInt32Array::from(a)),
-            Arc::new(UInt32Array::from(b)),
-            Arc::new(rule),
-            Arc::new(BooleanArray::from(first)),
-        ];
-        Some(RecordBatch::try_new(pairs_schema(), cols).map_err(DataFusionError::from))
+        Some(self.emit(a, b, first))
     }
 }
 
@@ -564,16 +744,46 @@ mod tests {
         })
     }
 
-    /// Runs one partition's sweep over all of a rule's keys, `batch` pairs at a time.
+    /// The data of a prepared table as the client holds it.
+    fn whole(p: &Arc<Prepared>) -> Arc<DataHandle> {
+        DataHandle::ready(p.table.clone(), p.keys.clone(), None)
+    }
+
+    /// The same data as an executor reads it: from a shared file written to `dir`.
+    fn shared(p: &Prepared, dir: &std::path::Path) -> Arc<DataHandle> {
+        let path = dir.join("prepared.arrow");
+        crate::shard::write(&path, &p.table, &p.keys, 7).unwrap();
+        DataHandle::from_spec(crate::data::DataSpec {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            records: p.table.len,
+            fingerprint: 7,
+            shared: path,
+        })
+    }
+
+    /// One pair out of a sweep: the two records, the flag, and the bits of its weight
+    /// or pattern when scored.
+    type Swept = (u32, u32, bool, Option<u64>);
+
+    /// Runs a rule's sweep over its keys scanned in `partitions` slices and swept as
+    /// one partition, `batch` pairs at a time.
     fn sweep(
-        p: &Arc<Prepared>,
+        data: &Arc<DataHandle>,
         rule: usize,
         options: PairOptions,
+        scoring: Option<&Scoring>,
+        partitions: usize,
         batch: usize,
-    ) -> Vec<(u32, u32, bool)> {
-        let keys = KeysExec::batch(p, rule, options.scale, 0, 1, None).unwrap();
-        let rows = block_rows(&[keys]).unwrap();
-        let sweep = Sweep::new(rows, p.clone(), rule, options, batch);
+    ) -> Vec<Swept> {
+        let keys: Vec<RecordBatch> = (0..partitions)
+            .map(|i| KeysExec::batch(data, rule, options.scale, i, partitions, None).unwrap())
+            .collect();
+        let rows = block_rows(&keys).unwrap();
+        let part = Part::of(data, rows).unwrap();
+        let scorer = scoring
+            .filter(|_| options.score != Score::None)
+            .map(|s| s.scorer(&part.prepared, part.globals.is_none()));
+        let sweep = Sweep::new(part, rule, options, scorer, None, batch);
         let mut out = Vec::new();
         for b in sweep {
             let b = b.unwrap();
@@ -584,9 +794,22 @@ mod tests {
             let bb = bb.as_any().downcast_ref::<UInt32Array>().unwrap();
             let r = r.as_any().downcast_ref::<UInt8Array>().unwrap();
             let f = f.as_any().downcast_ref::<BooleanArray>().unwrap();
+            let scored: Option<Vec<u64>> = (b.num_columns() > 4).then(|| {
+                let c = b.column(4);
+                match c.as_any().downcast_ref::<Float64Array>() {
+                    Some(w) => w.values().iter().map(|x| x.to_bits()).collect(),
+                    None => c
+                        .as_any()
+                        .downcast_ref::<UInt64Array>()
+                        .unwrap()
+                        .values()
+                        .to_vec(),
+                }
+            });
             for i in 0..b.num_rows() {
                 assert_eq!(usize::from(r.value(i)), rule);
-                out.push((a.value(i), bb.value(i), f.value(i)));
+                let s = scored.as_ref().map(|v| v[i]);
+                out.push((a.value(i), bb.value(i), f.value(i), s));
             }
         }
         out
@@ -616,6 +839,26 @@ mod tests {
         out
     }
 
+    fn options(link: bool, only_first: bool, scale: u64, score: Score) -> PairOptions {
+        PairOptions {
+            link,
+            only_first,
+            scale,
+            score,
+        }
+    }
+
+    /// A cold-start model over the table's kinds, with term frequencies on exact levels.
+    fn scoring(p: &Prepared) -> Scoring {
+        use spirit_matching::cold::cold_start_functions;
+        let mut model = Model::cold_start(&cold_start_functions(&p.table.kinds()));
+        for c in &mut model.comparisons {
+            c.levels[0].tf = true;
+        }
+        model.tf_min_frequency = 0.01;
+        Scoring::new(Arc::new(model), Arc::new(AtomicU64::new(0)))
+    }
+
     proptest! {
         #[test]
         fn a_sweep_makes_the_self_join_pairs_once_each(
@@ -627,13 +870,78 @@ mod tests {
             max_block in prop_oneof![Just(8usize), Just(1000usize)],
         ) {
             let p = prepared(&records, max_block);
-            let options = PairOptions { link, only_first, scale };
+            let options = options(link, only_first, scale, Score::None);
             for rule in 0..2 {
-                let got = sweep(&p, rule, options, batch);
-                let set: BTreeSet<_> = got.iter().copied().collect();
+                let got = sweep(&whole(&p), rule, options, None, 1, batch);
+                let set: BTreeSet<_> = got.iter().map(|x| (x.0, x.1, x.2)).collect();
                 prop_assert_eq!(set.len(), got.len(), "a pair came out twice");
                 prop_assert_eq!(set, joined(&p, rule, options));
             }
         }
+
+        #[test]
+        fn a_sweep_over_the_shared_file_makes_and_scores_the_pairs_of_the_whole_table(
+            records in proptest::collection::vec((0usize..5, 0usize..4, 0u16..2), 0..60),
+            batch in 1usize..20,
+            link in any::<bool>(),
+            partitions in 1usize..4,
+        ) {
+            let p = prepared(&records, 1000);
+            let dir = tempfile::tempdir().unwrap();
+            let (here, there) = (whole(&p), shared(&p, dir.path()));
+            let s = scoring(&p);
+            for score in [Score::None, Score::Weight, Score::Pattern] {
+                let options = options(link, score != Score::Pattern, 1, score);
+                for rule in 0..2 {
+                    prop_assert_eq!(
+                        sweep(&here, rule, options, Some(&s), 1, batch),
+                        sweep(&there, rule, options, Some(&s), partitions, batch)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn key_scans_of_the_shared_file_cross_its_batches() {
+        // More records than one batch of the file, with keys missing here and there.
+        let records: Vec<(usize, usize, u16)> = (0..crate::shard::BATCH_ROWS * 2 + 100)
+            .map(|i| (i % 7, (i / 3) % 5, (i % 2) as u16))
+            .collect();
+        let p = prepared(&records, 1_000_000);
+        let dir = tempfile::tempdir().unwrap();
+        let (here, there) = (whole(&p), shared(&p, dir.path()));
+        for partitions in [1, 3, 7] {
+            for i in 0..partitions {
+                let a = KeysExec::batch(&here, 1, 1, i, partitions, None).unwrap();
+                let b = KeysExec::batch(&there, 1, 1, i, partitions, None).unwrap();
+                assert_eq!(a, b, "partition {i} of {partitions}");
+            }
+        }
+        // A sweep over a part holds only the records of its blocks, named as in the
+        // whole table.
+        let rows = block_rows(&[KeysExec::batch(&there, 0, 1, 0, 1, None).unwrap()]).unwrap();
+        let part = Part::of(&there, rows.clone()).unwrap();
+        let globals = part.globals.as_ref().unwrap();
+        assert!(part.prepared.table.len > 0 && (part.prepared.table.len as usize) < records.len());
+        assert_eq!(globals.len(), part.prepared.table.len as usize);
+        let surname = |t: &RecordTable, r: u32| {
+            t.column(AttrKind::Surname)
+                .and_then(|c| c.get(r))
+                .map(str::to_string)
+        };
+        for (local, &global) in globals.iter().enumerate() {
+            assert_eq!(
+                surname(&part.prepared.table, local as u32),
+                surname(&p.table, global)
+            );
+        }
+        // A file of another run is refused in words.
+        let other = DataHandle::from_spec(crate::data::DataSpec {
+            fingerprint: 8,
+            ..there.spec().unwrap().clone()
+        });
+        let e = KeysExec::batch(&other, 0, 1, 0, 1, None).unwrap_err();
+        assert!(e.to_string().contains("not this run's records"), "{e}");
     }
 }

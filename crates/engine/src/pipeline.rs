@@ -145,23 +145,24 @@ pub fn resolve_with(
     let table = Arc::new(table);
     let n = table.len as u64;
 
-    // On a cluster, executors rebuild the table from the same files: absolute paths.
+    // On a cluster, executors read the prepared records from a shared folder: the
+    // factory's, or the first input's (which every executor must read anyway).
     let source = match factory {
         Some(f) => {
-            let inputs = request
-                .inputs
-                .iter()
-                .map(|p| std::path::absolute(p).map_err(|e| EngineError::io(p, e)))
-                .collect::<Result<Vec<_>, _>>()?;
-            Some((
-                f,
-                DataSpecBase {
-                    inputs,
-                    settings: settings.clone(),
-                    id_column: request.id_column.clone(),
-                    card_key: request.card_key,
-                },
-            ))
+            let dir = match f.shared_dir() {
+                Some(d) => d,
+                None => {
+                    let first = request
+                        .inputs
+                        .first()
+                        .ok_or_else(|| EngineError::Invalid("no input to resolve".into()))?;
+                    let first =
+                        std::path::absolute(first).map_err(|e| EngineError::io(first, e))?;
+                    first.parent().map(Path::to_path_buf).unwrap_or_default()
+                }
+            };
+            let dir = std::path::absolute(&dir).map_err(|e| EngineError::io(&dir, e))?;
+            Some((f, dir))
         }
         None => None,
     };
@@ -276,16 +277,6 @@ pub struct Scored {
     pub fields: Vec<FieldProfile>,
 }
 
-/// What a cluster's executors need to read a run's inputs as the client did.
-pub struct DataSpecBase {
-    /// Absolute paths every executor can read.
-    pub inputs: Vec<PathBuf>,
-    pub settings: Settings,
-    pub id_column: Option<String>,
-    /// The run's payment-card key: executors hash cards alike.
-    pub card_key: CardKey,
-}
-
 /// Blocks, trains (unless `given` holds a model) and scores a prepared table: the
 /// middle of the batch pipeline, shared by `spirit resolve` over files and by the
 /// identity store's batch re-run.
@@ -310,8 +301,9 @@ pub fn score_table(
     )
 }
 
-/// [`score_table`] with the plan run in a session made by a factory (a cluster) that
-/// rebuilds the table from the files `source` names.
+/// [`score_table`] with the plan run in a session made by a factory (a cluster) whose
+/// executors read the prepared records the client writes to the folder `source` names
+/// (removed when the plan is dropped).
 #[allow(clippy::too_many_arguments)]
 pub fn score_table_with(
     table: &Arc<RecordTable>,
@@ -320,7 +312,7 @@ pub fn score_table_with(
     link_type: LinkType,
     given: Option<Model>,
     labels: Option<&Path>,
-    source: Option<(&dyn SessionFactory, DataSpecBase)>,
+    source: Option<(&dyn SessionFactory, PathBuf)>,
     progress: &dyn Progress,
 ) -> Result<Scored, EngineError> {
     let mut phases: Vec<(String, f64)> = Vec::new();
@@ -369,15 +361,22 @@ pub fn score_table_with(
         })
         .collect();
     let (factory, spec) = match source {
-        Some((f, base)) => {
+        Some((f, dir)) => {
+            let fingerprint = fingerprint(record_keys, &table, &block_keys);
+            let shared = dir.join(format!(
+                ".spirit-prepared-{fingerprint:016x}-{}.arrow",
+                std::process::id()
+            ));
+            crate::shard::write(&shared, &table, &block_keys, fingerprint).map_err(|e| {
+                EngineError::Invalid(format!(
+                    "{e}; executors read a run's prepared records from a folder they share with the client: give one with --shared-dir"
+                ))
+            })?;
             let spec = DataSpec {
                 version: env!("CARGO_PKG_VERSION").to_string(),
-                inputs: base.inputs,
-                settings: base.settings,
-                id_column: base.id_column,
-                card_key: base.card_key,
                 records: table.len,
-                fingerprint: fingerprint(record_keys, &table, &block_keys),
+                fingerprint,
+                shared,
             };
             (Some(f), Some(spec))
         }
@@ -420,7 +419,7 @@ pub fn score_table_with(
     let counter = Arc::new(AtomicU64::new(0));
     if given.is_none() {
         progress.phase("train", Some(estimate));
-        plan.register_model(Arc::new(model.clone()), counter.clone());
+        plan.register_model(Arc::new(model.clone()), counter.clone())?;
         let cap = settings.resolve.em_pairs_per_rule.max(1) as u64;
         let scale: Vec<u64> = rule_summaries
             .iter()
@@ -467,7 +466,7 @@ pub fn score_table_with(
     progress.phase("score", Some(estimate));
     counter.store(0, std::sync::atomic::Ordering::Relaxed);
     let model_arc = Arc::new(model.clone());
-    plan.register_model(model_arc, counter.clone());
+    plan.register_model(model_arc, counter.clone())?;
     let floor_weight = probability_to_weight(settings.resolve.edge_floor);
     let (scored, candidate_pairs) = with_progress(progress, &counter, || plan.edges(floor_weight))?;
     let scorer = Scorer::new(model.clone(), &table);

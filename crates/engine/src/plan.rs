@@ -4,46 +4,38 @@
 //! ([`PairsTable`]): its keys hash-partitioned by key, each partition sorted and swept
 //! block by block (the `pairs` module). A pair that an earlier rule proposes too is
 //! flagged (`first = false`) or left out, so every candidate pair is scored exactly once
-//! without a global distinct. SPIRIT's comparison kernels are registered as scalar UDFs:
-//! `spirit_pattern(a, b)` returns the packed agreement pattern (for EM, over per-rule
-//! training strata, aggregated by `GROUP BY` so training works on counts) and
-//! `spirit_weight(a, b)` the match weight (for scoring, filtered at the edge floor so
-//! only edges leave the plan). The session runs with a memory limit; operators that can
-//! spill do so.
+//! without a global distinct. With a model the sweep scores the pairs it makes with
+//! SPIRIT's batch scorer: training tables carry the packed agreement pattern `p`
+//! (aggregated by `GROUP BY`, so EM works on counts), scoring tables the match weight
+//! `w` (filtered at the edge floor, so only edges leave the plan). The session runs
+//! with a memory limit; operators that can spill do so.
 //!
 //! The same plan runs in this process or on a cluster ([`SessionFactory`]): the pair
-//! tables, their plan nodes and the UDFs carry a [`DataSpec`] (where the inputs are and
-//! the settings) and the model, so an executor elsewhere rebuilds the prepared table
-//! from the same files with the same code ([`DataHandle::get`]) and checks it is the
-//! table the client has (a fingerprint), and [`encode_table`] / [`encode_exec`] /
-//! [`encode_udf`] give the bytes a distributed engine's codec ships.
+//! tables and their plan nodes carry a [`DataSpec`] (where the run's prepared records
+//! were written for executors to read) and the model, and [`encode_table`] /
+//! [`encode_exec`] give the bytes a distributed engine's codec ships. An executor reads
+//! only the records of its own blocks.
 
-use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, UInt8Array, UInt32Array, UInt64Array,
+    Array, BooleanArray, Float64Array, Int64Array, UInt8Array, UInt32Array, UInt64Array,
 };
-use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::TableProvider;
-use datafusion::common::{DataFusionError, Result as DfResult};
+use datafusion::common::Result as DfResult;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
-};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use spirit_matching::model::BatchScorer;
+use spirit_matching::Model;
 use spirit_matching::model::PatternCount;
-use spirit_matching::{Model, Scorer};
 
 use crate::EngineError;
 pub use crate::data::{DataHandle, DataSpec, Prepared, fingerprint};
-use crate::pairs::{KeysExec, PairOptions, PairsExec, PairsTable, df_err};
+use crate::pairs::{KeysExec, PairOptions, PairsExec, PairsTable, Score, Scoring, df_err};
 use spirit_matching::settings::LinkType;
 
 /// Pairs `(a, b, weight)` the plan scored at or above the edge floor.
@@ -59,11 +51,21 @@ fn plan_err(e: impl std::fmt::Display) -> EngineError {
 /// Makes the session the plan runs in. The default is DataFusion in this process;
 /// `spirit-cluster` makes one whose queries run on a Ballista cluster.
 pub trait SessionFactory: Send + Sync + std::fmt::Debug {
-    /// A session for one run; `runtime` is the run's tokio runtime.
-    fn session(&self, runtime: &tokio::runtime::Runtime) -> Result<SessionContext, EngineError>;
+    /// A session for one run of `records` records; `runtime` is the run's tokio runtime.
+    fn session(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        records: u32,
+    ) -> Result<SessionContext, EngineError>;
+
+    /// A folder every node reads at the same path, where the client writes the run's
+    /// prepared records for the executors; `None` for the folder of the first input.
+    fn shared_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
-/// What a SPIRIT table, plan node or UDF carries to another process: the data spec and
+/// What a SPIRIT table or plan node carries to another process: the data spec and
 /// what the node is.
 #[derive(Serialize, Deserialize)]
 struct Shipped {
@@ -76,6 +78,7 @@ enum Node {
     PairsTable {
         rule: usize,
         options: PairOptions,
+        model: Option<Box<Model>>,
     },
     Keys {
         rule: usize,
@@ -86,11 +89,18 @@ enum Node {
     Pairs {
         rule: usize,
         options: PairOptions,
+        model: Option<Box<Model>>,
     },
-    Udf {
-        name: String,
-        model: Box<Model>,
-    },
+}
+
+fn model_of(scoring: &Option<Scoring>) -> Option<Box<Model>> {
+    scoring.as_ref().map(|s| Box::new((*s.model).clone()))
+}
+
+/// Scoring on an executor: the shipped model, and a counter no one reads (the client
+/// counts pairs by the plan's results).
+fn scoring_of(model: Option<Box<Model>>) -> Option<Scoring> {
+    model.map(|m| Scoring::new(Arc::new(*m), Arc::new(AtomicU64::new(0))))
 }
 
 fn ship(data: &DataHandle, node: Node) -> DfResult<Option<Vec<u8>>> {
@@ -116,6 +126,7 @@ pub fn encode_table(table: &dyn TableProvider) -> DfResult<Option<Vec<u8>>> {
     let node = Node::PairsTable {
         rule: t.rule,
         options: t.options,
+        model: model_of(&t.scoring),
     };
     ship(&t.data, node)
 }
@@ -123,9 +134,19 @@ pub fn encode_table(table: &dyn TableProvider) -> DfResult<Option<Vec<u8>>> {
 /// A pair table from [`encode_table`]'s bytes.
 pub fn decode_table(buf: &[u8]) -> DfResult<Arc<dyn TableProvider>> {
     match unship(buf)? {
-        (data, Node::PairsTable { rule, options }) => {
-            Ok(Arc::new(PairsTable::new(data, rule, options)))
-        }
+        (
+            data,
+            Node::PairsTable {
+                rule,
+                options,
+                model,
+            },
+        ) => Ok(Arc::new(PairsTable::new(
+            data,
+            rule,
+            options,
+            scoring_of(model),
+        ))),
         _ => Err(df_err("a SPIRIT table arrived as another node")),
     }
 }
@@ -146,6 +167,7 @@ pub fn encode_exec(plan: &dyn ExecutionPlan) -> DfResult<Option<Vec<u8>>> {
         let node = Node::Pairs {
             rule: e.rule,
             options: e.options,
+            model: model_of(&e.scoring),
         };
         return ship(&e.data, node);
     }
@@ -169,44 +191,28 @@ pub fn decode_exec(
         ) => Ok(Arc::new(KeysExec::new(
             data, rule, scale, partitions, projection,
         )?)),
-        (data, Node::Pairs { rule, options }) => {
+        (
+            data,
+            Node::Pairs {
+                rule,
+                options,
+                model,
+            },
+        ) => {
             let [input] = inputs else {
                 return Err(df_err("a SPIRIT pair sweep arrived without its one input"));
             };
-            Ok(Arc::new(PairsExec::new(data, rule, options, input.clone())))
+            Ok(Arc::new(PairsExec::new(
+                data,
+                rule,
+                options,
+                scoring_of(model),
+                input.clone(),
+            )))
         }
         _ => Err(df_err("a SPIRIT plan node arrived as another node")),
     }
 }
-
-/// The bytes of a SPIRIT UDF (its data spec and model) for a codec, or `None` for
-/// another function.
-pub fn encode_udf(udf: &ScalarUDF) -> DfResult<Option<Vec<u8>>> {
-    let Some(u) = udf.inner().downcast_ref::<SpiritUdf>() else {
-        return Ok(None);
-    };
-    let node = Node::Udf {
-        name: u.name.to_string(),
-        model: Box::new((*u.kernel.model).clone()),
-    };
-    ship(&u.kernel.data, node)
-}
-
-/// A SPIRIT UDF from [`encode_udf`]'s bytes; `Ok(None)` when the bytes are not one.
-pub fn decode_udf(name: &str, buf: &[u8]) -> DfResult<Option<Arc<ScalarUDF>>> {
-    let Some(known) = UDF_NAMES.iter().find(|n| **n == name) else {
-        return Ok(None);
-    };
-    let (data, Node::Udf { model, .. }) = unship(buf)? else {
-        return Err(df_err(format!("{name} arrived as another node")));
-    };
-    let kernel = Kernel::new(data, Arc::new(*model), Arc::new(AtomicU64::new(0)));
-    Ok(Some(Arc::new(ScalarUDF::from(SpiritUdf::new(
-        known, kernel,
-    )))))
-}
-
-const UDF_NAMES: [&str; 2] = ["spirit_pattern", "spirit_weight"];
 
 /// The DataFusion session and the registered key tables of one run.
 pub struct CandidatePlan {
@@ -215,6 +221,8 @@ pub struct CandidatePlan {
     rules: usize,
     link_type: LinkType,
     runtime: tokio::runtime::Runtime,
+    /// The model the pair tables score with, once registered.
+    scoring: Mutex<Option<Scoring>>,
 }
 
 impl CandidatePlan {
@@ -226,7 +234,9 @@ impl CandidatePlan {
         memory_limit_mb: usize,
         factory: Option<&dyn SessionFactory>,
     ) -> Result<CandidatePlan, EngineError> {
-        let prepared = data.get()?;
+        let prepared = data
+            .whole()
+            .ok_or_else(|| EngineError::Plan("a plan needs the prepared table".into()))?;
         let rules = prepared.keys.rules.len();
         if rules > usize::from(u8::MAX) {
             return Err(EngineError::Invalid(format!(
@@ -241,7 +251,7 @@ impl CandidatePlan {
             .build()
             .map_err(plan_err)?;
         let ctx = match factory {
-            Some(f) => f.session(&runtime)?,
+            Some(f) => f.session(&runtime, prepared.table.len)?,
             None => {
                 let runtime_env = RuntimeEnvBuilder::new()
                     .with_memory_limit(memory_limit_mb.max(64) * 1024 * 1024, 1.0)
@@ -260,69 +270,94 @@ impl CandidatePlan {
             rules,
             link_type,
             runtime,
+            scoring: Mutex::new(None),
         };
         // One pair table per rule; only the pairs each rule is the first to propose.
-        plan.register_pairs("pairs", true, &[])?;
+        plan.register_pairs("pairs", true, &[], Score::None)?;
         Ok(plan)
     }
 
     /// Registers a pair table `{prefix}{r}` per rule (replacing any of that name):
     /// only the pairs each rule is the first to propose, or all with their flag; of the
-    /// blocks whose key is 0 modulo `scale[r]` (1 when absent).
+    /// blocks whose key is 0 modulo `scale[r]` (1 when absent); scored as `score` says
+    /// with the registered model.
     fn register_pairs(
         &self,
         prefix: &str,
         only_first: bool,
         scale: &[u64],
+        score: Score,
     ) -> Result<(), EngineError> {
+        let scoring = self
+            .scoring
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if score != Score::None && scoring.is_none() {
+            return Err(EngineError::Plan(
+                "pairs are scored only after a model is registered".into(),
+            ));
+        }
         for r in 0..self.rules {
             let options = PairOptions {
                 link: self.link_type == LinkType::Link,
                 only_first,
                 scale: scale.get(r).copied().unwrap_or(1).max(1),
+                score,
             };
-            let table = PairsTable::new(self.data.clone(), r, options);
+            let table = PairsTable::new(self.data.clone(), r, options, scoring.clone());
+            let name = format!("{prefix}{r}");
+            self.ctx.deregister_table(name.as_str()).map_err(plan_err)?;
             self.ctx
-                .register_table(format!("{prefix}{r}"), Arc::new(table))
+                .register_table(name, Arc::new(table))
                 .map_err(plan_err)?;
         }
         Ok(())
     }
 
-    /// SQL of the union of every rule's table `{prefix}{r}`: `(a, b, rule, first)`.
-    fn union_sql(&self, prefix: &str) -> String {
+    /// SQL of the union of every rule's table `{prefix}{r}`: `(a, b, rule, first)` and
+    /// `extra` (`w`, `p` or nothing) when the tables have it.
+    fn union_sql(&self, prefix: &str, extra: Score) -> String {
+        let (col, null) = match extra {
+            Score::None => ("", ""),
+            Score::Weight => (", w", ", CAST(NULL AS DOUBLE) AS w"),
+            Score::Pattern => (", p", ", CAST(NULL AS BIGINT UNSIGNED) AS p"),
+        };
         if self.rules == 0 {
-            return "SELECT CAST(NULL AS INT UNSIGNED) AS a, CAST(NULL AS INT UNSIGNED) AS b, \
-                    CAST(NULL AS TINYINT UNSIGNED) AS rule, CAST(NULL AS BOOLEAN) AS first \
-                    WHERE FALSE"
-                .into();
+            return format!(
+                "SELECT CAST(NULL AS INT UNSIGNED) AS a, CAST(NULL AS INT UNSIGNED) AS b, \
+                 CAST(NULL AS TINYINT UNSIGNED) AS rule, CAST(NULL AS BOOLEAN) AS first{null} \
+                 WHERE FALSE"
+            );
         }
         let parts: Vec<String> = (0..self.rules)
-            .map(|r| format!("SELECT a, b, rule, first FROM {prefix}{r}"))
+            .map(|r| format!("SELECT a, b, rule, first{col} FROM {prefix}{r}"))
             .collect();
         parts.join(" UNION ALL ")
     }
 
-    /// Registers the scoring UDFs for a model over the plan's data.
-    pub fn register_model(&self, model: Arc<Model>, counter: PairCounter) {
-        let kernel = Kernel::new(self.data.clone(), model, counter);
-        for name in UDF_NAMES {
-            self.ctx
-                .register_udf(ScalarUDF::from(SpiritUdf::new(name, kernel.clone())));
-        }
+    /// Registers the model the pair tables score with (and `counter`, which counts the
+    /// pairs scored in this process): the scoring tables `pairs{r}` now carry `w`.
+    pub fn register_model(
+        &self,
+        model: Arc<Model>,
+        counter: PairCounter,
+    ) -> Result<(), EngineError> {
+        *self.scoring.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(Scoring::new(model, counter));
+        self.register_pairs("pairs", true, &[], Score::Weight)
     }
 
     /// The histogram of agreement patterns over the training strata, computed by the
-    /// plan (`GROUP BY` over the pattern UDF): for each rule, its pairs — when the rule
+    /// plan (`GROUP BY` over the patterns the sweeps score): for each rule, its pairs — when the rule
     /// proposes many, those of a sample of its blocks (every block whose key is 0 modulo
     /// `scale[r]`, about one in `scale[r]`). Sampling blocks, not pairs, drops keys
     /// before any pair is made.
     pub fn pattern_histogram(&self, scale: &[u64]) -> Result<Vec<PatternCount>, EngineError> {
-        self.register_pairs("sample", false, scale)?;
+        self.register_pairs("sample", false, scale, Score::Pattern)?;
         let sql = format!(
-            "SELECT rule, first, p, COUNT(*) AS n FROM \
-             (SELECT rule, first, spirit_pattern(a, b) AS p FROM ({})) GROUP BY rule, first, p",
-            self.union_sql("sample")
+            "SELECT rule, first, p, COUNT(*) AS n FROM ({}) GROUP BY rule, first, p",
+            self.union_sql("sample", Score::Pattern)
         );
         let batches = self.collect(&sql)?;
         let mut out = Vec::new();
@@ -360,10 +395,9 @@ impl CandidatePlan {
         let sql = format!(
             "SELECT CASE WHEN e THEN a END AS a, CASE WHEN e THEN b END AS b, \
              CASE WHEN e THEN w END AS w, COUNT(*) AS n FROM \
-             (SELECT a, b, w, {above} AS e FROM \
-             (SELECT a, b, spirit_weight(a, b) AS w FROM ({}))) \
+             (SELECT a, b, w, {above} AS e FROM ({})) \
              GROUP BY 1, 2, 3",
-            self.union_sql("pairs")
+            self.union_sql("pairs", Score::Weight)
         );
         let mut out = Vec::new();
         let mut scored = 0u64;
@@ -406,7 +440,11 @@ impl CandidatePlan {
         &self,
         mut sink: impl FnMut(u32, u32) -> Result<(), EngineError>,
     ) -> Result<u64, EngineError> {
-        let sql = format!("SELECT a, b FROM ({})", self.union_sql("pairs"));
+        self.register_pairs("candidates", true, &[], Score::None)?;
+        let sql = format!(
+            "SELECT a, b FROM ({})",
+            self.union_sql("candidates", Score::None)
+        );
         let mut n = 0u64;
         self.stream(&sql, |batch| {
             let (a, b) = (
@@ -430,132 +468,20 @@ impl CandidatePlan {
     }
 }
 
+impl Drop for CandidatePlan {
+    /// Removes the prepared records written for a cluster's executors: the plan, the
+    /// only reader, is gone.
+    fn drop(&mut self) {
+        if let Some(spec) = self.data.spec() {
+            let _ = std::fs::remove_file(&spec.shared);
+        }
+    }
+}
+
 fn column<T: 'static>(batch: &RecordBatch, i: usize) -> Result<&T, EngineError> {
     batch
         .column(i)
         .as_any()
         .downcast_ref::<T>()
         .ok_or_else(|| EngineError::Plan(format!("column {i} has an unexpected type")))
-}
-
-/// What the UDFs share: the prepared data, the model, a progress counter and the
-/// batch scorer built from the model and the data on first use.
-#[derive(Clone)]
-struct Kernel {
-    data: Arc<DataHandle>,
-    model: Arc<Model>,
-    counter: PairCounter,
-    scorer: Arc<OnceLock<BatchScorer>>,
-}
-
-impl Kernel {
-    fn new(data: Arc<DataHandle>, model: Arc<Model>, counter: PairCounter) -> Kernel {
-        Kernel {
-            data,
-            model,
-            counter,
-            scorer: Arc::new(OnceLock::new()),
-        }
-    }
-
-    /// The batch scorer of the model over `prepared` (built once: its term-frequency
-    /// tables cover every value of the compared columns).
-    fn scorer(&self, prepared: &Prepared) -> &BatchScorer {
-        self.scorer
-            .get_or_init(|| BatchScorer::new(&Scorer::new((*self.model).clone(), &prepared.table)))
-    }
-}
-
-impl std::fmt::Debug for Kernel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Kernel").field("data", &self.data).finish()
-    }
-}
-
-/// A SPIRIT kernel as a DataFusion scalar UDF over `(a UInt32, b UInt32)`, two record
-/// indices:
-/// - `spirit_pattern` → UInt64, the packed agreement pattern;
-/// - `spirit_weight` → Float64, the match weight.
-#[derive(Debug)]
-struct SpiritUdf {
-    name: &'static str,
-    signature: Signature,
-    kernel: Kernel,
-}
-
-impl SpiritUdf {
-    fn new(name: &'static str, kernel: Kernel) -> SpiritUdf {
-        let args = vec![DataType::UInt32, DataType::UInt32];
-        // Volatile, although the kernels are pure: it keeps the optimiser from copying a
-        // call into both a filter and a projection, which would score every pair twice.
-        let signature = Signature::exact(args, Volatility::Volatile);
-        SpiritUdf {
-            name,
-            signature,
-            kernel,
-        }
-    }
-}
-
-impl PartialEq for SpiritUdf {
-    fn eq(&self, other: &Self) -> bool {
-        self.name == other.name
-            && Arc::ptr_eq(&self.kernel.data, &other.kernel.data)
-            && Arc::ptr_eq(&self.kernel.model, &other.kernel.model)
-    }
-}
-
-impl Eq for SpiritUdf {}
-
-impl Hash for SpiritUdf {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.name.hash(state);
-    }
-}
-
-impl ScalarUDFImpl for SpiritUdf {
-    fn name(&self) -> &str {
-        self.name
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
-        Ok(match self.name {
-            "spirit_pattern" => DataType::UInt64,
-            _ => DataType::Float64,
-        })
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let as_u32 = |a: &ArrayRef| -> DfResult<UInt32Array> {
-            a.as_any()
-                .downcast_ref::<UInt32Array>()
-                .cloned()
-                .ok_or_else(|| {
-                    DataFusionError::Internal(format!("{} expects UInt32 arguments", self.name))
-                })
-        };
-        let (a, b) = (as_u32(&arrays[0])?, as_u32(&arrays[1])?);
-        let (av, bv) = (a.values(), b.values());
-        let prepared = self.kernel.data.get().map_err(df_err)?;
-        let scorer = self.kernel.scorer(&prepared);
-        let table = &prepared.table;
-        self.kernel
-            .counter
-            .fetch_add(av.len() as u64, Ordering::Relaxed);
-        let out: ArrayRef = if self.name == "spirit_pattern" {
-            let mut v = Vec::new();
-            scorer.patterns(table, av, bv, &mut v);
-            Arc::new(UInt64Array::from(v))
-        } else {
-            let mut w = Vec::new();
-            scorer.weights(table, av, bv, &mut w);
-            Arc::new(Float64Array::from(w))
-        };
-        Ok(ColumnarValue::Array(out))
-    }
 }

@@ -1,7 +1,5 @@
 //! Reading a run's inputs into the prepared record table (`spirit-sources` reads, the
-//! matching kernels normalise), and the blocking rules a run uses. Shared by the
-//! client's run (the pipeline module) and an executor's rebuild of the same table
-//! (the plan module).
+//! matching kernels normalise), and the blocking rules a run uses.
 
 use std::path::PathBuf;
 

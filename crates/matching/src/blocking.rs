@@ -428,8 +428,23 @@ impl BlockKeys {
             capped_records.push(recs);
             keys.push(rule_keys);
         }
+        let mut out = BlockKeys::from_keys(rules, keys, n);
+        out.capped_records = capped_records;
+        out.capped_blocks = capped_blocks;
+        out.block_pairs = block_pairs;
+        out
+    }
+
+    /// Keys already computed (`keys[rule][record]` for `records` records, after the
+    /// cap), as a part of a table's records carries them; the cap and pair counts are
+    /// zero.
+    pub fn from_keys(
+        rules: Vec<BlockingRule>,
+        keys: Vec<Vec<Option<u64>>>,
+        records: usize,
+    ) -> BlockKeys {
         let nr = rules.len();
-        let mut by_record = vec![0u64; n * nr];
+        let mut by_record = vec![0u64; records * nr];
         for (r, rule_keys) in keys.iter().enumerate() {
             for (i, k) in rule_keys.iter().enumerate() {
                 // 0 marks "no key"; a real key of 0 becomes 1 (keys are hashes)
@@ -437,11 +452,11 @@ impl BlockKeys {
             }
         }
         BlockKeys {
+            capped_records: vec![0; nr],
+            capped_blocks: vec![0; nr],
+            block_pairs: vec![0; nr],
             rules,
             keys,
-            capped_records,
-            capped_blocks,
-            block_pairs,
             by_record,
         }
     }

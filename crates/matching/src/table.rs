@@ -347,6 +347,26 @@ fn intern_column<S: AsRef<str>>(kind: AttrKind, normalised: &[Option<S>]) -> Col
     }
 }
 
+/// A column of some records of a larger table (`normalised` their values) whose
+/// counts are the larger table's: `counts[r]` is how many records of the whole table
+/// hold record `r`'s value, `non_null` how many hold one. Term frequencies computed
+/// from it are the whole table's.
+pub fn column_with_counts<S: AsRef<str>>(
+    kind: AttrKind,
+    normalised: &[Option<S>],
+    counts: &[u32],
+    non_null: u32,
+) -> Column {
+    let mut column = intern_column(kind, normalised);
+    for (&id, &n) in column.ids.iter().zip(counts) {
+        if id != NULL_ID {
+            column.counts[id as usize] = n;
+        }
+    }
+    column.non_null = non_null;
+    column
+}
+
 /// Normalises one raw value of a kind; `None` when nothing usable remains.
 pub fn normalise(
     kind: AttrKind,
