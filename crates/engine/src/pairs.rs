@@ -39,6 +39,7 @@ use datafusion::physical_plan::{
 };
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
+use spirit_matching::blocking::RuleMask;
 use spirit_matching::model::BatchScorer;
 use spirit_matching::{Model, Scorer};
 use std::sync::OnceLock;
@@ -152,6 +153,8 @@ pub struct PairOptions {
     pub scale: u64,
     /// What the sweep computes of each pair (a model must be given unless `None`).
     pub score: Score,
+    /// Rules the run left out: a pair they propose too is still this rule's first.
+    pub left_out: RuleMask,
 }
 
 /// One blocking rule's pairs as a table `(a, b, rule, first)`, and `w` or `p` when
@@ -688,7 +691,11 @@ impl Iterator for Sweep {
             if self.options.link && sa == sb {
                 continue;
             }
-            let f = keys.is_first(ia, ib, self.rule);
+            let f = if self.options.left_out == RuleMask::default() {
+                keys.is_first(ia, ib, self.rule)
+            } else {
+                keys.is_first_kept(ia, ib, self.rule, &self.options.left_out)
+            };
             if self.options.only_first && !f {
                 continue;
             }
@@ -829,7 +836,7 @@ mod tests {
                 if ka != kb || ka % options.scale != 0 || (options.link && same_src) {
                     continue;
                 }
-                let first = p.keys.is_first(a, b, rule);
+                let first = p.keys.is_first_kept(a, b, rule, &options.left_out);
                 if options.only_first && !first {
                     continue;
                 }
@@ -845,6 +852,7 @@ mod tests {
             only_first,
             scale,
             score,
+            left_out: RuleMask::default(),
         }
     }
 
@@ -868,9 +876,13 @@ mod tests {
             only_first in any::<bool>(),
             scale in prop_oneof![Just(1u64), Just(2u64), Just(3u64)],
             max_block in prop_oneof![Just(8usize), Just(1000usize)],
+            first_left_out in any::<bool>(),
         ) {
             let p = prepared(&records, max_block);
-            let options = options(link, only_first, scale, Score::None);
+            let mut options = options(link, only_first, scale, Score::None);
+            if first_left_out {
+                options.left_out = spirit_matching::blocking::with_rule(options.left_out, 0);
+            }
             for rule in 0..2 {
                 let got = sweep(&whole(&p), rule, options, None, 1, batch);
                 let set: BTreeSet<_> = got.iter().map(|x| (x.0, x.1, x.2)).collect();

@@ -13,6 +13,7 @@ use spirit_matching::blocking::{BlockKeys, BlockingRule};
 use spirit_matching::cluster::cluster_edges;
 use spirit_matching::model::{Explanation, Model, TrainingData};
 use spirit_matching::profile::FieldProfile;
+use spirit_matching::select::{rule_yields, rules_to_drop};
 use spirit_matching::settings::{ClusterMethod, LinkType, Settings};
 use spirit_matching::{CardKey, Function, RecordTable, Scorer};
 use spirit_model::{NoProgress, Progress, RecordKey, probability_to_weight};
@@ -51,6 +52,15 @@ pub struct RuleSummary {
     pub block_pairs: u64,
     pub capped_blocks: u64,
     pub capped_records: u64,
+    /// Pairs the rule adds to the earlier rules', estimated by training (absent when a
+    /// model was given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub added_pairs: Option<u64>,
+    /// Expected true matches among them under the trained model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_matches: Option<u64>,
+    /// Left out of scoring: over the pair budget, it added almost no matches.
+    pub left_out: bool,
 }
 
 /// The run summary written to `summary.json` and printed by the CLI.
@@ -348,7 +358,7 @@ pub fn score_table_with(
         rules,
         settings.resolve.max_block_size,
     ));
-    let rule_summaries: Vec<RuleSummary> = block_keys
+    let mut rule_summaries: Vec<RuleSummary> = block_keys
         .rules
         .iter()
         .zip(block_keys.pairs_per_rule().iter().copied())
@@ -358,6 +368,9 @@ pub fn score_table_with(
             block_pairs: pairs,
             capped_blocks: block_keys.capped_blocks[i],
             capped_records: block_keys.capped_records[i],
+            added_pairs: None,
+            expected_matches: None,
+            left_out: false,
         })
         .collect();
     let (factory, spec) = match source {
@@ -453,6 +466,26 @@ pub fn score_table_with(
             let (matches, non_matches) = read_labels(labels, record_keys)?;
             model.fit_labels(&table, &matches, &non_matches);
         }
+        // Rules that add pairs but almost no matches are left out when the rules
+        // together are over the pair budget (the defaults only: rules the settings
+        // give are kept).
+        let yields = rule_yields(&model, &histogram, &rule_scale, rule_summaries.len());
+        let left_out = if settings.blocking.is_empty() {
+            rules_to_drop(
+                &yields,
+                settings.resolve.pairs_per_record * n as f64,
+                settings.resolve.min_rule_yield,
+                |_| true,
+            )
+        } else {
+            Vec::new()
+        };
+        for (r, (s, y)) in rule_summaries.iter_mut().zip(&yields).enumerate() {
+            s.added_pairs = Some(y.pairs.round() as u64);
+            s.expected_matches = Some(y.matches.round() as u64);
+            s.left_out = left_out.contains(&r);
+        }
+        plan.leave_out(&left_out)?;
         progress.done();
         lap("train", &mut phases, &mut t0);
     }

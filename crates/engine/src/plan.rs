@@ -36,6 +36,7 @@ use spirit_matching::model::PatternCount;
 use crate::EngineError;
 pub use crate::data::{DataHandle, DataSpec, Prepared, fingerprint};
 use crate::pairs::{KeysExec, PairOptions, PairsExec, PairsTable, Score, Scoring, df_err};
+use spirit_matching::blocking::{RuleMask, rule_in, with_rule};
 use spirit_matching::settings::LinkType;
 
 /// Pairs `(a, b, weight)` the plan scored at or above the edge floor.
@@ -223,6 +224,8 @@ pub struct CandidatePlan {
     runtime: tokio::runtime::Runtime,
     /// The model the pair tables score with, once registered.
     scoring: Mutex<Option<Scoring>>,
+    /// Rules left out of candidate generation (after training saw them).
+    left_out: Mutex<RuleMask>,
 }
 
 impl CandidatePlan {
@@ -271,6 +274,7 @@ impl CandidatePlan {
             link_type,
             runtime,
             scoring: Mutex::new(None),
+            left_out: Mutex::new(RuleMask::default()),
         };
         // One pair table per rule; only the pairs each rule is the first to propose.
         plan.register_pairs("pairs", true, &[], Score::None)?;
@@ -298,12 +302,14 @@ impl CandidatePlan {
                 "pairs are scored only after a model is registered".into(),
             ));
         }
+        let left_out = self.left_out();
         for r in 0..self.rules {
             let options = PairOptions {
                 link: self.link_type == LinkType::Link,
                 only_first,
                 scale: scale.get(r).copied().unwrap_or(1).max(1),
                 score,
+                left_out,
             };
             let table = PairsTable::new(self.data.clone(), r, options, scoring.clone());
             let name = format!("{prefix}{r}");
@@ -323,17 +329,50 @@ impl CandidatePlan {
             Score::Weight => (", w", ", CAST(NULL AS DOUBLE) AS w"),
             Score::Pattern => (", p", ", CAST(NULL AS BIGINT UNSIGNED) AS p"),
         };
-        if self.rules == 0 {
+        let left_out = self.left_out();
+        let kept: Vec<usize> = (0..self.rules)
+            .filter(|&r| !rule_in(&left_out, r))
+            .collect();
+        if kept.is_empty() {
             return format!(
                 "SELECT CAST(NULL AS INT UNSIGNED) AS a, CAST(NULL AS INT UNSIGNED) AS b, \
                  CAST(NULL AS TINYINT UNSIGNED) AS rule, CAST(NULL AS BOOLEAN) AS first{null} \
                  WHERE FALSE"
             );
         }
-        let parts: Vec<String> = (0..self.rules)
+        let parts: Vec<String> = kept
+            .iter()
             .map(|r| format!("SELECT a, b, rule, first{col} FROM {prefix}{r}"))
             .collect();
         parts.join(" UNION ALL ")
+    }
+
+    fn left_out(&self) -> RuleMask {
+        *self.left_out.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Leaves `rules` out of candidate generation from now on: their pairs are no
+    /// longer made, and a pair one of them proposes counts as the first of the next
+    /// rule still in use that proposes it (in every table registered after this call:
+    /// call it once training has its histogram).
+    pub fn leave_out(&self, rules: &[usize]) -> Result<(), EngineError> {
+        {
+            let mut mask = self.left_out.lock().unwrap_or_else(|e| e.into_inner());
+            for &r in rules {
+                *mask = with_rule(*mask, r);
+            }
+        }
+        let score = if self
+            .scoring
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
+            Score::Weight
+        } else {
+            Score::None
+        };
+        self.register_pairs("pairs", true, &[], score)
     }
 
     /// Registers the model the pair tables score with (and `counter`, which counts the

@@ -50,9 +50,18 @@ pub fn summary(s: &RunSummary) -> String {
         } else {
             String::new()
         };
+        let added = match (r.added_pairs, r.expected_matches) {
+            (Some(p), Some(m)) => format!(", adds ~{p} pairs, ~{m} matches"),
+            _ => String::new(),
+        };
+        let out = if r.left_out {
+            "  LEFT OUT (over the pair budget, almost no matches)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             o,
-            "    {:<55} {:>12} pairs in blocks{capped}",
+            "    {:<55} {:>12} pairs in blocks{added}{capped}{out}",
             r.rule, r.block_pairs
         );
     }

@@ -474,11 +474,44 @@ impl BlockKeys {
         ka.iter().zip(kb).all(|(x, y)| *x == 0 || x != y)
     }
 
+    /// [`BlockKeys::is_first`] with the rules whose bit is set in `left_out` (bit `r % 64`
+    /// of word `r / 64`) not counted: `rule` is the first rule still in use to propose
+    /// the pair.
+    pub fn is_first_kept(&self, a: u32, b: u32, rule: usize, left_out: &RuleMask) -> bool {
+        let nr = self.rules.len();
+        let (ka, kb) = (a as usize * nr, b as usize * nr);
+        let (ka, kb) = (
+            &self.by_record[ka..ka + rule],
+            &self.by_record[kb..kb + rule],
+        );
+        ka.iter()
+            .zip(kb)
+            .enumerate()
+            .all(|(r, (x, y))| *x == 0 || x != y || rule_in(left_out, r))
+    }
+
     /// Number of candidate pairs each rule proposes within its blocks (before removing
     /// pairs already proposed by earlier rules and before any link-type filter).
     pub fn pairs_per_rule(&self) -> &[u64] {
         &self.block_pairs
     }
+}
+
+/// A set of blocking rules by index (a run has at most 256): bit `r % 64` of word
+/// `r / 64`.
+pub type RuleMask = [u64; 4];
+
+/// True when rule `r` is in `mask`.
+pub fn rule_in(mask: &RuleMask, r: usize) -> bool {
+    mask.get(r / 64).is_some_and(|w| (w >> (r % 64)) & 1 == 1)
+}
+
+/// `mask` with rule `r` added (rules past 255 are ignored).
+pub fn with_rule(mut mask: RuleMask, r: usize) -> RuleMask {
+    if let Some(w) = mask.get_mut(r / 64) {
+        *w |= 1 << (r % 64);
+    }
+    mask
 }
 
 /// One rule's key per record (`None` for no key or a block over `max_block_size`

@@ -33,6 +33,7 @@ pub mod model;
 mod params;
 pub mod profile;
 pub mod score;
+pub mod select;
 pub mod settings;
 pub mod table;
 mod train;

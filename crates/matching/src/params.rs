@@ -120,6 +120,20 @@ pub struct Model {
 }
 
 impl Model {
+    /// The match weight of a packed agreement pattern ([`crate::Scorer::pattern`]): the
+    /// prior weight plus each level's partial weight, without term-frequency or
+    /// household adjustment.
+    pub fn pattern_weight(&self, pattern: u64) -> f64 {
+        let unrelated = 1.0 - self.prior - self.household_prior;
+        let prior = (self.prior / unrelated).log2();
+        unpack(pattern, self.comparisons.len())
+            .into_iter()
+            .zip(&self.comparisons)
+            .map(|(l, c)| c.partial(l))
+            .sum::<f64>()
+            + prior
+    }
+
     /// Checks a loaded model: format, level counts matching the functions, and
     /// probabilities within (0, 1].
     pub fn validate(&self) -> Result<(), ModelError> {

@@ -136,9 +136,13 @@ pub struct ResolveSettings {
     /// Largest block a blocking key may form; larger blocks are split by sorted
     /// neighbourhood windows instead of being joined in full.
     pub max_block_size: usize,
-    /// The pair budget of a blocking rule on a field: a rule is used when its blocks
-    /// hold at most this many pairs per record.
+    /// Blocking's pair budget per record: a rule on a field is used when its blocks
+    /// hold at most this many pairs per record; when the default rules together add
+    /// more, those whose added pairs are rarely matches (`min_rule_yield`) are left out.
     pub pairs_per_record: f64,
+    /// Expected true matches per added candidate pair below which a default blocking
+    /// rule may be left out when the rules are over the pair budget.
+    pub min_rule_yield: f64,
     /// EM iterations at most.
     pub em_max_iterations: usize,
     /// Training pairs per blocking rule at most; rules proposing more are sampled.
@@ -170,6 +174,7 @@ impl Default for ResolveSettings {
             cluster: ClusterMethod::Robust,
             max_block_size: 2000,
             pairs_per_record: 10.0,
+            min_rule_yield: 0.01,
             em_max_iterations: 100,
             em_pairs_per_rule: 500_000,
             u_sample_pairs: 200_000,
@@ -242,6 +247,12 @@ impl Settings {
             return Err(format!(
                 "resolve.pairs_per_record must be a number of at least 0, got {}",
                 r.pairs_per_record
+            ));
+        }
+        if !(0.0..=1.0).contains(&r.min_rule_yield) {
+            return Err(format!(
+                "resolve.min_rule_yield must be within 0..1, got {}",
+                r.min_rule_yield
             ));
         }
         if r.max_block_size < 2 {
