@@ -209,6 +209,27 @@ struct ResolveArgs {
     json: bool,
 }
 
+/// On Ctrl-C (SIGINT) during a cluster run: removes the prepared records written for
+/// the executors (normalised personal data on a shared folder), then exits with 130.
+/// The outputs are written atomically, so an interrupted run leaves none half-written.
+fn remove_shared_files_on_interrupt() {
+    std::thread::spawn(|| {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        if rt.block_on(tokio::signal::ctrl_c()).is_ok() {
+            spirit_engine::shard::remove_all();
+            eprintln!(
+                "interrupted: the run's prepared records were removed from the shared folder"
+            );
+            std::process::exit(130);
+        }
+    });
+}
+
 fn parse_link_type(s: &str) -> Result<LinkType, String> {
     LinkType::parse(s).ok_or_else(|| format!("{s:?} is not one of dedupe, link, link_and_dedupe"))
 }
@@ -426,6 +447,7 @@ fn resolve(args: &ResolveArgs, bars: &Bars) -> Result<RunSummary> {
             let mut session = spirit_cluster::ClusterSession::new(url)?;
             session.shared_dir = args.shared_dir.clone();
             session.check(Duration::from_secs(5))?;
+            remove_shared_files_on_interrupt();
             pipeline::resolve_with(&request, Some(&session), bars)
                 .with_context(|| format!("resolve on the cluster at {url} failed"))?
         }

@@ -32,8 +32,10 @@ struct Node {
 impl Node {
     fn start(name: &'static str, args: &[&str], log: &Path) -> Node {
         let err = std::fs::File::create(log).unwrap();
+        // Jobs, stages, lost executors and re-run tasks, for a failure's message.
         let child = Command::new(bin())
             .args(args)
+            .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(err)
@@ -285,7 +287,8 @@ fn run_and_kill(
 ) -> (std::process::ExitStatus, String, PathBuf) {
     let out = t.join(name);
     let mut args = resolve_args(input, out.to_str().unwrap());
-    args.extend(["--cluster", url]);
+    // The prepared records go to the test's folder, whatever happens to the run.
+    args.extend(["--cluster", url, "--shared-dir", t.to_str().unwrap()]);
     let log_path = t.join(format!("{name}-client.log"));
     let log = std::fs::File::create(&log_path).unwrap();
     let mut client = Command::new(bin())
@@ -316,9 +319,21 @@ fn run_and_kill(
         if start.elapsed() > Duration::from_secs(300) {
             let _ = client.kill();
             let _ = client.wait();
+            let tail = |f: &str| {
+                let text = std::fs::read_to_string(t.join(f)).unwrap_or_default();
+                let from = text.len().saturating_sub(4000);
+                let from = (from..text.len())
+                    .find(|&i| text.is_char_boundary(i))
+                    .unwrap_or(text.len());
+                text[from..].to_string()
+            };
             panic!(
-                "{name}: the run neither finished nor failed within 5 minutes: {}",
-                std::fs::read_to_string(&log_path).unwrap_or_default()
+                "{name}: the run neither finished nor failed within 5 minutes: {}\n\
+                 scheduler log (end): {}\nexecutor 1 log (end): {}\nexecutor 2 log (end): {}",
+                std::fs::read_to_string(&log_path).unwrap_or_default(),
+                tail("scheduler.log"),
+                tail("executor0.log"),
+                tail("executor1.log"),
             );
         }
         std::thread::sleep(Duration::from_millis(200));

@@ -61,6 +61,8 @@ pub struct RuleSummary {
     pub expected_matches: Option<u64>,
     /// Left out of scoring: over the pair budget, it added almost no matches.
     pub left_out: bool,
+    /// Candidate pairs scored that this rule was the first (in use) to propose.
+    pub scored_pairs: u64,
 }
 
 /// The run summary written to `summary.json` and printed by the CLI.
@@ -371,6 +373,7 @@ pub fn score_table_with(
             added_pairs: None,
             expected_matches: None,
             left_out: false,
+            scored_pairs: 0,
         })
         .collect();
     let (factory, spec) = match source {
@@ -501,7 +504,11 @@ pub fn score_table_with(
     let model_arc = Arc::new(model.clone());
     plan.register_model(model_arc, counter.clone())?;
     let floor_weight = probability_to_weight(settings.resolve.edge_floor);
-    let (scored, candidate_pairs) = with_progress(progress, &counter, || plan.edges(floor_weight))?;
+    let (scored, per_rule) = with_progress(progress, &counter, || plan.edges(floor_weight))?;
+    let candidate_pairs = per_rule.iter().sum();
+    for (s, n) in rule_summaries.iter_mut().zip(per_rule) {
+        s.scored_pairs = n;
+    }
     let scorer = Scorer::new(model.clone(), &table);
     let edges: Vec<spirit_model::Edge> = scored
         .par_iter()

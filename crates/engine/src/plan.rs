@@ -419,11 +419,12 @@ impl CandidatePlan {
     }
 
     /// Pairs whose match weight is at least `floor_weight`, with that weight, and the
-    /// number of candidate pairs scored.
-    pub fn edges(&self, floor_weight: f64) -> Result<(ScoredPairs, u64), EngineError> {
+    /// number of candidate pairs scored for each rule (the pairs it was the first to
+    /// propose).
+    pub fn edges(&self, floor_weight: f64) -> Result<(ScoredPairs, Vec<u64>), EngineError> {
         // The weight is computed once per pair in the plan. Pairs under the floor
-        // collapse into one group that only counts them, so only edges (and one count
-        // per partition) leave the plan, wherever it runs.
+        // collapse into one group per rule that only counts them, so only edges (and a
+        // count per rule and partition) leave the plan, wherever it runs.
         let above = if floor_weight.is_finite() {
             format!("w >= {floor_weight:e}")
         } else if floor_weight < 0.0 {
@@ -433,22 +434,25 @@ impl CandidatePlan {
         };
         let sql = format!(
             "SELECT CASE WHEN e THEN a END AS a, CASE WHEN e THEN b END AS b, \
-             CASE WHEN e THEN w END AS w, COUNT(*) AS n FROM \
-             (SELECT a, b, w, {above} AS e FROM ({})) \
-             GROUP BY 1, 2, 3",
+             CASE WHEN e THEN w END AS w, rule, COUNT(*) AS n FROM \
+             (SELECT a, b, w, rule, {above} AS e FROM ({})) \
+             GROUP BY 1, 2, 3, 4",
             self.union_sql("pairs", Score::Weight)
         );
         let mut out = Vec::new();
-        let mut scored = 0u64;
+        let mut scored = vec![0u64; self.rules];
         self.stream(&sql, |batch| {
             let (a, b, w) = (
                 column::<UInt32Array>(batch, 0)?,
                 column::<UInt32Array>(batch, 1)?,
                 column::<Float64Array>(batch, 2)?,
             );
-            let n = column::<Int64Array>(batch, 3)?;
+            let rule = column::<UInt8Array>(batch, 3)?;
+            let n = column::<Int64Array>(batch, 4)?;
             for i in 0..batch.num_rows() {
-                scored += n.value(i) as u64;
+                if let Some(s) = scored.get_mut(usize::from(rule.value(i))) {
+                    *s += n.value(i) as u64;
+                }
                 if w.is_valid(i) && w.value(i) >= floor_weight {
                     out.push((a.value(i), b.value(i), w.value(i)));
                 }
@@ -512,7 +516,7 @@ impl Drop for CandidatePlan {
     /// only reader, is gone.
     fn drop(&mut self) {
         if let Some(spec) = self.data.spec() {
-            let _ = std::fs::remove_file(&spec.shared);
+            crate::shard::remove(&spec.shared);
         }
     }
 }

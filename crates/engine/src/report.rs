@@ -51,8 +51,13 @@ pub fn summary(s: &RunSummary) -> String {
             String::new()
         };
         let added = match (r.added_pairs, r.expected_matches) {
-            (Some(p), Some(m)) => format!(", adds ~{p} pairs, ~{m} matches"),
+            (Some(p), Some(m)) => format!(", adds ~{p} pairs (~{m} matches)"),
             _ => String::new(),
+        };
+        let scored = if r.left_out {
+            String::new()
+        } else {
+            format!(", {} scored", r.scored_pairs)
         };
         let out = if r.left_out {
             "  LEFT OUT (over the pair budget, almost no matches)"
@@ -61,7 +66,7 @@ pub fn summary(s: &RunSummary) -> String {
         };
         let _ = writeln!(
             o,
-            "    {:<55} {:>12} pairs in blocks{added}{capped}{out}",
+            "    {:<55} {:>12} pairs in blocks{added}{scored}{capped}{out}",
             r.rule, r.block_pairs
         );
     }

@@ -11,8 +11,8 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{Array, StringArray, UInt16Array, UInt32Array, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -32,6 +32,27 @@ use crate::data::Prepared;
 pub const BATCH_ROWS: usize = 8192;
 
 const META: &str = "spirit.prepared";
+
+/// Files this process wrote and has not removed yet: an interrupted run removes them
+/// ([`remove_all`]), as they hold normalised personal data.
+static WRITTEN: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn written() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    WRITTEN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes a file [`write`] wrote.
+pub fn remove(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    written().retain(|p| p != path);
+}
+
+/// Removes every file [`write`] wrote that is still there (on an interrupt).
+pub fn remove_all() {
+    for p in written().drain(..) {
+        let _ = std::fs::remove_file(p);
+    }
+}
 
 /// What the file says of itself (in the schema's metadata).
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -60,7 +81,8 @@ fn value_column(rules: usize, column: usize) -> usize {
 }
 
 /// Writes `table` and its `keys` to `path` (readable by its owner only: it holds
-/// normalised personal data).
+/// normalised personal data). The file stays until [`remove`] or [`remove_all`]; one
+/// that cannot be written whole is removed at once.
 pub fn write(
     path: &Path,
     table: &RecordTable,
@@ -87,7 +109,22 @@ pub fn write(
     let schema =
         Arc::new(Schema::new(fields).with_metadata(HashMap::from([(META.to_string(), meta)])));
     let file = create_private(path)?;
-    let mut writer = FileWriter::try_new_buffered(file, &schema).map_err(|e| err(path, e))?;
+    written().push(path.to_path_buf());
+    let out = write_batches(path, file, &schema, table, keys);
+    if out.is_err() {
+        remove(path);
+    }
+    out
+}
+
+fn write_batches(
+    path: &Path,
+    file: File,
+    schema: &Arc<Schema>,
+    table: &RecordTable,
+    keys: &BlockKeys,
+) -> Result<(), EngineError> {
+    let mut writer = FileWriter::try_new_buffered(file, schema).map_err(|e| err(path, e))?;
     let n = table.len as usize;
     for lo in (0..n).step_by(BATCH_ROWS) {
         let hi = (lo + BATCH_ROWS).min(n);

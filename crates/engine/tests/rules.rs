@@ -57,6 +57,10 @@ fn poor_rules_are_left_out_over_the_pair_budget_and_accuracy_holds() {
     assert!(rules.iter().all(|r| !r.left_out));
     assert!(rules.iter().all(|r| r.added_pairs.is_some()));
     assert!(all_f1 > 0.95, "F1 {all_f1}");
+    // Each candidate pair is scored for the one rule that proposed it first.
+    let scored: u64 = rules.iter().map(|r| r.scored_pairs).sum();
+    assert_eq!(scored, all.summary.candidate_pairs);
+    assert!(rules[0].scored_pairs > 0);
 
     // A budget every rule set exceeds, and a floor of one match in ten added pairs:
     // the rules rarely adding matches go.
@@ -72,6 +76,7 @@ fn poor_rules_are_left_out_over_the_pair_budget_and_accuracy_holds() {
         .collect();
     assert!(!out.is_empty(), "no rule was left out");
     for r in &out {
+        assert_eq!(r.scored_pairs, 0, "{} was left out", r.rule);
         let (pairs, matches) = (r.added_pairs.unwrap(), r.expected_matches.unwrap());
         assert!(
             (matches as f64) < 0.1 * pairs as f64 + 1.0,
