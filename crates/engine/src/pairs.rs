@@ -691,11 +691,7 @@ impl Iterator for Sweep {
             if self.options.link && sa == sb {
                 continue;
             }
-            let f = if self.options.left_out == RuleMask::default() {
-                keys.is_first(ia, ib, self.rule)
-            } else {
-                keys.is_first_kept(ia, ib, self.rule, &self.options.left_out)
-            };
+            let f = keys.is_first_kept(ia, ib, self.rule, &self.options.left_out);
             if self.options.only_first && !f {
                 continue;
             }

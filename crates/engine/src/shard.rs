@@ -165,10 +165,12 @@ struct Reader {
     meta: Meta,
 }
 
+/// Opens the file with `projection` (all columns when `None`); the schema's metadata
+/// survives a projection, so the file is read once.
 fn open(
     path: &Path,
     fingerprint: u64,
-    projection: impl FnOnce(&Meta) -> Vec<usize>,
+    projection: Option<Vec<usize>>,
 ) -> Result<Reader, EngineError> {
     let file = File::open(path).map_err(|e| {
         err(
@@ -176,8 +178,8 @@ fn open(
             format!("{e} (every executor must read the folder given by --shared-dir at the same path as the client)"),
         )
     })?;
-    let probe = FileReader::try_new_buffered(file, Some(vec![0])).map_err(|e| err(path, e))?;
-    let meta: Meta = probe
+    let reader = FileReader::try_new_buffered(file, projection).map_err(|e| err(path, e))?;
+    let meta: Meta = reader
         .schema()
         .metadata()
         .get(META)
@@ -196,9 +198,6 @@ fn open(
     if meta.fingerprint != fingerprint {
         return Err(err(path, "these are not this run's records"));
     }
-    let file = File::open(path).map_err(|e| EngineError::io(path, e))?;
-    let reader =
-        FileReader::try_new_buffered(file, Some(projection(&meta))).map_err(|e| err(path, e))?;
     Ok(Reader { reader, meta })
 }
 
@@ -221,7 +220,7 @@ pub fn read_keys(
     (lo, hi): (usize, usize),
     scale: u64,
 ) -> Result<Vec<(u32, u16, u64)>, EngineError> {
-    let mut r = open(path, fingerprint, |_| vec![0, key_column(rule)])?;
+    let mut r = open(path, fingerprint, Some(vec![0, key_column(rule)]))?;
     if rule >= r.meta.rules.len() {
         return Err(err(path, format!("no blocking rule {rule}")));
     }
@@ -266,9 +265,7 @@ pub fn read_records(
     wanted: &[u32],
 ) -> Result<Prepared, EngineError> {
     debug_assert!(wanted.windows(2).all(|w| w[0] < w[1]));
-    let mut r = open(path, fingerprint, |m| {
-        (0..1 + m.rules.len() + 2 * m.columns.len()).collect()
-    })?;
+    let mut r = open(path, fingerprint, None)?;
     let (rules, columns) = (r.meta.rules.len(), r.meta.columns.len());
     let mut sources = Vec::with_capacity(wanted.len());
     let mut keys: Vec<Vec<Option<u64>>> = vec![Vec::with_capacity(wanted.len()); rules];

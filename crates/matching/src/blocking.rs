@@ -465,18 +465,13 @@ impl BlockKeys {
     /// is the first rule to propose the pair, the one that counts it.
     #[inline]
     pub fn is_first(&self, a: u32, b: u32, rule: usize) -> bool {
-        let nr = self.rules.len();
-        let (ka, kb) = (a as usize * nr, b as usize * nr);
-        let (ka, kb) = (
-            &self.by_record[ka..ka + rule],
-            &self.by_record[kb..kb + rule],
-        );
-        ka.iter().zip(kb).all(|(x, y)| *x == 0 || x != y)
+        self.is_first_kept(a, b, rule, &RuleMask::default())
     }
 
     /// [`BlockKeys::is_first`] with the rules whose bit is set in `left_out` (bit `r % 64`
     /// of word `r / 64`) not counted: `rule` is the first rule still in use to propose
     /// the pair.
+    #[inline]
     pub fn is_first_kept(&self, a: u32, b: u32, rule: usize, left_out: &RuleMask) -> bool {
         let nr = self.rules.len();
         let (ka, kb) = (a as usize * nr, b as usize * nr);
