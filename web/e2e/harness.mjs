@@ -156,6 +156,33 @@ export async function newPage(browser) {
   return { context, page, problems };
 }
 
+/**
+ * Each user chooses their own password over the API (the printed one must be changed at
+ * the first login); returns the passwords chosen.
+ */
+export async function choosePasswords(base, users) {
+  const chosen = {};
+  for (const [name, given] of Object.entries(users)) {
+    const login = await fetch(`${base}/api/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ user: name, password: given }),
+    });
+    if (login.status !== 200) throw new Error(`login of ${name}: ${login.status}`);
+    const { csrf_token } = await login.json();
+    const cookie = login.headers.get("set-cookie").split(";")[0];
+    const next = `${given} chosen`;
+    const r = await fetch(`${base}/api/password`, {
+      method: "POST",
+      headers: { "content-type": "application/json", cookie, "x-csrf-token": csrf_token },
+      body: JSON.stringify({ current: given, new: next }),
+    });
+    if (r.status !== 200) throw new Error(`password change of ${name}: ${r.status} ${await r.text()}`);
+    chosen[name] = next;
+  }
+  return chosen;
+}
+
 /** Signs in, and picks the case and purpose if asked. */
 export async function signIn(page, base, user, password, { kase, purpose } = {}) {
   await page.goto(`${base}/signin`);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { readFileSync } from "node:fs";
-import { launchBrowser, makeDemoWorkspace, newPage, outDir, signIn, startServer, typo } from "./harness.mjs";
+import { choosePasswords, launchBrowser, makeDemoWorkspace, newPage, outDir, signIn, startServer, typo } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const OUT = outDir(join(here, "..", "e2e-out"));
@@ -17,6 +17,10 @@ before(async () => {
   const t0 = Date.now();
   fx = makeDemoWorkspace(DEMO);
   server = await startServer(fx.ws);
+  // Alice replaces her printed password in the browser (the first test); the others
+  // over the API.
+  const { alice, ...others } = fx.users;
+  fx.users = { ...(await choosePasswords(server.base, others)), alice };
   browser = await launchBrowser();
   console.log(`# setup (workspace via the CLI, server, browser): ${Date.now() - t0} ms`);
 });
@@ -51,6 +55,16 @@ describe("the analyst's workbench", () => {
     await shot(page, "signin");
 
     await signIn(page, server.base, "alice", fx.users.alice);
+    // The printed password must be replaced first.
+    const mine = `${fx.users.alice} mine`;
+    await page.getByLabel("New password", { exact: true }).fill("too short");
+    await page.getByLabel("New password again").fill("too short");
+    await page.getByRole("button", { name: "Set password" }).click();
+    await page.getByRole("alert").filter({ hasText: "at least 12 characters" }).waitFor();
+    await page.getByLabel("New password", { exact: true }).fill(mine);
+    await page.getByLabel("New password again").fill(mine);
+    await page.getByRole("button", { name: "Set password" }).click();
+    fx.users.alice = mine;
     await page.getByLabel("Purpose of this session").waitFor();
     await shot(page, "setup");
     await page.getByLabel("Purpose of this session").fill("e2e: identify the buyer");

@@ -254,7 +254,7 @@ async function call<T>(method: string, path: string, body?: unknown, purpose = t
   if (!resp.ok) {
     const v = (value ?? {}) as { error?: string; message?: string };
     const failure = new ApiFailure(resp.status, v.error ?? "http", v.message ?? text.slice(0, 200));
-    if (resp.status === 401 && path !== "/api/login") {
+    if (resp.status === 401 && path !== "/api/login" && path !== "/api/password") {
       setSession(null);
       onSignedOut();
     }
@@ -267,7 +267,14 @@ const enc = encodeURIComponent;
 
 export const api = {
   login: (user: string, password: string) =>
-    call<{ user: string; role: string; csrf_token: string }>("POST", "/api/login", { user, password }, false),
+    call<{ user: string; role: string; csrf_token: string; must_change_password: boolean }>(
+      "POST",
+      "/api/login",
+      { user, password },
+      false,
+    ),
+  changePassword: (current: string, next: string) =>
+    call<{ changed: boolean }>("POST", "/api/password", { current, new: next }, false),
   logout: () => call<{ changed: boolean }>("POST", "/api/logout", undefined, false),
   me: () => call<Me>("GET", "/api/me", undefined, false),
   sources: () => call<SourceInfo[]>("GET", "/api/sources", undefined, false),

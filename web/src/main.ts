@@ -129,7 +129,9 @@ function signIn(): void {
           const next: Session = { user: r.user, role: r.role, csrf: r.csrf_token, case: null, purpose: null };
           setSession(next);
           resetSources();
-          navigate(r.role === "auditor" ? "/audit" : "/setup", true);
+          const onward = () => navigate(r.role === "auditor" ? "/audit" : "/setup", true);
+          if (r.must_change_password) choosePassword(pass.value, onward);
+          else onward();
         } catch (x) {
           mount(err, alertBox(x instanceof ApiFailure ? x.message : String(x)));
           pass.value = "";
@@ -149,6 +151,48 @@ function signIn(): void {
   );
   mount(app, h("main", { id: "main", class: "center" }, form));
   user.focus();
+}
+
+/** A password given to the user (created or reset) is replaced before anything else. */
+function choosePassword(given: string, onward: () => void): void {
+  document.title = "Choose a password · SPIRIT";
+  const err = h("div", { "aria-live": "assertive" });
+  const first = h("input", { id: "new-password", type: "password", autocomplete: "new-password", required: true });
+  const again = h("input", { id: "new-password-again", type: "password", autocomplete: "new-password", required: true });
+  const button = h("button", { type: "submit" }, "Set password");
+  const form = h(
+    "form",
+    {
+      class: "card narrow",
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        mount(err);
+        if (first.value !== again.value) {
+          mount(err, alertBox("The two passwords differ."));
+          return;
+        }
+        button.disabled = true;
+        try {
+          await api.changePassword(given, first.value);
+          onward();
+        } catch (x) {
+          mount(err, alertBox(x instanceof ApiFailure ? x.message : String(x)));
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    h("h1", {}, "Choose your own password"),
+    h("p", {}, "The password you signed in with was given to you. Choose one only you know: at least 12 characters, without your user name."),
+    h("label", { for: "new-password" }, "New password"),
+    first,
+    h("label", { for: "new-password-again" }, "New password again"),
+    again,
+    button,
+    err,
+  );
+  mount(app, h("main", { id: "main", class: "center" }, form));
+  first.focus();
 }
 
 async function setup(): Promise<void> {

@@ -85,6 +85,12 @@ pub enum PprlCommand {
         /// Largest upload accepted, in MiB.
         #[arg(long, default_value_t = DEFAULT_MAX_UPLOAD >> 20)]
         max_upload_mb: usize,
+        /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Upload this party's encodings to a linkage unit.
     Submit {
@@ -152,6 +158,10 @@ pub struct UnitArgs {
     /// A file holding this party's token.
     #[arg(long)]
     token_file: Option<PathBuf>,
+    /// For an https unit: trust only this certificate authority (PEM), e.g. the unit's
+    /// own certificate; by default the public web's authorities are trusted.
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
 }
 
 impl UnitArgs {
@@ -164,7 +174,15 @@ impl UnitArgs {
                 .to_string(),
             (None, None) => bail!("give --token or --token-file"),
         };
-        Ok(Client::new(&self.to, &token)?)
+        let ca = match &self.ca_cert {
+            Some(p) => Some(
+                std::fs::read(p)
+                    .with_context(|| format!("cannot read CA certificate {}", p.display()))?,
+            ),
+            None => None,
+        };
+        Client::with_ca(&self.to, &token, ca.as_deref())
+            .with_context(|| format!("unit {}", self.to))
     }
 }
 
@@ -266,6 +284,8 @@ pub fn run(command: PprlCommand) -> Result<()> {
             data,
             threshold,
             max_upload_mb,
+            tls_cert,
+            tls_key,
         } => serve(
             &listen,
             &project,
@@ -274,6 +294,7 @@ pub fn run(command: PprlCommand) -> Result<()> {
             &data,
             threshold,
             max_upload_mb,
+            tls_cert.as_deref().zip(tls_key.as_deref()),
         )?,
         PprlCommand::Submit { unit, file } => {
             let body = std::fs::read(&file)
@@ -417,6 +438,7 @@ fn schema_for(path: Option<&Path>, source: &SourceTable) -> Result<Schema> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn serve(
     listen: &str,
     project: &str,
@@ -425,6 +447,7 @@ fn serve(
     data: &Path,
     threshold: Option<f64>,
     max_upload_mb: usize,
+    tls: Option<(&Path, &Path)>,
 ) -> Result<()> {
     let unit = Unit::open(data, max_upload_mb.saturating_mul(1 << 20), |line| {
         eprintln!("{line}")
@@ -465,12 +488,18 @@ fn serve(
             );
         }
     }
-    serve_until_signal(listen, unit, |addr| {
-        eprintln!(
-            "linkage unit listening on http://{addr} (data in {})",
-            data.display()
-        )
-    })?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    serve_until_signal(
+        listen,
+        unit,
+        tls.map(|(cert, key)| spirit_server::tls_config(cert, key)),
+        |addr| {
+            eprintln!(
+                "linkage unit listening on {scheme}://{addr} (data in {})",
+                data.display()
+            )
+        },
+    )?;
     eprintln!("linkage unit stopped");
     Ok(())
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use spirit_store::access::{self, Role};
 use spirit_store::audit::{self, Entry};
 use spirit_store::workspace::Access;
-use spirit_store::{Workspace, retention, scope};
+use spirit_store::{Workspace, anchor, retention, scope};
 
 #[derive(Subcommand)]
 pub enum ServerCommand {
@@ -26,6 +26,13 @@ pub enum ServerCommand {
         /// Send the session cookie without `Secure` (plain HTTP on loopback only).
         #[arg(long)]
         insecure_cookie: bool,
+        /// Serve HTTPS with this certificate chain (PEM); needs --tls-key. Responses
+        /// then carry HSTS.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         /// Apply the sources' retention periods at start and then every this many minutes
         /// (0: never; then schedule `spirit retention apply` yourself).
         #[arg(long, default_value_t = 60)]
@@ -70,7 +77,9 @@ pub enum UserCommand {
     },
     /// List users.
     List { workspace: PathBuf },
-    /// Set a new random password (printed once); the user's sessions end.
+    /// Set a new one-time password (printed once) that must be changed at the next
+    /// login; the user's sessions end, and their lock-out for wrong passwords is lifted.
+    #[command(name = "reset", visible_alias = "password")]
     Password { workspace: PathBuf, name: String },
 }
 
@@ -99,11 +108,40 @@ pub enum CaseCommand {
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Prove the log was not altered (exit 1 naming the entry if it was).
+    /// Prove the log was not altered (exit 1 naming the entry if it was): the hash
+    /// chain, each entry's seal under the audit key, and the anchors an auditor kept.
     Verify {
         workspace: PathBuf,
         #[arg(long)]
         json: bool,
+        /// A file of anchors (`spirit audit anchor --out`) to check the log against.
+        #[arg(long)]
+        anchors: Option<PathBuf>,
+        /// The anchor key the auditor trusts (hex, as `spirit audit anchor` prints it);
+        /// without it, anchors must be signed by this workspace's key.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Take a signed checkpoint of the log (head, entries, time; Ed25519) for the
+    /// auditor to keep outside the workspace.
+    Anchor {
+        workspace: PathBuf,
+        /// Append the anchor to this file (created if missing) instead of printing it.
+        #[arg(long, conflicts_with = "syslog")]
+        out: Option<PathBuf>,
+        /// Send the anchor to the system log (facility auth) instead of printing it.
+        #[arg(long)]
+        syslog: bool,
+    },
+    /// Find the entries that logged a given search text or erased record key (they are
+    /// kept only as keyed hashes; this needs the workspace's audit key).
+    Term {
+        workspace: PathBuf,
+        /// The text, as searched or as the record key `source:record_id`.
+        text: String,
+        /// Entries shown at most.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
     },
 }
 
@@ -118,6 +156,20 @@ fn actor() -> String {
     format!("cli:{who}")
 }
 
+/// Sends one message to the system log (facility auth, level notice).
+fn send_to_syslog(message: &str) -> Result<()> {
+    let text = std::ffi::CString::new(message.replace('\0', " "))?;
+    let ident = c"spirit";
+    // SAFETY: the strings are NUL-terminated and outlive the calls; "%s" takes one
+    // C string argument, which is given.
+    unsafe {
+        libc::openlog(ident.as_ptr(), libc::LOG_PID, libc::LOG_AUTH);
+        libc::syslog(libc::LOG_NOTICE, c"%s".as_ptr(), text.as_ptr());
+        libc::closelog();
+    }
+    Ok(())
+}
+
 fn open_write(dir: &Path) -> Result<Workspace> {
     Workspace::open(dir, Access::Write).with_context(|| format!("opening {}", dir.display()))
 }
@@ -130,12 +182,16 @@ pub fn run(command: ServerCommand) -> Result<ExitCode> {
             max_body_mib,
             insecure_cookie,
             retention_every_minutes,
+            tls_cert,
+            tls_key,
         } => {
+            let tls = tls_cert.zip(tls_key);
             let config = spirit_server::Config {
                 max_body_bytes: max_body_mib.max(1) * 1024 * 1024,
                 secure_cookie: !insecure_cookie,
                 retention_every: (retention_every_minutes > 0)
                     .then(|| std::time::Duration::from_secs(retention_every_minutes * 60)),
+                tls: tls.is_some(),
                 ..spirit_server::Config::default()
             };
             let state = spirit_server::AppState::open(&workspace, config)?;
@@ -146,15 +202,29 @@ pub fn run(command: ServerCommand) -> Result<ExitCode> {
                 let listener = tokio::net::TcpListener::bind(&listen)
                     .await
                     .with_context(|| format!("cannot listen on {listen}"))?;
-                eprintln!(
-                    "spirit: serving {} on http://{} (OpenAPI at /openapi.json)",
-                    workspace.display(),
-                    listener.local_addr()?
-                );
                 let shutdown = async {
                     let _ = tokio::signal::ctrl_c().await;
                 };
-                spirit_server::serve(listener, state, shutdown).await?;
+                let addr = listener.local_addr()?;
+                match &tls {
+                    Some((cert, key)) => {
+                        // Refuse a bad certificate before saying that anything is served.
+                        spirit_server::tls_config(cert, key).await?;
+                        eprintln!(
+                            "spirit: serving {} on https://{addr} (OpenAPI at /openapi.json)",
+                            workspace.display()
+                        );
+                        let std = listener.into_std()?;
+                        spirit_server::serve_tls(std, state, cert, key, shutdown).await?;
+                    }
+                    None => {
+                        eprintln!(
+                            "spirit: serving {} on http://{addr} (OpenAPI at /openapi.json)",
+                            workspace.display()
+                        );
+                        spirit_server::serve(listener, state, shutdown).await?;
+                    }
+                }
                 anyhow::Ok(())
             })?;
         }
@@ -187,6 +257,8 @@ pub fn run(command: ServerCommand) -> Result<ExitCode> {
         ServerCommand::User(UserCommand::Password { workspace, name }) => {
             let mut ws = open_write(&workspace)?;
             let password = access::reset_password(ws.connection(), &name)?;
+            spirit_server::throttle::lift(&workspace, &name)
+                .with_context(|| format!("lifting the lock-out of {name}"))?;
             let mut e = Entry::new(&actor(), "user.password");
             e.target = Some(name);
             audit::append_to(&mut ws, &[e])?;
@@ -235,13 +307,47 @@ pub fn run(command: ServerCommand) -> Result<ExitCode> {
                 println!("{}\t{}", c.name, c.members.join(","));
             }
         }
-        ServerCommand::Audit(AuditCommand::Verify { workspace, json }) => {
+        ServerCommand::Audit(AuditCommand::Verify {
+            workspace,
+            json,
+            anchors,
+            public_key,
+        }) => {
             let ws = Workspace::open(&workspace, Access::Read)?;
-            let v = audit::verify(ws.connection())?;
+            let anchors = match &anchors {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("reading anchors {}", path.display()))?;
+                    let origin = path.display().to_string();
+                    let found = anchor::parse(&text, &origin)?;
+                    if found.is_empty() {
+                        bail!("{origin} holds no anchor");
+                    }
+                    found
+                }
+                None => Vec::new(),
+            };
+            let v = anchor::verify(
+                ws.connection(),
+                ws.audit_key_if_any(),
+                &anchors,
+                public_key.as_deref(),
+            )?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else if v.ok() {
-                println!("audit log intact: {} entries, head {}", v.entries, v.head);
+                let sealed = spirit_store::keys::sealed_from(ws.connection())?;
+                println!(
+                    "audit log intact: {} entries, head {}{}{}",
+                    v.entries,
+                    v.head,
+                    sealed.map_or(String::new(), |s| format!(", sealed from entry {s}")),
+                    if anchors.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {} anchors hold", anchors.len())
+                    }
+                );
             } else {
                 for p in &v.problems {
                     println!("entry {}: {}", p.seq, p.message);
@@ -254,6 +360,65 @@ pub fn run(command: ServerCommand) -> Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(1));
             }
+        }
+        ServerCommand::Audit(AuditCommand::Anchor {
+            workspace,
+            out,
+            syslog,
+        }) => {
+            let mut ws = open_write(&workspace)?;
+            let key = ws.audit_key()?;
+            let mut e = Entry::new(&actor(), "audit.anchor");
+            e.detail = json!({ "to": if syslog { "syslog".into() } else {
+                out.as_ref().map_or("stdout".into(), |p| p.display().to_string())
+            } });
+            audit::append_to(&mut ws, &[e])?;
+            let a = anchor::take(ws.connection(), &key)?;
+            let line = serde_json::to_string(&a)?;
+            if syslog {
+                send_to_syslog(&format!("spirit audit anchor {line}"))?;
+            } else if let Some(path) = &out {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("opening {}", path.display()))?;
+                writeln!(f, "{line}")
+                    .and_then(|_| f.sync_all())
+                    .with_context(|| format!("writing {}", path.display()))?;
+            } else {
+                println!("{line}");
+            }
+            eprintln!(
+                "anchored entry {} ({} entries); anchor key {}",
+                a.seq, a.entries, a.public_key
+            );
+        }
+        ServerCommand::Audit(AuditCommand::Term {
+            workspace,
+            text,
+            limit,
+        }) => {
+            let mut ws = open_write(&workspace)?;
+            let key = ws.audit_key()?;
+            let found = audit::find_term(ws.connection(), &key, &text, limit)?;
+            let mut e = Entry::new(&actor(), "audit.term");
+            e.target = Some(key.term(&text));
+            e.detail = json!({ "entries": found.len() });
+            audit::append_to(&mut ws, &[e])?;
+            for s in &found {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    s.seq,
+                    s.at,
+                    s.actor,
+                    s.case.as_deref().unwrap_or("-"),
+                    s.action,
+                    s.outcome
+                );
+            }
+            eprintln!("{} entries logged {}", found.len(), key.term(&text));
         }
         ServerCommand::Retention(RetentionCommand::Apply { workspace }) => {
             let mut ws = open_write(&workspace)?;
@@ -289,7 +454,7 @@ pub fn run(command: ServerCommand) -> Result<ExitCode> {
             let (ids, target) = if let Some(key) = &record {
                 (
                     vec![spirit_store::judge::find_record(conn, key)?],
-                    key.clone(),
+                    ws.audit_key()?.term(key),
                 )
             } else {
                 let text = entity.clone().unwrap_or_default();

@@ -421,7 +421,8 @@ pub fn run(command: StoreCommand, bars: &Bars) -> Result<ExitCode> {
             json: as_json,
         } => {
             let ws = open(&workspace, Access::Read)?;
-            let hits = search::search(ws.connection(), &text, limit)?;
+            let card_key = ws.card_key_if_any()?;
+            let hits = search::search(ws.connection(), card_key.as_ref(), &text, limit)?;
             let mut rows = Vec::new();
             for h in &hits {
                 let view = query::record_by_id(ws.connection(), h.record)?;

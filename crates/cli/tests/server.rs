@@ -127,12 +127,29 @@ fn users_cases_audit_retention_and_erasure() {
         "{out}"
     );
 
-    // The log still verifies, and a tampered copy does not: exit 1 naming the entry.
-    ok(&["audit", "verify", &ws]);
+    // The log still verifies, against an anchor the auditor keeps too, and a tampered
+    // copy does not: exit 1 naming the entry.
+    let anchors = tmp.path().join("anchors.jsonl");
+    let anchors_s = anchors.display().to_string();
+    ok(&["audit", "anchor", &ws, "--out", &anchors_s]);
+    ok(&["audit", "anchor", &ws, "--out", &anchors_s]);
+    assert_eq!(
+        std::fs::read_to_string(&anchors).unwrap().lines().count(),
+        2
+    );
+    let out = ok(&["audit", "verify", &ws, "--anchors", &anchors_s]);
+    assert!(out.contains("2 anchors hold"), "{out}");
     let copy = tmp.path().join("copy");
     std::fs::create_dir_all(&copy).unwrap();
     for f in ["spirit.db", "settings.toml"] {
         std::fs::copy(Path::new(&ws).join(f), copy.join(f)).unwrap();
+    }
+    // The auditor verifies with the workspace's key folder (beside the copy).
+    let keys = tmp.path().join("copy.keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    for entry in std::fs::read_dir(format!("{ws}.keys")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), keys.join(entry.file_name())).unwrap();
     }
     {
         let conn = rusqlite::Connection::open(copy.join("spirit.db")).unwrap();
@@ -147,6 +164,13 @@ fn users_cases_audit_retention_and_erasure() {
     assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
     assert!(out.contains("entry 2"), "{out}");
     assert!(err.contains("entry 2"), "{err}");
+    let o = spirit(&["audit", "verify", &copy_s, "--anchors", &anchors_s]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("entry 2"), "{out}");
+    // A search for a name is logged keyed; the key's holder finds it.
+    let o = spirit(&["audit", "term", &ws, "no such name at all"]);
+    assert!(o.status.success(), "{}", text(&o).1);
 }
 
 #[test]

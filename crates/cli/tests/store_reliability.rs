@@ -170,15 +170,22 @@ fn resolved_workspace(ws: &Path, scratch: &Path) {
     assert!(o.status.success(), "{}", show(&o));
 }
 
-/// Copies a closed workspace folder (no writer running).
+/// Copies a closed workspace folder (no writer running), and its key folder beside it.
 fn copy_workspace(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() && entry.file_name() != "spirit.lock" {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    let copy_files = |from: &Path, to: &Path| {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_file() && entry.file_name() != "spirit.lock" {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
         }
-    }
+    };
+    copy_files(from, to);
+    copy_files(
+        &spirit_store::keys::key_dir(from, None),
+        &spirit_store::keys::key_dir(to, None),
+    );
 }
 
 /// `spirit check WS --json`, asserting that it found no problem.

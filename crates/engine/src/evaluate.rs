@@ -248,7 +248,9 @@ impl ClusterTable {
         let mut row = csv::StringRecord::new();
         while read_row(&mut rdr, &mut row, path)? {
             let line = row_line(&row);
-            let (source, id, entity) = (row[si].trim(), row[ri].trim(), row[ei].trim());
+            // SPIRIT wrote this file: its cells may carry a `'` against formula injection.
+            let cell = |i: usize| spirit_sources::cell::unsafe_back(row[i].trim());
+            let (source, id, entity) = (cell(si), cell(ri), cell(ei));
             if id.is_empty() {
                 return Err(input(path, line, "empty record_id".into()));
             }

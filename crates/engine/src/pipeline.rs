@@ -639,6 +639,15 @@ fn write_rows(
         for i in range {
             fields.clear();
             row(i, &mut fields);
+            for f in fields.iter_mut() {
+                let fixed = match spirit_sources::cell::safe(f) {
+                    std::borrow::Cow::Owned(s) => Some(s),
+                    std::borrow::Cow::Borrowed(_) => None,
+                };
+                if let Some(s) = fixed {
+                    *f = s;
+                }
+            }
             w.write_record(&fields).map_err(csv_err(path))?;
         }
         w.into_inner()

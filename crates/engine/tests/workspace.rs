@@ -256,7 +256,10 @@ fn judgements_split_merge_and_hold_through_reruns() {
     let e = judge(&mut ws, Verdict::Same, &a, &x, "bo", "typo").unwrap();
     assert_eq!(e.left_entity, e.right_entity);
     let refused = judge(&mut ws, Verdict::Same, &b, &y, "bo", "chain").unwrap_err();
-    assert!(matches!(refused, StoreError::Invalid(_)), "{refused}");
+    assert!(
+        matches!(refused, StoreError::Contradiction { .. }),
+        "{refused}"
+    );
     assert!(refused.to_string().contains("contradicts"), "{refused}");
 
     // Withdrawing the not-same lets the evidence join a and b again.
@@ -391,9 +394,20 @@ fn template() -> &'static Path {
     .path()
 }
 
+/// Copies the template workspace, and its key folder beside it, into `to`.
 fn copy_template(to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
     for f in ["spirit.db", "settings.toml"] {
         std::fs::copy(template().join(f), to.join(f)).unwrap();
+    }
+    let (from_keys, to_keys) = (
+        spirit_store::keys::key_dir(template(), None),
+        spirit_store::keys::key_dir(to, None),
+    );
+    std::fs::create_dir_all(&to_keys).unwrap();
+    for entry in std::fs::read_dir(&from_keys).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to_keys.join(entry.file_name())).unwrap();
     }
 }
 
@@ -420,8 +434,9 @@ proptest! {
     #[test]
     fn every_judgement_holds(ops in proptest::collection::vec(op(), 1..14)) {
         let dir = tempfile::tempdir().unwrap();
-        copy_template(dir.path());
-        let mut ws = Workspace::open(dir.path(), Access::Write).unwrap();
+        let ws_dir = dir.path().join("ws");
+        copy_template(&ws_dir);
+        let mut ws = Workspace::open(&ws_dir, Access::Write).unwrap();
         let mut stored: BTreeSet<usize> = (0..120).collect();
         for op in ops {
             match op {
@@ -436,7 +451,7 @@ proptest! {
                     let verdict = [Verdict::Same, Verdict::NotSame, Verdict::Unsure][v as usize];
                     match judge(&mut ws, verdict, &a.to_string(), &b.to_string(), "t", "r") {
                         Ok(_) => {}
-                        Err(StoreError::Invalid(m)) => prop_assert!(m.contains("contradicts"), "{}", m),
+                        Err(StoreError::Contradiction { .. }) => {}
                         Err(e) => prop_assert!(false, "{}", e),
                     }
                 }

@@ -215,7 +215,7 @@ fn accounts_get_a_profile_rebuilt_as_posts_arrive() {
     // The profile is not a search term.
     let value = attr(&ws, key, "style_profile").unwrap();
     assert!(
-        search::search(ws.connection(), &value[..40], 5)
+        search::search(ws.connection(), None, &value[..40], 5)
             .unwrap()
             .is_empty()
     );
@@ -367,7 +367,7 @@ fn erasing_a_post_takes_what_came_only_from_it() {
         attr(&ws, fox, "email").as_deref(),
         Some("fox.den@example.org")
     );
-    let before = search::search(ws.connection(), "fox.den@example.org", 10).unwrap();
+    let before = search::search(ws.connection(), None, "fox.den@example.org", 10).unwrap();
     assert!(before.iter().any(|h| h.record == search_id(&ws, fox)));
     let post = search_id(&ws, "seized:post:quietfox-0");
     let words = profile_words(&ws, fox);
@@ -390,7 +390,7 @@ fn erasing_a_post_takes_what_came_only_from_it() {
     // The e-mail came only from the erased post: gone from the account and its search
     // terms; the other account keeps its own.
     assert_eq!(attr(&ws, fox, "email"), None);
-    let after = search::search(ws.connection(), "fox.den@example.org", 10).unwrap();
+    let after = search::search(ws.connection(), None, "fox.den@example.org", 10).unwrap();
     assert!(
         after.iter().all(|h| h.record != search_id(&ws, fox)),
         "{after:?}"
@@ -426,7 +426,7 @@ fn erasing_a_post_takes_its_values_from_search_even_when_no_attribute_changes() 
     let account = "seized:account:forum_a:lynx";
     let id = search_id(&ws, account);
     let finds = |ws: &Workspace, q: &str| {
-        search::search(ws.connection(), q, 10)
+        search::search(ws.connection(), None, q, 10)
             .unwrap()
             .iter()
             .any(|h| h.record == id)

@@ -204,6 +204,17 @@ pub struct Settings {
     pub resolve: ResolveSettings,
     /// Blocking rules; empty means the defaults for the attribute kinds present.
     pub blocking: Vec<BlockingRuleSetting>,
+    pub keys: KeySettings,
+}
+
+/// Where the workspace's secrets are kept (`[keys]`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KeySettings {
+    /// The key folder (relative paths start at the workspace folder). Unset: the folder
+    /// `<workspace>.keys` beside the workspace; the environment variable `SPIRIT_KEY_DIR`
+    /// wins over both.
+    pub dir: Option<std::path::PathBuf>,
 }
 
 impl Settings {

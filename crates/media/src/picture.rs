@@ -169,7 +169,7 @@ pub fn inspect_bytes(name: &str, bytes: &[u8], limits: &Limits) -> Result<ImageR
 }
 
 /// A file's name (for errors) and bytes, refused before reading when it is larger than
-/// `max_bytes`.
+/// `max_bytes`, and while reading when it grew past it meanwhile.
 pub(crate) fn read_limited(path: &Path, max_bytes: u64) -> Result<(String, Vec<u8>), MediaError> {
     let io = |source| MediaError::Io {
         path: path.to_path_buf(),
@@ -184,7 +184,20 @@ pub(crate) fn read_limited(path: &Path, max_bytes: u64) -> Result<(String, Vec<u
             limit: max_bytes,
         });
     }
-    let bytes = std::fs::read(path).map_err(io)?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    {
+        use std::io::Read;
+        std::fs::File::open(path)
+            .and_then(|f| f.take(max_bytes.saturating_add(1)).read_to_end(&mut bytes))
+            .map_err(io)?;
+    }
+    if bytes.len() as u64 > max_bytes {
+        return Err(MediaError::FileTooLarge {
+            name,
+            bytes: bytes.len() as u64,
+            limit: max_bytes,
+        });
+    }
     Ok((name, bytes))
 }
 

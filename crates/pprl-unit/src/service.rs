@@ -303,22 +303,55 @@ async fn result(
     .await
 }
 
-/// Binds `addr`, reports the bound address to `on_listen`, and serves until Ctrl-C or
-/// SIGTERM; the process's way to run the unit (`spirit pprl serve`).
-pub fn serve_until_signal(
+/// [`serve`] over TLS with a rustls configuration (the certificate and key).
+pub async fn serve_tls(
+    listener: std::net::TcpListener,
+    unit: Arc<Unit>,
+    tls: axum_server::tls_rustls::RustlsConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    unit.resume().map_err(std::io::Error::other)?;
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    listener.set_nonblocking(true)?;
+    axum_server::from_tcp_rustls(listener, tls)?
+        .handle(handle)
+        .serve(app(unit).into_make_service())
+        .await
+}
+
+/// Binds `addr`, reports the bound address to `on_listen`, and serves (over TLS when
+/// `tls` gives a configuration) until Ctrl-C or SIGTERM; the process's way to run the
+/// unit (`spirit pprl serve`).
+pub fn serve_until_signal<F>(
     addr: &str,
     unit: Arc<Unit>,
+    tls: Option<F>,
     on_listen: impl FnOnce(std::net::SocketAddr),
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    F: Future<Output = std::io::Result<axum_server::tls_rustls::RustlsConfig>>,
+{
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
+        let tls = match tls {
+            Some(f) => Some(f.await?),
+            None => None,
+        };
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
         on_listen(listener.local_addr()?);
-        serve(listener, unit, shutdown_signal()).await
+        match tls {
+            Some(tls) => serve_tls(listener.into_std()?, unit, tls, shutdown_signal()).await,
+            None => serve(listener, unit, shutdown_signal()).await,
+        }
     })
 }
 

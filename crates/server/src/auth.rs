@@ -27,6 +27,25 @@ pub struct Auth {
     pub via_cookie: bool,
 }
 
+/// The client's address, when the server knows it (`None` behind a test harness).
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ClientAddr, ApiError> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+/// What a password session may do before a password given to the user is changed.
+const BEFORE_PASSWORD_CHANGE: &[&str] = &["/api/password", "/api/logout", "/api/me"];
+
 impl Auth {
     /// Refuses unless the user has one of the roles.
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
@@ -117,6 +136,12 @@ impl FromRequestParts<AppState> for Auth {
             if !ok {
                 return Err(ApiError::CsrfRequired);
             }
+        }
+        if via_cookie && found.must_change && !BEFORE_PASSWORD_CHANGE.contains(&parts.uri.path()) {
+            return Err(ApiError::Forbidden(
+                "the password was given to you and must be changed first: POST /api/password"
+                    .into(),
+            ));
         }
         Ok(Auth {
             user: found.user,

@@ -494,6 +494,17 @@ pub struct LoginResult {
     /// Send this in `X-CSRF-Token` with every state-changing request made with the cookie.
     pub csrf_token: String,
     pub expires_at: String,
+    /// The password was given to the user (created or reset): until it is changed with
+    /// `POST /api/password`, the session may do nothing else.
+    pub must_change_password: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current: String,
+    /// At least 12 characters, 5 different ones, not containing the user name.
+    pub new: String,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

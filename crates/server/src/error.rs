@@ -105,7 +105,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(m) => ApiError::NotFound(m),
             StoreError::Invalid(m) if m.contains("already exists") => ApiError::Conflict(m),
-            StoreError::Invalid(m) if m.contains("contradicts") => ApiError::Conflict(m),
+            e @ StoreError::Contradiction { .. } => ApiError::Conflict(e.to_string()),
             StoreError::Invalid(m) => ApiError::BadRequest(m),
             StoreError::Source(e) => ApiError::BadRequest(e.to_string()),
             e @ StoreError::Busy { .. } => ApiError::Busy(e.to_string()),

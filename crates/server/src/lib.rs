@@ -51,6 +51,8 @@ pub struct Config {
     /// How often [`serve`] applies the sources' retention periods (`None`: never; then
     /// `spirit retention apply` must be scheduled outside).
     pub retention_every: Option<std::time::Duration>,
+    /// Served over TLS ([`serve_tls`]): responses carry HSTS.
+    pub tls: bool,
 }
 
 impl Default for Config {
@@ -60,6 +62,7 @@ impl Default for Config {
             secure_cookie: true,
             readers: 8,
             retention_every: Some(std::time::Duration::from_secs(3600)),
+            tls: false,
         }
     }
 }
@@ -80,15 +83,34 @@ struct Inner {
     /// once, so point reads of records and entities always find a reader.
     heavy_permits: Arc<tokio::sync::Semaphore>,
     writer: tokio::sync::Mutex<()>,
+    /// Password checks (Argon2) at once: at most one per core, so a flood of logins
+    /// cannot take every core from the readers and the writer.
+    password_checks: Arc<tokio::sync::Semaphore>,
     audit: Appender,
+    /// The audit key (outside the database) the log's seals are checked with.
+    audit_key: spirit_store::keys::AuditKey,
+    /// The workspace's key folder.
+    key_dir: PathBuf,
     logins: throttle::LoginThrottle,
 }
 
 impl AppState {
     /// Opens the workspace in `dir` (migrating it to the current schema).
     pub fn open(dir: &Path, config: Config) -> Result<AppState, StoreError> {
-        drop(Workspace::open(dir, Access::Write)?);
-        let audit = Appender::start(dir)?;
+        let ws = Workspace::open(dir, Access::Write)?;
+        let key = ws.audit_key()?;
+        let key_dir = ws.key_dir().to_path_buf();
+        drop(ws);
+        let audit = Appender::start(dir, key.clone())?;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let logins = throttle::LoginThrottle::open(dir, now_ms).map_err(|e| {
+            StoreError::Invalid(format!(
+                "cannot open {}: {e}",
+                dir.join(throttle::FILE).display()
+            ))
+        })?;
         Ok(AppState {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
@@ -97,8 +119,13 @@ impl AppState {
                 read_permits: Arc::new(tokio::sync::Semaphore::new(config.readers.max(1))),
                 heavy_permits: Arc::new(tokio::sync::Semaphore::new((config.readers / 2).max(1))),
                 writer: tokio::sync::Mutex::new(()),
+                password_checks: Arc::new(tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(1, |n| n.get()),
+                )),
                 audit,
-                logins: throttle::LoginThrottle::new(),
+                audit_key: key,
+                key_dir,
+                logins,
             }),
         })
     }
@@ -110,6 +137,16 @@ impl AppState {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The audit key.
+    pub fn audit_key(&self) -> &spirit_store::keys::AuditKey {
+        &self.inner.audit_key
+    }
+
+    /// The workspace's key folder.
+    pub fn key_dir(&self) -> &Path {
+        &self.inner.key_dir
     }
 
     /// Failed logins per user name.
@@ -183,6 +220,22 @@ impl AppState {
         self.read(f).await
     }
 
+    /// Runs a password check on a read connection, at most one per core at once.
+    pub async fn check_password<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let _permit = self
+            .inner
+            .password_checks
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::Internal("the password checks are closed".into()))?;
+        self.read(f).await
+    }
+
     /// Runs `f` with the workspace open for writing (one writer at a time).
     pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
     where
@@ -232,16 +285,35 @@ pub fn app(state: AppState) -> Router {
             ApiError::BadRequest("this method is not allowed on this path".into())
         })
         .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::map_response(nosniff))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
 }
 
-/// No response is sniffed into another type.
-async fn nosniff(mut response: axum::response::Response) -> axum::response::Response {
-    response.headers_mut().insert(
-        axum::http::header::X_CONTENT_TYPE_OPTIONS,
-        axum::http::HeaderValue::from_static("nosniff"),
+/// Headers on every response: no response is sniffed into another type; nothing is
+/// kept in a browser's or proxy's cache unless the response says otherwise (API answers
+/// carry personal data); on TLS, browsers are told to use nothing else (HSTS).
+async fn security_headers(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
     );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if state.config().tls {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000"),
+        );
+    }
     response
 }
 
@@ -261,13 +333,77 @@ pub async fn serve(
         .config()
         .retention_every
         .map(|every| tokio::spawn(retention_schedule(state.clone(), every)));
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
+    let served = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    if let Some(task) = retention {
+        task.abort();
+    }
+    served
+}
+
+/// [`serve`] over TLS (rustls): the certificate chain and the private key are PEM files.
+/// A file that is missing or not PEM is an error that names it, before anything is served.
+pub async fn serve_tls(
+    listener: std::net::TcpListener,
+    state: AppState,
+    cert: &Path,
+    key: &Path,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let config = tls_config(cert, key).await?;
+    let retention = state
+        .config()
+        .retention_every
+        .map(|every| tokio::spawn(retention_schedule(state.clone(), every)));
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    listener.set_nonblocking(true)?;
+    let served = axum_server::from_tcp_rustls(listener, config)?
+        .handle(handle)
+        .serve(app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await;
     if let Some(task) = retention {
         task.abort();
     }
     served
+}
+
+/// Reads a PEM certificate chain and private key for rustls (with the ring provider);
+/// errors name the file at fault.
+pub async fn tls_config(
+    cert: &Path,
+    key: &Path,
+) -> std::io::Result<axum_server::tls_rustls::RustlsConfig> {
+    // One provider for the process, whatever else the build links. ring builds with a C
+    // compiler alone; rustls marks it deprecated for lacking post-quantum key exchange,
+    // which only its aws-lc-rs provider (a much heavier C build) offers.
+    #[allow(deprecated)]
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let read = |p: &Path| {
+        std::fs::read(p)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot read {}: {e}", p.display())))
+    };
+    let (c, k) = (read(cert)?, read(key)?);
+    axum_server::tls_rustls::RustlsConfig::from_pem(c, k)
+        .await
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot serve TLS with certificate {} and key {}: {e}",
+                    cert.display(),
+                    key.display()
+                ),
+            )
+        })
 }
 
 /// Who the retention schedule's erasures are logged as.

@@ -62,6 +62,16 @@ fn table(t: &Template) -> Vec<Case> {
             },
         ),
         c(
+            Method::POST,
+            "/api/password",
+            "/api/password".into(),
+            json(json!({"current": t.passwords["bob"], "new": "a long enough phrase 9"})),
+            Check::Own {
+                user: "bob",
+                absent: "alice".into(),
+            },
+        ),
+        c(
             Method::GET,
             "/api/me",
             "/api/me".into(),
@@ -429,6 +439,32 @@ async fn users_and_cases_are_managed_by_admins() {
         .await;
     assert_eq!(status, 201, "{src}");
     assert_eq!(src["case"], "alpha");
+    // A source ingested but in no case yet: only an administrator may place it, and an
+    // analyst's refusal says nothing of it (the same answer as a source of another case).
+    {
+        let ws =
+            spirit_store::Workspace::open(s.dir.path(), spirit_store::workspace::Access::Write)
+                .unwrap();
+        ws.connection()
+            .execute(
+                "INSERT INTO sources(name, created_at) VALUES ('seized', '2026-01-01')",
+                [],
+            )
+            .unwrap();
+    }
+    let claim = |name: &str| json!({"name": name, "case": "alpha", "legal_basis": "mine now", "retention_days": 0});
+    let (status, unassigned) = s.post("/api/sources", "alice", claim("seized")).await;
+    assert_eq!(status, 409, "{unassigned}");
+    let (status, other_case) = s.post("/api/sources", "alice", claim("tips")).await;
+    assert_eq!(status, 409, "{other_case}");
+    let text = |v: &Value| v["message"].as_str().unwrap().replace("seized", "tips");
+    assert_eq!(
+        text(&unassigned),
+        text(&other_case),
+        "the two refusals differ"
+    );
+    let (status, placed) = s.post("/api/sources", "ada", claim("seized")).await;
+    assert_eq!(status, 201, "{placed}");
     let (_, list) = s.get("/api/users", "ada").await;
     assert!(list.to_string().contains("carol"));
 }

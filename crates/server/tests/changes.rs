@@ -215,13 +215,19 @@ async fn erasure_cascades_and_is_logged_without_content() {
     // The log says what was done, not what was erased.
     let (_, log) = s.get("/api/audit?action=record.erase", "audrey").await;
     let entry = &log.as_array().unwrap()[0];
-    assert_eq!(entry["target"], victim.as_str());
+    // The erased record's key is kept only keyed: the key's holder can test it.
+    let key = Workspace::open(s.dir.path(), Access::Read)
+        .unwrap()
+        .audit_key()
+        .unwrap();
+    assert_eq!(entry["target"], key.term(&victim).as_str());
     assert_eq!(entry["detail"]["reason"], "subject request");
     let (_, all) = s.get("/api/audit?limit=1000", "audrey").await;
     for entry in all.as_array().unwrap() {
         if entry["action"].as_str().unwrap().ends_with("erase") {
             assert!(!entry.to_string().contains(&surname), "{entry}");
         }
+        assert!(!entry.to_string().contains(&victim), "{entry}");
     }
     let (_, v) = s.get("/api/audit/verify", "audrey").await;
     assert_eq!(v["ok"], true, "{v}");
@@ -316,6 +322,10 @@ async fn merges_and_splits_are_judgements() {
         .await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(error_code(&body), "conflict");
+    assert!(
+        body["message"].as_str().unwrap().contains(&third),
+        "the caller sees both: {body}"
+    );
     // A split of the merged pair replaces the merge.
     let (status, r) = s
         .post(
@@ -379,4 +389,48 @@ async fn merges_and_splits_are_judgements() {
     // Reading the history is audited with its purpose.
     let (_, log) = s.get("/api/audit?action=entity.history", "audrey").await;
     assert_eq!(log[0]["purpose"], "check", "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_judgement_never_names_what_the_caller_cannot_see() {
+    let s = Server::start().await;
+    // An administrator of both cases: police:2 is tips:1, and police:0 is not tips:1.
+    for (verdict, left) in [("same", "police:2"), ("not-same", "police:0")] {
+        let (status, body) = s
+            .post(
+                "/api/judgements",
+                "ada",
+                json!({"verdict": verdict, "left": left, "right": "tips:1", "reason": "case review"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // alice (case alpha only) judges police:0 and police:2 the same: that would join
+    // police:0 with tips:1, which she cannot see.
+    let (status, body) = s
+        .post(
+            "/api/judgements",
+            "alice",
+            json!({"verdict": "same", "left": "police:0", "right": "police:2", "reason": "same phone"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(!body.to_string().contains("tips"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("outside your cases"),
+        "{body}"
+    );
+    // ada sees both records, and is told which.
+    let (status, body) = s
+        .post(
+            "/api/judgements",
+            "ada",
+            json!({"verdict": "same", "left": "police:0", "right": "police:2", "reason": "same phone"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("tips:1"), "{body}");
 }

@@ -262,7 +262,23 @@ async fn history_of_an_entity_spanning_cases_shows_only_visible_events() {
         assert_eq!(status, 200, "{user}: {h}");
         assert!(!h["events"].as_array().unwrap().is_empty(), "{user}: {h}");
         assert!(!h.to_string().contains(hidden), "{user} sees {hidden}: {h}");
+        // No count of records tells them that others exist.
+        for event in h["events"].as_array().unwrap() {
+            assert!(event["detail"].get("records").is_none(), "{user}: {event}");
+        }
     }
+    // Who sees every source sees the counts.
+    let (_, h) = s
+        .get(&format!("/api/entities/{e}/history?purpose=check"), "ada")
+        .await;
+    assert!(
+        h["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|ev| ev["detail"].get("records").is_some()),
+        "{h}"
+    );
     let (status, _) = s
         .get("/api/entities/E999999/history?purpose=check", "ada")
         .await;

@@ -23,6 +23,7 @@
 //! Reads files, never writes them except the quarantine; no DataFusion (Parquet through
 //! the `parquet` crate's arrow reader).
 
+pub mod cell;
 pub mod columns;
 mod csv;
 mod jsonl;

@@ -40,13 +40,14 @@ pub fn write_quarantine<'a>(
     let csv_err = |e: csv::Error| SourceError::io(&tmp, std::io::Error::other(e));
     w.write_record(QUARANTINE_HEADER).map_err(csv_err)?;
     for (source, q) in rows {
-        w.write_record([
-            source,
-            &q.line.to_string(),
-            &mask_cards(&q.reason),
-            &mask_cards(&q.raw),
-        ])
-        .map_err(csv_err)?;
+        let (line, reason, raw) = (
+            q.line.to_string(),
+            mask_cards(&q.reason),
+            mask_cards(&q.raw),
+        );
+        let cells = [source, &line, &reason, &raw].map(crate::cell::safe);
+        w.write_record(cells.iter().map(|c| c.as_bytes()))
+            .map_err(csv_err)?;
     }
     let mut inner = w
         .into_inner()

@@ -92,7 +92,23 @@ pub struct Authenticated {
     pub token_id: i64,
     /// For a session token: the SHA-256 of its CSRF token.
     pub csrf_hash: Option<Vec<u8>>,
+    /// The user's password was given to them (created or reset) and must be changed
+    /// before a password session may do anything else.
+    pub must_change: bool,
 }
+
+/// The outcome of [`check_password`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PasswordCheck {
+    /// The password is right; `must_change` when it was given (created or reset).
+    Right { user: User, must_change: bool },
+    /// Wrong password, or no such (enabled) user; `known` tells which, for the audit
+    /// log only (never for the caller).
+    Wrong { known: bool },
+}
+
+/// Shortest password a user may choose.
+pub const MIN_PASSWORD: usize = 12;
 
 /// A token as listed (never its secret).
 #[derive(Clone, Debug, Serialize)]
@@ -189,7 +205,7 @@ pub fn create_user(conn: &Connection, name: &str, role: Role) -> Result<NewUser,
     }
     let password = new_password()?;
     conn.execute(
-        "INSERT INTO users(name, role, password, created_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO users(name, role, password, created_at, must_change) VALUES (?1, ?2, ?3, ?4, 1)",
         params![name, role.name(), hash_password(&password)?, now()],
     )?;
     let user = User {
@@ -211,7 +227,7 @@ pub fn reset_password(conn: &Connection, name: &str) -> Result<String, StoreErro
         user_by_name(conn, name)?.ok_or_else(|| StoreError::NotFound(format!("no user {name}")))?;
     let password = new_password()?;
     conn.execute(
-        "UPDATE users SET password = ?2 WHERE id = ?1",
+        "UPDATE users SET password = ?2, must_change = 1 WHERE id = ?1",
         params![user.id, hash_password(&password)?],
     )?;
     conn.execute(
@@ -295,10 +311,10 @@ pub fn authenticate(conn: &Connection, token: &str) -> Result<Option<Authenticat
     if !token.starts_with("spirit_") || token.len() != 71 {
         return Ok(None);
     }
-    type Row = (i64, i64, String, String, Option<Vec<u8>>, Option<i64>);
+    type Row = (i64, i64, String, String, Option<Vec<u8>>, Option<i64>, bool);
     let row: Option<Row> = conn
         .prepare_cached(
-            "SELECT t.id, u.id, u.name, u.role, t.csrf, t.expires_ms FROM tokens t \
+            "SELECT t.id, u.id, u.name, u.role, t.csrf, t.expires_ms, u.must_change FROM tokens t \
              JOIN users u ON u.id = t.user \
              WHERE t.hash = ?1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
         )?
@@ -310,10 +326,11 @@ pub fn authenticate(conn: &Connection, token: &str) -> Result<Option<Authenticat
                 r.get(3)?,
                 r.get(4)?,
                 r.get(5)?,
+                r.get(6)?,
             ))
         })
         .optional()?;
-    let Some((token_id, id, name, role, csrf_hash, expires)) = row else {
+    let Some((token_id, id, name, role, csrf_hash, expires, must_change)) = row else {
         return Ok(None);
     };
     if expires.is_some_and(|e| e <= now_ms()) {
@@ -326,30 +343,53 @@ pub fn authenticate(conn: &Connection, token: &str) -> Result<Option<Authenticat
         user: User { id, name, role },
         token_id,
         csrf_hash,
+        must_change,
     }))
 }
 
 /// Checks a password and opens a session; `None` when the name or password is wrong
 /// (which of the two is not said).
 pub fn login(conn: &Connection, name: &str, password: &str) -> Result<Option<Session>, StoreError> {
-    let row: Option<(i64, String, String)> = conn
+    match check_password(conn, name, password)? {
+        PasswordCheck::Right { user, .. } => Ok(Some(open_session(conn, &user)?)),
+        PasswordCheck::Wrong { .. } => Ok(None),
+    }
+}
+
+/// Checks a user's password (Argon2id): a read, so it runs on a read connection and
+/// never holds the writer. A name that is unknown costs the same time as a known one.
+pub fn check_password(
+    conn: &Connection,
+    name: &str,
+    password: &str,
+) -> Result<PasswordCheck, StoreError> {
+    let row: Option<(i64, String, String, bool)> = conn
         .query_row(
-            "SELECT id, role, password FROM users WHERE name = ?1 AND disabled_at IS NULL",
+            "SELECT id, role, password, must_change FROM users WHERE name = ?1 AND disabled_at IS NULL",
             [name],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-    let Some((id, role, stored)) = row else {
+    let Some((id, role, stored, must_change)) = row else {
         // Spend the same time as a real check, so timing does not tell names apart.
         let _ = verify_password(password, DUMMY_HASH);
-        return Ok(None);
+        return Ok(PasswordCheck::Wrong { known: false });
     };
-    if !verify_password(password, &stored) {
-        return Ok(None);
-    }
-    let Some(role) = Role::parse(&role) else {
-        return Ok(None);
+    let Some(role) = Role::parse(&role).filter(|_| verify_password(password, &stored)) else {
+        return Ok(PasswordCheck::Wrong { known: true });
     };
+    Ok(PasswordCheck::Right {
+        user: User {
+            id,
+            name: name.to_string(),
+            role,
+        },
+        must_change,
+    })
+}
+
+/// Opens a session for a user whose password was checked.
+pub fn open_session(conn: &Connection, user: &User) -> Result<Session, StoreError> {
     let token = new_token()?;
     let csrf = hex(&random_bytes::<32>()?);
     let expires_ms = now_ms() + SESSION_HOURS * 3_600_000;
@@ -357,7 +397,7 @@ pub fn login(conn: &Connection, name: &str, password: &str) -> Result<Option<Ses
         "INSERT INTO tokens(user, hash, kind, label, csrf, created_at, expires_ms) \
          VALUES (?1, ?2, 'session', ?3, ?4, ?5, ?6)",
         params![
-            id,
+            user.id,
             sha256(token.as_bytes()),
             format!("session until {}", timestamp(expires_ms)),
             sha256(csrf.as_bytes()),
@@ -365,16 +405,80 @@ pub fn login(conn: &Connection, name: &str, password: &str) -> Result<Option<Ses
             expires_ms
         ],
     )?;
-    Ok(Some(Session {
-        user: User {
-            id,
-            name: name.to_string(),
-            role,
-        },
+    Ok(Session {
+        user: user.clone(),
         token,
         csrf,
         expires_ms,
-    }))
+    })
+}
+
+/// Why a new password is refused, if it is.
+pub fn weak_password(name: &str, password: &str) -> Option<String> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD {
+        return Some(format!(
+            "the new password must be at least {MIN_PASSWORD} characters long"
+        ));
+    }
+    if n > 1000 || password.chars().any(char::is_control) {
+        return Some(
+            "the new password must be at most 1000 characters, without control characters".into(),
+        );
+    }
+    if password
+        .to_lowercase()
+        .contains(&name.trim().to_lowercase())
+        && !name.trim().is_empty()
+    {
+        return Some("the new password must not contain the user name".into());
+    }
+    if password
+        .chars()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        < 5
+    {
+        return Some("the new password must have at least 5 different characters".into());
+    }
+    None
+}
+
+/// Changes a user's password after checking the current one: the new one must differ
+/// and pass [`weak_password`]; the "must change" flag is cleared, and every other
+/// session of the user ends (`keep_token` is the caller's own). `Ok(false)` when the
+/// current password is wrong.
+pub fn change_password(
+    conn: &Connection,
+    user: &User,
+    current: &str,
+    new: &str,
+    keep_token: Option<i64>,
+) -> Result<bool, StoreError> {
+    if !matches!(
+        check_password(conn, &user.name, current)?,
+        PasswordCheck::Right { .. }
+    ) {
+        return Ok(false);
+    }
+    if current == new {
+        return Err(StoreError::Invalid(
+            "the new password must differ from the current one".into(),
+        ));
+    }
+    if let Some(why) = weak_password(&user.name, new) {
+        return Err(StoreError::Invalid(why));
+    }
+    conn.execute(
+        "UPDATE users SET password = ?2, must_change = 0 WHERE id = ?1",
+        params![user.id, hash_password(new)?],
+    )?;
+    conn.execute(
+        "UPDATE tokens SET revoked_at = ?2 WHERE user = ?1 AND kind = 'session' \
+         AND revoked_at IS NULL AND id IS NOT ?3",
+        params![user.id, now(), keep_token],
+    )?;
+    Ok(true)
 }
 
 /// An Argon2id hash of a random password, checked against when a login names no user.

@@ -8,9 +8,19 @@
 //! also kept in `meta` as the head. [`verify`] recomputes the chain and names the first
 //! entry that was altered, removed or moved, and notices entries cut from the end.
 //!
+//! Each entry is also sealed: `mac_n = HMAC-SHA256(key, hash_n)` under the workspace's
+//! audit key ([`crate::keys::AuditKey`]), which is kept outside the database. Whoever can
+//! write the file but does not hold the key cannot rewrite an entry and recompute the
+//! chain: the seals no longer fit. Entries written before the workspace had a key (the
+//! key file records the first sealed entry) are checked by the chain alone. Anchors
+//! are signed checkpoints an auditor keeps outside the workspace;
+//! [`verify`] checks the log against them too, which catches a rewrite even by someone
+//! holding the key, and a tail cut below the last anchor (the `anchor` module).
+//!
 //! SQLite triggers refuse `UPDATE` and `DELETE` on the table; there is no function to edit
 //! it. Entries never hold deleted personal data: an erasure is logged by counts and
-//! internal ids.
+//! internal ids, and search texts and erased record keys only as keyed hashes
+//! ([`crate::keys::AuditKey::term`]).
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
@@ -18,6 +28,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::keys::AuditKey;
 pub use crate::schema::AUDIT;
 pub use crate::util::clip;
 use crate::util::{hex, sha256};
@@ -132,12 +143,17 @@ fn head(conn: &Connection) -> Result<(i64, Vec<u8>), StoreError> {
 
 /// Appends entries inside the caller's write transaction (which must have taken the
 /// database's write lock, e.g. `BEGIN IMMEDIATE`, so that no other writer appends between
-/// the read of the head and the insert). Returns their sequence numbers.
-pub fn append(conn: &Connection, entries: &[Entry]) -> Result<Vec<i64>, StoreError> {
+/// the read of the head and the insert), each sealed under `key`. Returns their sequence
+/// numbers.
+pub fn append(
+    conn: &Connection,
+    key: &AuditKey,
+    entries: &[Entry],
+) -> Result<Vec<i64>, StoreError> {
     let (mut seq, mut prev) = head(conn)?;
     let mut insert = conn.prepare_cached(
-        "INSERT INTO audit(seq, at, actor, case_name, purpose, action, target, outcome, detail, prev, hash) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO audit(seq, at, actor, case_name, purpose, action, target, outcome, detail, prev, hash, mac) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
     let mut out = Vec::with_capacity(entries.len());
     for e in entries {
@@ -159,8 +175,9 @@ pub fn append(conn: &Connection, entries: &[Entry]) -> Result<Vec<i64>, StoreErr
                 seq, &at, actor, case, purpose, action, target, outcome, detail,
             ),
         );
+        let mac = key.seal(&hash);
         insert.execute(params![
-            seq, at, actor, case, purpose, action, target, outcome, detail, prev, hash
+            seq, at, actor, case, purpose, action, target, outcome, detail, prev, hash, mac
         ])?;
         prev = hash;
         out.push(seq);
@@ -176,9 +193,13 @@ pub fn append(conn: &Connection, entries: &[Entry]) -> Result<Vec<i64>, StoreErr
 }
 
 /// Appends entries in a transaction of their own.
-pub fn append_now(conn: &mut Connection, entries: &[Entry]) -> Result<Vec<i64>, StoreError> {
+pub fn append_now(
+    conn: &mut Connection,
+    key: &AuditKey,
+    entries: &[Entry],
+) -> Result<Vec<i64>, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let seqs = append(&tx, entries)?;
+    let seqs = append(&tx, key, entries)?;
     tx.commit()?;
     Ok(seqs)
 }
@@ -186,7 +207,8 @@ pub fn append_now(conn: &mut Connection, entries: &[Entry]) -> Result<Vec<i64>, 
 /// Appends entries to a workspace opened for writing, in a transaction of their own.
 pub fn append_to(ws: &mut crate::Workspace, entries: &[Entry]) -> Result<Vec<i64>, StoreError> {
     ws.require_write()?;
-    append_now(&mut ws.conn, entries)
+    let key = ws.audit_key()?;
+    append_now(&mut ws.conn, &key, entries)
 }
 
 /// A problem [`verify`] found.
@@ -212,32 +234,74 @@ impl Verification {
 }
 
 /// Problems reported at most (the first is the one that matters).
-const MAX_PROBLEMS: usize = 100;
+pub const MAX_PROBLEMS: usize = 100;
 
 /// Recomputes the chain and reports every entry that does not fit: altered (its hash is
 /// not that of its content), removed (a gap in the sequence), moved (content that hashes
 /// under another position), or a chain link broken (an entry's `prev` is not the hash
-/// before it); and entries cut from the end (the head in `meta` is beyond the last).
+/// before it); an entry whose seal is missing or is not the key's (rewritten by someone
+/// without the key, chain recomputed or not); entries cut from the end (the head in
+/// `meta` is beyond the last); and a head that is missing or unreadable.
+///
+/// `key` is the workspace's audit key; without it the seals cannot be checked, which is
+/// itself reported for a log that has sealed entries.
 ///
 /// The entries and the head are read in one snapshot (a savepoint, which opens a read
 /// transaction or nests in the caller's), so an entry appended while the log is verified
 /// is never taken for a cut tail.
-pub fn verify(conn: &Connection) -> Result<Verification, StoreError> {
+pub fn verify(conn: &Connection, key: Option<&AuditKey>) -> Result<Verification, StoreError> {
     conn.execute_batch("SAVEPOINT audit_verify")?;
-    let out = verify_snapshot(conn);
+    let out = verify_snapshot(conn, key);
     let released = conn.execute_batch("RELEASE audit_verify");
     let out = out?;
     released?;
     Ok(out)
 }
 
-fn verify_snapshot(conn: &Connection) -> Result<Verification, StoreError> {
+fn verify_snapshot(conn: &Connection, key: Option<&AuditKey>) -> Result<Verification, StoreError> {
+    let mut problems: Vec<Problem> = Vec::new();
+    let recorded = crate::keys::sealed_from(conn)?;
+    let sealed_from: Option<i64> = match (&recorded, key) {
+        (Some(text), key) => match text.parse::<i64>() {
+            Ok(v) => {
+                if let Some(k) = key.filter(|k| k.keyed_from != v) {
+                    problems.push(Problem {
+                        seq: v.min(k.keyed_from),
+                        message: format!(
+                            "the log records entries sealed from {v} on, the audit key ({}) from {}: one of them was changed",
+                            k.path.display(),
+                            k.keyed_from
+                        ),
+                    });
+                }
+                Some(key.map_or(v, |k| k.keyed_from.min(v)))
+            }
+            Err(_) => {
+                problems.push(Problem {
+                    seq: 1,
+                    message: format!(
+                        "the first sealed entry recorded in meta ({text:?}) is unreadable"
+                    ),
+                });
+                Some(key.map_or(1, |k| k.keyed_from))
+            }
+        },
+        (None, Some(k)) => Some(k.keyed_from),
+        (None, None) => None,
+    };
+    if let (Some(from), None) = (sealed_from, key) {
+        problems.push(Problem {
+            seq: from,
+            message: format!(
+                "entries from {from} on are sealed, but the audit key is not available here, so the seals were not checked (set SPIRIT_KEY_DIR or the settings' keys.dir to the key folder)"
+            ),
+        });
+    }
     let mut stmt = conn.prepare(
-        "SELECT seq, at, actor, case_name, purpose, action, target, outcome, detail, prev, hash \
+        "SELECT seq, at, actor, case_name, purpose, action, target, outcome, detail, prev, hash, mac \
          FROM audit ORDER BY seq",
     )?;
     let mut rows = stmt.query([])?;
-    let mut problems: Vec<Problem> = Vec::new();
     let mut expect_seq = 1i64;
     let mut prev_hash = vec![0u8; 32];
     let mut entries = 0u64;
@@ -263,6 +327,7 @@ fn verify_snapshot(conn: &Connection) -> Result<Verification, StoreError> {
         );
         let prev: Vec<u8> = row.get(9)?;
         let hash: Vec<u8> = row.get(10)?;
+        let mac: Option<Vec<u8>> = row.get(11)?;
         if seq != expect_seq {
             let message = if seq > expect_seq {
                 if expect_seq + 1 == seq {
@@ -318,6 +383,31 @@ fn verify_snapshot(conn: &Connection) -> Result<Verification, StoreError> {
                 &mut problems,
             );
         }
+        if let Some(key) = key {
+            let must = sealed_from.is_some_and(|from| seq >= from);
+            match &mac {
+                Some(m) if *m != key.seal(&hash) => push(
+                    Problem {
+                        seq,
+                        message: format!(
+                            "entry {seq} is not sealed by the audit key: it was written or rewritten without the key"
+                        ),
+                    },
+                    &mut problems,
+                ),
+                None if must => push(
+                    Problem {
+                        seq,
+                        message: format!(
+                            "entry {seq} has no seal although the log is sealed from entry {} on: it was written or rewritten without the key",
+                            sealed_from.unwrap_or(1)
+                        ),
+                    },
+                    &mut problems,
+                ),
+                _ => {}
+            }
+        }
         prev_hash = hash;
         expect_seq = seq.max(expect_seq) + 1;
         last = seq;
@@ -328,21 +418,46 @@ fn verify_snapshot(conn: &Connection) -> Result<Verification, StoreError> {
             r.get(0)
         })
         .optional()?;
-    if let Some((seq, hash)) = head.as_deref().and_then(|h| h.split_once(':')) {
-        let seq: i64 = seq.parse().unwrap_or(0);
-        if seq > last {
-            problems.push(Problem {
-                seq: last + 1,
-                message: format!(
-                    "entries {} to {seq} were removed from the end of the log (the recorded head is {seq})",
-                    last + 1
-                ),
-            });
-        } else if seq == last && hash != hex(&prev_hash) {
-            problems.push(Problem {
-                seq,
-                message: format!("entry {seq} is not the entry the recorded head names"),
-            });
+    let parsed = head.as_deref().map(|h| {
+        h.split_once(':')
+            .and_then(|(seq, hash)| Some((seq.parse::<i64>().ok()?, hash)))
+    });
+    match parsed {
+        None if entries > 0 => problems.push(Problem {
+            seq: last,
+            message: "the recorded head of the log (meta.audit_head) is missing".into(),
+        }),
+        None => {}
+        Some(None) => problems.push(Problem {
+            seq: last,
+            message: format!(
+                "the recorded head of the log (meta.audit_head) is unreadable: {:?}",
+                clip(head.as_deref().unwrap_or_default(), 100)
+            ),
+        }),
+        Some(Some((seq, hash))) => {
+            if seq > last {
+                problems.push(Problem {
+                    seq: last + 1,
+                    message: format!(
+                        "entries {} to {seq} were removed from the end of the log (the recorded head is {seq})",
+                        last + 1
+                    ),
+                });
+            } else if seq < last {
+                problems.push(Problem {
+                    seq: seq + 1,
+                    message: format!(
+                        "entries {} to {last} follow the recorded head ({seq}): they were added outside SPIRIT",
+                        seq + 1
+                    ),
+                });
+            } else if hash != hex(&prev_hash) {
+                problems.push(Problem {
+                    seq,
+                    message: format!("entry {seq} is not the entry the recorded head names"),
+                });
+            }
         }
     }
     Ok(Verification {
@@ -402,6 +517,35 @@ pub fn query(conn: &Connection, filter: &Filter) -> Result<Vec<Stored>, StoreErr
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Entries that logged a term (a search text, an erased record key) as its keyed hash
+/// ([`AuditKey::term`]), as their target or inside their detail; newest last.
+pub fn find_term(
+    conn: &Connection,
+    key: &AuditKey,
+    text: &str,
+    limit: usize,
+) -> Result<Vec<Stored>, StoreError> {
+    let hashed = key.term(text);
+    let mut stmt = conn.prepare(
+        "SELECT seq FROM audit WHERE target = ?1 OR instr(detail, ?1) > 0 ORDER BY seq LIMIT ?2",
+    )?;
+    let seqs: Vec<i64> = stmt
+        .query_map(params![hashed, limit as i64], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(seqs.len());
+    for seq in seqs {
+        out.extend(query(
+            conn,
+            &Filter {
+                after: Some(seq - 1),
+                limit: 1,
+                ..Filter::default()
+            },
+        )?);
+    }
+    Ok(out)
+}
+
 type Request = (Entry, SyncSender<Result<i64, String>>);
 
 /// Appends entries from many threads with group commit: a thread of its own owns a
@@ -413,14 +557,15 @@ pub struct Appender {
 }
 
 impl Appender {
-    /// Starts the appender on the workspace in `dir` (whose schema must be current).
-    pub fn start(dir: &std::path::Path) -> Result<Appender, StoreError> {
+    /// Starts the appender on the workspace in `dir` (whose schema must be current),
+    /// sealing entries under `key`.
+    pub fn start(dir: &std::path::Path, key: AuditKey) -> Result<Appender, StoreError> {
         let db = dir.join(DATABASE);
         let conn = Connection::open(&db)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         let (send, recv) = sync_channel::<Request>(4096);
-        let thread = std::thread::spawn(move || run_appender(conn, recv));
+        let thread = std::thread::spawn(move || run_appender(conn, key, recv));
         Ok(Appender {
             send: Some(send),
             thread: Some(thread),
@@ -455,7 +600,7 @@ impl Drop for Appender {
 /// Entries committed together at most.
 const MAX_GROUP: usize = 512;
 
-fn run_appender(mut conn: Connection, recv: Receiver<Request>) {
+fn run_appender(mut conn: Connection, key: AuditKey, recv: Receiver<Request>) {
     while let Ok(first) = recv.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -465,7 +610,7 @@ fn run_appender(mut conn: Connection, recv: Receiver<Request>) {
             }
         }
         let entries: Vec<Entry> = group.iter().map(|(e, _)| e.clone()).collect();
-        match append_now(&mut conn, &entries) {
+        match append_now(&mut conn, &key, &entries) {
             Ok(seqs) => {
                 for ((_, reply), seq) in group.into_iter().zip(seqs) {
                     let _ = reply.send(Ok(seq));

@@ -66,7 +66,7 @@ pub fn search_benchmark(
         };
         let query = format!("{given} {}", typo(&surname, rng.next()));
         let t = Instant::now();
-        let hits = search(conn, &query, 10)?;
+        let hits = search(conn, None, &query, 10)?;
         latencies.push(t.elapsed().as_secs_f64() * 1000.0);
         if hits.iter().any(|h| h.record == id) {
             found += 1;

@@ -21,6 +21,12 @@
 //!   (images: 256 MiB, 100 Mpx before decoding; audio: 1 GiB) or [`MAX_TEXT_BYTES`];
 //!   a corrupt, truncated, too large or unsupported file is skipped with its reason,
 //!   counted, and the ingest goes on.
+//! - A file is opened once, without following a symbolic link (`O_NOFOLLOW`), and
+//!   checked as opened (`fstat`: a regular file, the very file the walk listed), never by
+//!   its path; everything after reads that open file (through `/proc/<pid>/fd/<n>` where
+//!   a function wants a path), so a file swapped for a link between listing and
+//!   reading is refused, not followed out of the folder. Text is read with its limit
+//!   enforced on the bytes read, so a file that grows meanwhile cannot exceed it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,7 +39,7 @@ use spirit_model::AttrKind;
 use spirit_model::Progress;
 use spirit_text::extract::{Extractor, Format};
 
-use crate::ingest::{Incoming, Normaliser, Stored, card_key, store_record};
+use crate::ingest::{Incoming, Normaliser, Stored, store_record};
 use crate::mentions::{self, Mention};
 use crate::posts::{find_mentions, first_of_each_kind};
 use crate::{StoreError, Workspace};
@@ -147,7 +153,7 @@ pub struct Context<'a> {
 
 /// Every regular file under `root`, relative paths sorted, without following symbolic
 /// links; links found are returned apart.
-pub fn walk(root: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), StoreError> {
+pub fn walk(root: &Path) -> Result<(Vec<Listed>, Vec<PathBuf>), StoreError> {
     let mut files = Vec::new();
     let mut links = Vec::new();
     let mut stack = vec![PathBuf::new()];
@@ -168,7 +174,7 @@ pub fn walk(root: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), StoreError> {
             } else if meta.is_dir() {
                 subdirs.push(path);
             } else if meta.is_file() {
-                files.push(path);
+                files.push((path, FileId::of(&meta)));
             }
         }
         // Depth first, in name order.
@@ -176,6 +182,83 @@ pub fn walk(root: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), StoreError> {
     }
     files.sort();
     Ok((files, links))
+}
+
+/// A file the walk listed: its path under the root, and which file it was.
+pub type Listed = (PathBuf, FileId);
+
+/// Which file a path named when it was listed (device and inode), to check that the
+/// file opened later is the same one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FileId(u64, u64);
+
+impl FileId {
+    fn of(meta: &std::fs::Metadata) -> FileId {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            FileId(meta.dev(), meta.ino())
+        }
+        #[cfg(not(unix))]
+        {
+            FileId(0, meta.len())
+        }
+    }
+}
+
+/// A file opened for reading without following a symbolic link, checked as opened.
+pub struct Opened {
+    /// Kept open: `path` refers to it.
+    _file: std::fs::File,
+    /// A path to the open file itself (`/proc/<pid>/fd/<n>`), or the path it was opened
+    /// by where the system has no such folder.
+    pub path: PathBuf,
+}
+
+/// Opens `path` without following a symbolic link and checks the open file: a regular
+/// file, and the file the walk listed (`listed`). The error says why in words.
+pub fn open_listed(path: &Path, listed: FileId) -> Result<Opened, String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // No blocking on a FIFO put in the file's place.
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return "replaced by a symbolic link after it was listed: not followed".to_string();
+        }
+        e.to_string()
+    })?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file when opened".into());
+    }
+    if FileId::of(&meta) != listed {
+        return Err("replaced after it was listed: not read".into());
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let proc = PathBuf::from(format!(
+            "/proc/{}/fd/{}",
+            std::process::id(),
+            file.as_raw_fd()
+        ));
+        if proc.exists() {
+            return Ok(Opened {
+                _file: file,
+                path: proc,
+            });
+        }
+    }
+    Ok(Opened {
+        _file: file,
+        path: path.to_path_buf(),
+    })
 }
 
 fn rel_name(rel: &Path) -> String {
@@ -199,13 +282,19 @@ pub fn page_record(
     kind: FileKind,
     cx: &mut Context<'_>,
 ) -> Result<FileRecord, String> {
-    let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
-    if len > MAX_TEXT_BYTES {
+    let bytes = {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_TEXT_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| e.to_string())?;
+        bytes
+    };
+    if bytes.len() as u64 > MAX_TEXT_BYTES {
         return Err(format!(
-            "{len} bytes, over the {MAX_TEXT_BYTES}-byte limit for text files"
+            "over the {MAX_TEXT_BYTES}-byte limit for text files"
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     let format = if kind == FileKind::Html {
         Format::Html
     } else {
@@ -456,7 +545,7 @@ pub fn ingest_folder(
         )));
     }
     let (files, links) = walk(root)?;
-    let key = card_key(&ws.conn).map_err(|e| ws.write_error(e))?;
+    let key = ws.card_key()?;
     let normaliser = Normaliser::new(ws.settings(), key);
     let extractor = Extractor::new(&ws.settings().normalise.default_region);
     let run = Workspace::start_run(&ws.conn, "ingest").map_err(|e| ws.write_error(e))?;
@@ -477,14 +566,21 @@ pub fn ingest_folder(
     for chunk in files.chunks(FOLDER_CHUNK) {
         let dir = ws.dir().to_path_buf();
         let tx = ws.conn.transaction()?;
-        for rel in chunk {
-            let path = root.join(rel);
+        for (rel, listed) in chunk {
             let name = rel_name(rel);
+            let opened = match open_listed(&root.join(rel), *listed) {
+                Ok(o) => o,
+                Err(why) => {
+                    report.skipped.push((name, why));
+                    continue;
+                }
+            };
             store_file(
                 &tx,
                 run,
                 source,
-                &path,
+                &opened.path,
+                &root.join(rel),
                 &name,
                 &normaliser,
                 &extractor,
@@ -521,13 +617,14 @@ fn store_file(
     run: i64,
     source: &str,
     path: &Path,
+    listed: &Path,
     rel: &str,
     normaliser: &Normaliser,
     extractor: &Extractor,
     report: &mut FolderReport,
 ) -> Result<(), StoreError> {
     let kind = match head(path) {
-        Ok(h) => sniff(&h, path),
+        Ok(h) => sniff(&h, listed),
         Err(e) => {
             report.skipped.push((rel.to_string(), e.to_string()));
             return Ok(());
@@ -549,7 +646,7 @@ fn store_file(
         source: source.to_string(),
         record_id: format!("file:{rel}"),
         payload: file.payload.to_string(),
-        provenance: path.display().to_string(),
+        provenance: listed.display().to_string(),
         values: file.values,
         normalised: None,
     };
@@ -578,6 +675,36 @@ fn store_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_swapped_after_the_walk_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("seized");
+        std::fs::create_dir(&root).unwrap();
+        let secret = dir.path().join("secret.txt");
+        std::fs::write(&secret, "outside the folder").unwrap();
+        std::fs::write(root.join("a.txt"), "inside").unwrap();
+        std::fs::write(root.join("b.txt"), "inside too").unwrap();
+        let (files, links) = walk(&root).unwrap();
+        assert_eq!(files.len(), 2);
+        assert!(links.is_empty());
+        let (a, a_id) = &files[0];
+        let (b, b_id) = &files[1];
+        // The file as listed opens, and the path given reads that very file.
+        let opened = open_listed(&root.join(a), *a_id).unwrap();
+        assert_eq!(std::fs::read_to_string(&opened.path).unwrap(), "inside");
+        // Swapped for a link to a file outside the folder: refused, not followed.
+        std::fs::remove_file(root.join(a)).unwrap();
+        std::os::unix::fs::symlink(&secret, root.join(a)).unwrap();
+        let err = open_listed(&root.join(a), *a_id).err().unwrap();
+        assert!(err.contains("symbolic link"), "{err}");
+        // Swapped for another regular file (a hard link to the outside file): refused.
+        std::fs::remove_file(root.join(b)).unwrap();
+        std::fs::hard_link(&secret, root.join(b)).unwrap();
+        let err = open_listed(&root.join(b), *b_id).err().unwrap();
+        assert!(err.contains("replaced"), "{err}");
+    }
 
     #[test]
     fn types_are_sniffed_from_content_then_name() {

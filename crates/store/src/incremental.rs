@@ -127,7 +127,7 @@ impl<'w> Resolver<'w> {
         let resident = Resident::load(&ws.conn, &rules)?;
         let load_seconds = t.elapsed().as_secs_f64();
         let run = Workspace::start_run(&ws.conn, "add").map_err(|e| ws.write_error(e))?;
-        let card_key = crate::ingest::card_key(&ws.conn).map_err(|e| ws.write_error(e))?;
+        let card_key = ws.card_key()?;
         let checkpointer = Checkpointer::start(ws)?;
         Ok(Resolver {
             checkpointer,

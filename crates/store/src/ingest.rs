@@ -79,43 +79,6 @@ impl Normaliser {
     }
 }
 
-/// The workspace's secret key for payment-card hashes: 32 random bytes kept in the
-/// `meta` table, created on first use. Card numbers are stored only as
-/// `card:<last4>:<HMAC-SHA256 under this key>`, so they cannot be recovered by hashing
-/// every possible number without the workspace.
-pub fn card_key(conn: &Connection) -> Result<[u8; 32], StoreError> {
-    let found: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = 'card_key'", [], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    if let Some(hex) = found {
-        let mut key = [0u8; 32];
-        let ok = hex.len() == 64
-            && key.iter_mut().enumerate().all(|(i, b)| {
-                u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
-                    .map(|v| *b = v)
-                    .is_ok()
-            });
-        return if ok {
-            Ok(key)
-        } else {
-            Err(StoreError::Invalid(
-                "the workspace's card key (meta.card_key) is damaged".into(),
-            ))
-        };
-    }
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key)
-        .map_err(|e| StoreError::Invalid(format!("no random numbers for the card key: {e}")))?;
-    let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-    conn.execute(
-        "INSERT INTO meta(key, value) VALUES ('card_key', ?1)",
-        [hex],
-    )?;
-    Ok(key)
-}
-
 /// Counts, per kind, values of the kinds from texts and media (and style profiles) that
 /// were present but failed validation (checksum, format): they are stored raw and
 /// treated as missing.
@@ -241,7 +204,7 @@ pub fn ingest(
             "source name {source:?} must be non-empty and without ':'"
         )));
     }
-    let key = card_key(&ws.conn).map_err(|e| ws.write_error(e))?;
+    let key = ws.card_key()?;
     let normaliser = Normaliser::new(ws.settings(), key);
     let run = Workspace::start_run(&ws.conn, "ingest").map_err(|e| ws.write_error(e))?;
     let mut report = IngestReport {

@@ -239,12 +239,10 @@ fn check_consistent(conn: &Connection, a: i64, b: i64, verdict: Verdict) -> Resu
     let component = connected_components(index.len(), &same, 0.0);
     for (x, y, v) in &active {
         if v == "not-same" && component[index[x] as usize] == component[index[y] as usize] {
-            let (kx, ky) = (record_key(conn, *x)?, record_key(conn, *y)?);
-            return Err(StoreError::Invalid(format!(
-                "this judgement contradicts those in force: {kx} and {ky} are judged not the \
-                 same, yet \"same\" judgements would join them; withdraw one first \
-                 (`spirit judge WS unsure A B`)"
-            )));
+            return Err(StoreError::Contradiction {
+                left: record_key(conn, *x)?,
+                right: record_key(conn, *y)?,
+            });
         }
     }
     Ok(())

@@ -27,6 +27,7 @@
 //! ```
 
 pub mod access;
+pub mod anchor;
 pub mod audit;
 pub mod bench;
 pub mod check;
@@ -35,6 +36,7 @@ pub mod folder;
 pub mod incremental;
 pub mod ingest;
 pub mod judge;
+pub mod keys;
 pub mod mentions;
 pub mod migrate;
 pub mod post;
@@ -96,6 +98,14 @@ pub enum StoreError {
     /// The thing asked for is not in the store.
     #[error("{0}")]
     NotFound(String),
+    /// A judgement that contradicts those in force: `left` and `right` (record keys) are
+    /// judged not the same, yet "same" judgements would join them.
+    #[error(
+        "this judgement contradicts those in force: {left} and {right} are judged not the \
+         same, yet \"same\" judgements would join them; withdraw one first \
+         (`spirit judge WS unsure A B`)"
+    )]
+    Contradiction { left: String, right: String },
 }
 
 impl StoreError {

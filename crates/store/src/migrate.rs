@@ -16,7 +16,7 @@ use crate::schema::{self, CURRENT_VERSION};
 type Migration = fn(&Transaction<'_>) -> Result<(), StoreError>;
 
 /// The migrations, in order: `MIGRATIONS[i]` takes a store from version `i` to `i + 1`.
-const MIGRATIONS: &[Migration] = &[v1, v2, v3, v4, v5];
+const MIGRATIONS: &[Migration] = &[v1, v2, v3, v4, v5, v6];
 
 const _: () = assert!(MIGRATIONS.len() == CURRENT_VERSION as usize);
 
@@ -50,6 +50,11 @@ fn v4(tx: &Transaction<'_>) -> Result<(), StoreError> {
 fn v5(tx: &Transaction<'_>) -> Result<(), StoreError> {
     tx.execute_batch(&schema::v5_account_posts())?;
     crate::style::link_stored_posts(tx)
+}
+
+/// Version 6: the audit entries' seals (the `audit` module).
+fn v6(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    Ok(tx.execute_batch(schema::V6_AUDIT_SEAL)?)
 }
 
 /// Brings the store up to `target` (at most [`CURRENT_VERSION`]), one transaction per

@@ -42,7 +42,7 @@ use spirit_model::Progress;
 use spirit_sources::QuarantinedRow;
 use spirit_text::extract::{Extractor, Finding, Format};
 
-use crate::ingest::{INGEST_CHUNK, Incoming, Normaliser, Stored, card_key, store_record};
+use crate::ingest::{INGEST_CHUNK, Incoming, Normaliser, Stored, store_record};
 use crate::mentions::{self, Mention};
 pub use crate::post::{FIELDS, Post, body_format, parse_post};
 use crate::{StoreError, Workspace};
@@ -173,7 +173,7 @@ pub fn ingest_posts(
     let file = std::fs::File::open(path).map_err(|e| StoreError::io(path, e))?;
     let total = file.metadata().map(|m| m.len()).ok();
     let mut reader = BufReader::new(file);
-    let key = card_key(&ws.conn).map_err(|e| ws.write_error(e))?;
+    let key = ws.card_key()?;
     let normaliser = Normaliser::new(ws.settings(), key);
     let extractor = Extractor::new(&ws.settings().normalise.default_region);
     let run = Workspace::start_run(&ws.conn, "ingest").map_err(|e| ws.write_error(e))?;

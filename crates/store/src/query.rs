@@ -375,7 +375,9 @@ pub fn export_clusters(conn: &Connection, out: &std::path::Path) -> Result<u64, 
         .map_err(csv_err)?;
     let mut n = 0u64;
     for (source, record_id, entity) in memberships(conn)? {
-        w.write_record([source, record_id, entity_label(entity)])
+        let entity = entity_label(entity);
+        let cells = [&source, &record_id, &entity].map(|c| spirit_sources::cell::safe(c));
+        w.write_record(cells.iter().map(|c| c.as_bytes()))
             .map_err(csv_err)?;
         n += 1;
     }

@@ -59,6 +59,7 @@ pub fn erase(ws: &mut Workspace, records: &[i64], entry: Entry) -> Result<Erasur
     ws.require_write()?;
     let settings = ws.settings().clone();
     let dir = ws.dir().to_path_buf();
+    let key = ws.audit_key()?;
     let tx = ws
         .conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -66,7 +67,7 @@ pub fn erase(ws: &mut Workspace, records: &[i64], entry: Entry) -> Result<Erasur
     let mut report = erase_in(&tx, &settings, records)?;
     let mut entry = entry;
     entry.detail = merge_detail(entry.detail, &report);
-    report.audit_seq = audit::append(&tx, &[entry])?.first().copied();
+    report.audit_seq = audit::append(&tx, &key, &[entry])?.first().copied();
     tx.commit()
         .map_err(|e| crate::workspace::map_store_error(&dir, e.into()))?;
     Ok(report)

@@ -289,8 +289,17 @@ pub(crate) fn v5_account_posts() -> String {
     )
 }
 
+/// Version 6: each audit entry's seal under the audit key (`NULL` for entries written
+/// before the workspace had one), an index to filter the log by case, and the users'
+/// flag that a password was given to them (created or reset) and must be changed.
+pub(crate) const V6_AUDIT_SEAL: &str = "
+ALTER TABLE audit ADD COLUMN mac BLOB;
+CREATE INDEX audit_by_case ON audit(case_name, seq);
+ALTER TABLE users ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
+";
+
 /// The schema version this build writes: the number of migration steps.
-pub const CURRENT_VERSION: u32 = 5;
+pub const CURRENT_VERSION: u32 = 6;
 
 /// The schema version of an open store (0 for an empty file).
 pub fn version(conn: &Connection) -> Result<u32, StoreError> {

@@ -193,12 +193,22 @@ pub fn history(
         .ok_or_else(|| not_found(&format!("entity {label}")))?;
     let visible_now = !visible_members(conn, scope, id)?.is_empty();
     let key_ok = |v: &serde_json::Value| v.as_str().is_none_or(|k| scope.key_visible(k));
+    // Counts of records at the time of an event would tell a reader who does not see
+    // every source that records exist outside their cases: they are left out.
+    let sources: i64 = conn.query_row("SELECT COUNT(*) FROM sources", [], |r| r.get(0))?;
+    let partial = scope.sources.len() < sources as usize;
     let shown: Vec<_> = events
         .into_iter()
         .filter(|e| {
             e.record.as_deref().is_none_or(|k| scope.key_visible(k))
                 && key_ok(&e.detail["left"])
                 && key_ok(&e.detail["right"])
+        })
+        .map(|mut e| {
+            if partial && let Some(d) = e.detail.as_object_mut() {
+                d.remove("records");
+            }
+            e
         })
         .collect();
     if !visible_now && !shown.iter().any(|e| e.record.is_some()) {
@@ -300,6 +310,7 @@ pub struct Hit {
 pub fn search(
     conn: &Connection,
     scope: &Scope,
+    card_key: Option<&[u8; 32]>,
     query: &str,
     limit: usize,
 ) -> Result<Vec<Hit>, StoreError> {
@@ -308,7 +319,7 @@ pub fn search(
         return Ok(Vec::new());
     }
     // Hits of other cases are dropped after ranking: ask for more than wanted.
-    let hits = crate::search::search(conn, query, (limit * 20).min(2_000))?;
+    let hits = crate::search::search(conn, card_key, query, (limit * 20).min(2_000))?;
     let mut out = Vec::new();
     for h in hits {
         if out.len() == limit {

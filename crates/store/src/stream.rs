@@ -94,7 +94,7 @@ where
         )));
     }
     ws.require_write()?;
-    let card_key = crate::ingest::card_key(&ws.conn).map_err(|e| ws.write_error(e))?;
+    let card_key = ws.card_key()?;
     let mut resolver = Resolver::new(ws)?;
     let settings = resolver.settings().clone();
     let (tx, rx) = sync_channel::<Item>(options.max_batch.max(1) * 4);

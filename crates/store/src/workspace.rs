@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 use spirit_matching::Settings;
 
+use crate::keys::{self, AuditKey};
 use crate::{StoreError, now, schema};
 
 /// The database file inside a workspace.
@@ -28,6 +29,10 @@ pub struct Workspace {
     pub(crate) conn: Connection,
     settings: Settings,
     lock: Option<File>,
+    /// The key folder ([`crate::keys`]).
+    key_dir: PathBuf,
+    /// The audit key, read when the workspace was opened (created on the first write).
+    audit_key: Option<AuditKey>,
 }
 
 /// How a workspace is opened.
@@ -141,12 +146,92 @@ impl Workspace {
         conn.pragma_update(None, "mmap_size", 1_i64 << 36)?;
         conn.pragma_update(None, "cache_size", -65_536)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        let key_dir = keys::key_dir(dir, settings.keys.dir.as_deref());
+        let audit_key = match access {
+            Access::Write => {
+                move_legacy_card_key(&conn, &key_dir)?;
+                seal_from_now(&conn, &key_dir)?
+            }
+            Access::Read => AuditKey::load(&key_dir, None)?,
+        };
         Ok(Workspace {
             dir: dir.to_path_buf(),
             conn,
             settings,
             lock,
+            key_dir,
+            audit_key,
         })
+    }
+
+    /// The key folder ([`crate::keys::key_dir`]).
+    pub fn key_dir(&self) -> &Path {
+        &self.key_dir
+    }
+
+    /// The audit key, or why there is none: a log that is sealed needs its key to grow.
+    pub fn audit_key(&self) -> Result<AuditKey, StoreError> {
+        if let Some(k) = &self.audit_key {
+            return Ok(k.clone());
+        }
+        let from = keys::sealed_from(&self.conn)?.unwrap_or_else(|| "1".into());
+        Err(StoreError::Invalid(format!(
+            "the audit key {} is missing: the audit log is sealed from entry {from} on and \
+             cannot be verified or extended without it. Restore the key folder, or point \
+             {} or the settings' keys.dir at it",
+            self.key_dir.join(keys::AUDIT_KEY).display(),
+            keys::KEY_DIR_ENV
+        )))
+    }
+
+    /// The audit key if the key folder holds it (readers verify with it).
+    pub fn audit_key_if_any(&self) -> Option<&AuditKey> {
+        self.audit_key.as_ref()
+    }
+
+    /// The payment-card key if it was made (for searches: a reader never makes one).
+    pub fn card_key_if_any(&self) -> Result<Option<[u8; 32]>, StoreError> {
+        keys::card_key(&self.key_dir, None, false)
+    }
+
+    /// The workspace's payment-card key (created on the first write that needs it):
+    /// card numbers are kept only as keyed hashes under it, so they cannot be recovered
+    /// by hashing every possible number without the key folder.
+    ///
+    /// The key is made once: when `meta` says it was made and the file is gone, this
+    /// fails rather than make another, under which stored card numbers would no longer
+    /// match new ones.
+    pub fn card_key(&self) -> Result<[u8; 32], StoreError> {
+        let made: bool = self
+            .conn
+            .query_row("SELECT 1 FROM meta WHERE key = 'card_key_made'", [], |_| {
+                Ok(())
+            })
+            .optional()?
+            .is_some();
+        let create = self.writable() && !made;
+        match keys::card_key(&self.key_dir, None, create)? {
+            Some(key) => {
+                if create {
+                    self.conn.execute(
+                        "INSERT OR IGNORE INTO meta(key, value) VALUES ('card_key_made', ?1)",
+                        [now()],
+                    )?;
+                }
+                Ok(key)
+            }
+            None => Err(StoreError::Invalid(format!(
+                "the payment-card key {} is missing{}. Restore the key folder, or point {} or \
+                 the settings' keys.dir at it",
+                self.key_dir.join(keys::CARD_KEY).display(),
+                if made {
+                    ": card numbers stored under it could not be matched with new ones"
+                } else {
+                    ""
+                },
+                keys::KEY_DIR_ENV
+            ))),
+        }
     }
 
     /// The workspace folder.
@@ -286,6 +371,48 @@ impl Checkpointer {
         }
         let _ = conn.pragma_update(None, "wal_autocheckpoint", 1000);
     }
+}
+
+/// Moves a payment-card key that an older store kept in `meta` to the key folder, and
+/// wipes it from the database file (secure delete, then a checkpoint that truncates the
+/// write-ahead log).
+fn move_legacy_card_key(conn: &Connection, key_dir: &Path) -> Result<(), StoreError> {
+    let legacy: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'card_key'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(text) = legacy else { return Ok(()) };
+    let key = spirit_matching::CardKey::from_hex(&text).map_err(|_| {
+        StoreError::Invalid("the workspace's old card key (meta.card_key) is damaged".into())
+    })?;
+    keys::card_key(key_dir, Some(*key.as_bytes()), true)?;
+    conn.execute(
+        "INSERT OR IGNORE INTO meta(key, value) VALUES ('card_key_made', ?1)",
+        [now()],
+    )?;
+    conn.pragma_update(None, "secure_delete", true)?;
+    conn.execute("DELETE FROM meta WHERE key = 'card_key'", [])?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    conn.pragma_update(None, "secure_delete", false)?;
+    Ok(())
+}
+
+/// The audit key of a workspace opened for writing: created on the first write, sealing
+/// the entries after those already in the log. `None` when the log was sealed but its key
+/// is gone (writes that log fail with [`Workspace::audit_key`]'s error).
+fn seal_from_now(conn: &Connection, key_dir: &Path) -> Result<Option<AuditKey>, StoreError> {
+    if keys::sealed_from(conn)?.is_some() {
+        return AuditKey::load(key_dir, None);
+    }
+    let next: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM audit", [], |r| {
+        r.get(0)
+    })?;
+    let key = AuditKey::load(key_dir, Some(next))?;
+    if let Some(k) = &key {
+        keys::record_sealed_from(conn, k.keyed_from)?;
+    }
+    Ok(key)
 }
 
 /// The default settings, written into a new workspace as a commented file.

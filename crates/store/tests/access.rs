@@ -49,8 +49,9 @@ fn the_audit_log_is_append_only_and_verify_names_each_tampered_entry() {
     let dir = tempfile::tempdir().unwrap();
     let mut ws = Workspace::init(dir.path(), None).unwrap();
     let seqs = audit::append_to(&mut ws, &entries(10)).unwrap();
+    let key = ws.audit_key().unwrap();
     assert_eq!(seqs, (1..=10).collect::<Vec<i64>>());
-    let v = audit::verify(ws.connection()).unwrap();
+    let v = audit::verify(ws.connection(), ws.audit_key_if_any()).unwrap();
     assert!(v.ok(), "{:?}", v.problems);
     assert_eq!((v.entries, v.head), (10, 10));
     // The triggers refuse changes.
@@ -75,7 +76,7 @@ fn the_audit_log_is_append_only_and_verify_names_each_tampered_entry() {
         conn.execute_batch("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;")
             .unwrap();
         conn.execute_batch(sql).unwrap();
-        audit::verify(&conn).unwrap()
+        audit::verify(&conn, Some(&key)).unwrap()
     };
     let first = |v: &audit::Verification| {
         assert!(!v.ok());
@@ -113,8 +114,11 @@ fn the_audit_log_is_append_only_and_verify_names_each_tampered_entry() {
 #[test]
 fn verifying_while_entries_are_appended_never_reports_a_cut_tail() {
     let dir = tempfile::tempdir().unwrap();
-    drop(Workspace::init(dir.path(), None).unwrap());
-    let appender = audit::Appender::start(dir.path()).unwrap();
+    let key = Workspace::init(dir.path(), None)
+        .unwrap()
+        .audit_key()
+        .unwrap();
+    let appender = audit::Appender::start(dir.path(), key.clone()).unwrap();
     let done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| {
         s.spawn(|| {
@@ -128,21 +132,24 @@ fn verifying_while_entries_are_appended_never_reports_a_cut_tail() {
             .unwrap();
         let mut checks = 0;
         while !done.load(std::sync::atomic::Ordering::SeqCst) || checks == 0 {
-            let v = audit::verify(&conn).unwrap();
+            let v = audit::verify(&conn, Some(&key)).unwrap();
             assert!(v.ok(), "after {} entries: {:?}", v.entries, v.problems);
             checks += 1;
         }
         assert!(checks > 1, "the log was verified only once");
     });
     let conn = Connection::open(dir.path().join(DATABASE)).unwrap();
-    assert_eq!(audit::verify(&conn).unwrap().head, 400);
+    assert_eq!(audit::verify(&conn, Some(&key)).unwrap().head, 400);
 }
 
 #[test]
 fn the_appender_commits_groups_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    drop(Workspace::init(dir.path(), None).unwrap());
-    let appender = std::sync::Arc::new(audit::Appender::start(dir.path()).unwrap());
+    let key = Workspace::init(dir.path(), None)
+        .unwrap()
+        .audit_key()
+        .unwrap();
+    let appender = std::sync::Arc::new(audit::Appender::start(dir.path(), key).unwrap());
     let threads: Vec<_> = (0..4)
         .map(|t| {
             let a = appender.clone();
@@ -160,7 +167,7 @@ fn the_appender_commits_groups_in_order() {
     }
     drop(appender);
     let ws = Workspace::open(dir.path(), Access::Read).unwrap();
-    let v = audit::verify(ws.connection()).unwrap();
+    let v = audit::verify(ws.connection(), ws.audit_key_if_any()).unwrap();
     assert!(v.ok(), "{:?}", v.problems);
     assert_eq!(v.entries, 100);
 }
@@ -266,7 +273,7 @@ fn erasure_deletes_everything_derived_and_re_resolves() {
     assert_eq!(n, 0);
     // Its unique e-mail is no longer searchable or stored as a term.
     assert!(
-        search::search(conn, &email, 10)
+        search::search(conn, None, &email, 10)
             .unwrap()
             .iter()
             .all(|h| h.record != first)
@@ -308,7 +315,11 @@ fn erasure_deletes_everything_derived_and_re_resolves() {
     let e = log.iter().find(|e| e.action == "record.erase").unwrap();
     assert_eq!(e.detail["records"], 1);
     assert!(!e.detail.to_string().contains(&email));
-    assert!(audit::verify(ws.connection()).unwrap().ok());
+    assert!(
+        audit::verify(ws.connection(), ws.audit_key_if_any())
+            .unwrap()
+            .ok()
+    );
 }
 
 #[test]
@@ -383,12 +394,12 @@ fn scopes_show_only_their_cases() {
     assert!(scope::entity(conn, &b, "E1").is_err());
     assert!(scope::entity(conn, &a, "E1").is_ok());
     assert!(
-        scope::search(conn, &b, "heather wright", 10)
+        scope::search(conn, &b, None, "heather wright", 10)
             .unwrap()
             .is_empty()
     );
     assert!(
-        !scope::search(conn, &a, "heather wright", 10)
+        !scope::search(conn, &a, None, "heather wright", 10)
             .unwrap()
             .is_empty()
     );

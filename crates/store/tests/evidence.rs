@@ -154,7 +154,7 @@ fn identifiers_from_texts_are_stored_resolved_and_searchable() {
     let conn = ws.connection();
     let a7 = query::record(conn, "leak:a7").unwrap().unwrap();
     let found = |q: &str| -> Vec<String> {
-        search::search(conn, q, 5)
+        search::search(conn, ws.card_key_if_any().unwrap().as_ref(), q, 5)
             .unwrap()
             .into_iter()
             .map(|h| query::record_by_id(conn, h.record).unwrap().unwrap().key)
@@ -273,7 +273,7 @@ fn posts_become_records_and_accounts_with_mentions() {
     let shop = query::record(conn, "market_x:account:forum_b:shop_x")
         .unwrap()
         .unwrap();
-    let shop_id = search::search(conn, "shop_x", 5).unwrap();
+    let shop_id = search::search(conn, None, "shop_x", 5).unwrap();
     assert!(!shop_id.is_empty());
     let ms = spirit_store::mentions::of_record(conn, shop_id[0].record, None, 10).unwrap();
     let _ = shop;
@@ -283,7 +283,7 @@ fn posts_become_records_and_accounts_with_mentions() {
     );
 
     // Provenance of the account's wallet: post 1, its line, offsets into the body.
-    let acc_hits = search::search(conn, "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", 10).unwrap();
+    let acc_hits = search::search(conn, None, "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", 10).unwrap();
     let keys: Vec<String> = acc_hits
         .iter()
         .map(|h| query::record_by_id(conn, h.record).unwrap().unwrap().key)
@@ -352,7 +352,7 @@ fn posts_become_records_and_accounts_with_mentions() {
 
     // Erasing post 1 removes its mentions, also those it gave the account.
     let post1 = query::record(conn, "market_x:post:1").unwrap().unwrap();
-    let post1_id = search::search(conn, "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", 10)
+    let post1_id = search::search(conn, None, "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", 10)
         .unwrap()
         .into_iter()
         .find(|h| query::record_by_id(conn, h.record).unwrap().unwrap().key == post1.key)
@@ -383,7 +383,7 @@ fn posts_become_records_and_accounts_with_mentions() {
         attr(&acc, "pgp_fingerprint").as_deref(),
         Some("4AEE18F83AFDEB231FF10B3E5AD50C4F7B1E7AC2")
     );
-    let hits = search::search(conn, "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", 10).unwrap();
+    let hits = search::search(conn, None, "1BoatSLRHtKNngkdXEeobR76b53LETtpyT", 10).unwrap();
     assert!(hits.iter().all(|h| h.record != seller_id), "{hits:?}");
 }
 

@@ -27,7 +27,7 @@ fn a_version_1_store_is_migrated_and_usable() {
     assert!(report.ok(), "{:?}", report.problems);
     assert_eq!(report.records, 120);
     // The search index was built from the records already there.
-    let hits = search::search(ws.connection(), "Heather Wrigth", 5).unwrap();
+    let hits = search::search(ws.connection(), None, "Heather Wrigth", 5).unwrap();
     let first = query::record_by_id(ws.connection(), hits[0].record)
         .unwrap()
         .unwrap();

@@ -63,8 +63,9 @@ pub(super) async fn audit_verify(
 ) -> ApiResult<Json<AuditVerification>> {
     auth.require(&[Role::Auditor, Role::Admin])?;
     let e = entry(&auth, None, "audit.verify", "audit log");
+    let key = state.audit_key().clone();
     let result = state
-        .read(|conn| Ok(audit::verify(conn)?))
+        .read(move |conn| Ok(audit::verify(conn, Some(&key))?))
         .await
         .map(|v| AuditVerification {
             ok: v.ok(),

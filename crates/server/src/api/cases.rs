@@ -144,7 +144,9 @@ pub(super) async fn list_sources(
 }
 
 /// Create a source in a case, with its legal basis and retention period (an admin or an
-/// analyst of the case).
+/// analyst of the case). Only an administrator may place a source that already exists
+/// (ingested, in no case yet) in a case; an analyst learns nothing of sources outside
+/// their cases from the refusal.
 #[utoipa::path(post, path = "/api/sources", tag = "sources",
     security(("bearer" = []), ("cookie" = [])),
     request_body = CreateSource,
@@ -160,9 +162,20 @@ pub(super) async fn create_source(
     let mut e = entry(&auth, None, "source.create", &req.name);
     e.case = Some(clip(&req.case, 64).to_string());
     let user = auth.user.id;
+    let admin = auth.user.role == Role::Admin;
     let result = state
         .write(move |ws| {
             let conn = ws.connection();
+            if !admin
+                && access::sources(conn, None)?
+                    .iter()
+                    .any(|s| s.name == req.name)
+            {
+                return Err(ApiError::Conflict(format!(
+                    "the source name {} cannot be used: choose another, or ask an administrator",
+                    clip(&req.name, 64)
+                )));
+            }
             let case = access::case_id(conn, &req.case)?;
             let member = case
                 .is_some_and(|c| access::member_cases(conn, user).is_ok_and(|m| m.contains(&c)));

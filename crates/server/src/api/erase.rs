@@ -11,7 +11,7 @@ use crate::auth::{Auth, P, Purpose, Q};
 use crate::dto::*;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 
-use super::shared::{case_names, check_text, entry, finish};
+use super::shared::{case_names, check_text, entry, finish, keyed};
 
 /// Erase a record and everything derived from it (admin of its case); its entity is
 /// re-resolved from what remains.
@@ -56,7 +56,7 @@ async fn erase(
     check_text("the reason", &reason, 2000)?;
     let user = auth.user.id;
     let (action, label) = match &target {
-        EraseTarget::Record(k) => ("record.erase", k.clone()),
+        EraseTarget::Record(k) => ("record.erase", keyed(&state, k)),
         EraseTarget::Entity(e) => ("entity.erase", e.clone()),
     };
     let mut e = entry(&auth, Some(&purpose), action, &label);

@@ -12,7 +12,7 @@ use crate::auth::{Auth, J};
 use crate::dto::*;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 
-use super::shared::{case_names, check_text, entry, finish};
+use super::shared::{case_names, check_text, entry, finish, keyed};
 
 async fn judge_pair(
     state: &AppState,
@@ -25,7 +25,7 @@ async fn judge_pair(
 ) -> ApiResult<Json<JudgeResult>> {
     auth.require_reader()?;
     check_text("the reason", &reason, 2000)?;
-    let target = format!("{} / {}", left.text(), right.text());
+    let target = format!("{} / {}", left.logged(state), right.logged(state));
     let mut e = entry(auth, None, action, &target);
     e.detail = json!({ "verdict": verdict.name(), "reason": clip(&reason, 2000) });
     let (user, author) = (auth.user.id, auth.user.name.clone());
@@ -59,7 +59,20 @@ async fn judge_pair(
                 .collect();
             let refs: Vec<&str> = sources.iter().map(String::as_str).collect();
             let case = case_names(conn, &refs)?;
-            let report = judge::judge(ws, verdict, &l, &r, &author, &reason)?;
+            let report =
+                judge::judge(ws, verdict, &l, &r, &author, &reason).map_err(|e| match e {
+                    // Never name a record or judgement outside the caller's cases.
+                    spirit_store::StoreError::Contradiction { left, right }
+                        if !(scope.key_visible(&left) && scope.key_visible(&right)) =>
+                    {
+                        ApiError::Conflict(
+                            "this judgement contradicts a judgement in force on records outside \
+                         your cases; an administrator of those cases can review it"
+                                .into(),
+                        )
+                    }
+                    e => e.into(),
+                })?;
             Ok((report, case))
         })
         .await;
@@ -84,9 +97,11 @@ enum Side {
 }
 
 impl Side {
-    fn text(&self) -> &str {
+    /// The side as the audit log keeps it: an entity id as it is, a record key keyed.
+    fn logged(&self, state: &AppState) -> String {
         match self {
-            Side::Record(t) | Side::Entity(t) => clip(t, 100),
+            Side::Record(t) => keyed(state, t),
+            Side::Entity(t) => clip(t, 100).to_string(),
         }
     }
 }

@@ -65,6 +65,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(session::login))
         .routes(routes!(session::logout))
+        .routes(routes!(session::change_password))
         .routes(routes!(session::me))
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::create_token))

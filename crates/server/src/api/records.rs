@@ -10,7 +10,7 @@ use crate::auth::{Auth, P, Purpose, Q};
 use crate::dto::*;
 use crate::error::{ApiResult, ErrorBody};
 
-use super::shared::{MAX_OFFSET, case_names, entry, finish, page};
+use super::shared::{MAX_OFFSET, case_names, entry, finish, keyed, page};
 
 /// One record of one's cases.
 #[utoipa::path(get, path = "/api/records/{key}", tag = "records",
@@ -25,7 +25,7 @@ pub(super) async fn get_record(
     P(key): P<String>,
 ) -> ApiResult<Json<Record>> {
     auth.require_reader()?;
-    let mut e = entry(&auth, Some(&purpose), "record.read", &key);
+    let mut e = entry(&auth, Some(&purpose), "record.read", &keyed(&state, &key));
     let user = auth.user.id;
     let result = state
         .read(move |conn| {

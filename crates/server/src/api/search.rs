@@ -9,7 +9,7 @@ use crate::auth::{Auth, Purpose, Q};
 use crate::dto::*;
 use crate::error::{ApiResult, ErrorBody};
 
-use super::shared::{check_text, entry, finish};
+use super::shared::{check_text, entry, finish, keyed};
 
 /// Fuzzy search over names and identifiers of one's cases' records.
 #[utoipa::path(get, path = "/api/search", tag = "search",
@@ -24,16 +24,18 @@ pub(super) async fn search(
     Q(p): Q<SearchParams>,
 ) -> ApiResult<Json<SearchResults>> {
     auth.require_reader()?;
-    let e = entry(&auth, Some(&purpose), "search", &p.q);
+    let e = entry(&auth, Some(&purpose), "search", &keyed(&state, &p.q));
     let user = auth.user.id;
     let limit = p.limit.unwrap_or(20);
     let q = p.q.clone();
+    // Read per search: an ingest may make the key while the server runs.
+    let card_key = spirit_store::keys::card_key(state.key_dir(), None, false)?;
     let result = async {
         check_text("the query", &q, spirit_store::search::MAX_QUERY_BYTES)?;
         state
             .read_heavy(move |conn| {
                 let scope = Scope::for_user(conn, user)?;
-                let hits = scope::search(conn, &scope, &q, limit)?;
+                let hits = scope::search(conn, &scope, card_key.as_ref(), &q, limit)?;
                 let mut out = Vec::with_capacity(hits.len());
                 let mut counts: rustc_hash::FxHashMap<String, Vec<SourceCount>> =
                     Default::default();

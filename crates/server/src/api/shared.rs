@@ -19,6 +19,13 @@ pub(super) fn entry(auth: &Auth, purpose: Option<&Purpose>, action: &str, target
     e
 }
 
+/// A search text or a record key as the audit log keeps it: a keyed hash under the
+/// audit key, which an auditor holding the key can test (`spirit audit term`) and nobody
+/// can read back, so that an erasure leaves no plain identifier in the log.
+pub(super) fn keyed(state: &AppState, text: &str) -> String {
+    state.audit_key().term(text)
+}
+
 /// Logs the entry with the outcome of `result`, then returns `result` (or a 500 if the
 /// log cannot be written: nothing is answered without its audit entry).
 pub(super) async fn finish<T>(
@@ -28,7 +35,15 @@ pub(super) async fn finish<T>(
 ) -> ApiResult<T> {
     if let Err(e) = &result {
         entry.outcome = e.code().to_string();
-        entry.detail = json!({ "message": clip(&e.to_string(), 500) });
+        // A message may quote what the target keeps keyed (a record key, a search text):
+        // then only the outcome is logged.
+        if !entry
+            .target
+            .as_deref()
+            .is_some_and(|t| t.starts_with("keyed:"))
+        {
+            entry.detail = json!({ "message": clip(&e.to_string(), 500) });
+        }
     }
     state.audit(entry).await?;
     result

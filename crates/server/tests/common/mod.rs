@@ -93,8 +93,13 @@ fn build_template() -> Template {
             ("audrey", Role::Auditor, &[][..]),
         ] {
             let made = access::create_user(conn, name, role).unwrap();
+            // Each user has chosen their own password (the one printed must be changed).
+            let chosen = format!("Chosen {}", made.password);
+            assert!(
+                access::change_password(conn, &made.user, &made.password, &chosen, None).unwrap()
+            );
             tokens.insert(name, made.token);
-            passwords.insert(name, made.password);
+            passwords.insert(name, chosen);
             for c in cases {
                 access::add_member(conn, c, name).unwrap();
             }
@@ -172,6 +177,27 @@ pub struct Server {
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
     pub t: &'static Template,
+    _keys: Keys,
+}
+
+/// The key folder of a copied workspace (beside it, as by default), removed with it.
+struct Keys(PathBuf);
+
+impl Drop for Keys {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Copies the files of a folder (not its sub-folders).
+pub fn copy_files(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
 }
 
 pub const MAX_BODY: usize = 256 * 1024;
@@ -188,12 +214,9 @@ impl Server {
     ) -> Server {
         let t = tokio::task::spawn_blocking(template).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
-        for entry in std::fs::read_dir(&t.dir).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_file() {
-                std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-            }
-        }
+        copy_files(&t.dir, dir.path());
+        let keys = Keys(spirit_store::keys::key_dir(dir.path(), None));
+        copy_files(&spirit_store::keys::key_dir(&t.dir, None), &keys.0);
         prepare(dir.path());
         let config = spirit_server::Config {
             max_body_bytes: MAX_BODY,
@@ -212,6 +235,7 @@ impl Server {
             client: reqwest::Client::new(),
             dir,
             t,
+            _keys: keys,
         }
     }
 

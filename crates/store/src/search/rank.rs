@@ -62,24 +62,16 @@ pub struct SearchHit {
 }
 
 /// Ranked hits for a free-text query, best first, at most `limit`. An empty query, or one
-/// with nothing searchable in it, gives no hits.
-pub fn search(conn: &Connection, query: &str, limit: usize) -> Result<Vec<SearchHit>, StoreError> {
-    // The workspace's card key, so a card number finds its hash (none: no card search).
-    let card_key: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = 'card_key'", [], |r| {
-            r.get(0)
-        })
-        .ok();
-    let card_key = card_key.and_then(|hex| {
-        (hex.len() == 64)
-            .then(|| {
-                (0..32)
-                    .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
-                    .collect::<Option<Vec<u8>>>()
-            })
-            .flatten()
-    });
-    let tokens = parse_query_with(query, card_key.as_deref());
+/// with nothing searchable in it, gives no hits. `card_key` is the workspace's payment-card
+/// key ([`crate::Workspace::card_key_if_any`]), so that a card number finds its keyed hash;
+/// without it cards are not searched.
+pub fn search(
+    conn: &Connection,
+    card_key: Option<&[u8; 32]>,
+    query: &str,
+    limit: usize,
+) -> Result<Vec<SearchHit>, StoreError> {
+    let tokens = parse_query_with(query, card_key.map(|k| &k[..]));
     if limit == 0 || tokens.is_empty() {
         return Ok(Vec::new());
     }

@@ -56,7 +56,7 @@ fn person(conn: &Connection, record: i64, given: &str, surname: &str) {
 }
 
 fn ids(conn: &Connection, query: &str) -> Vec<i64> {
-    search(conn, query, 10)
+    search(conn, None, query, 10)
         .unwrap()
         .into_iter()
         .map(|h| h.record)
@@ -76,7 +76,7 @@ fn a_typo_finds_the_name() {
     let conn = store();
     person(&conn, 1, "John", "Smith");
     person(&conn, 2, "Mary", "Jones");
-    let hits = search(&conn, "smiht", 10).unwrap();
+    let hits = search(&conn, None, "smiht", 10).unwrap();
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].record, 1);
     assert_eq!(hits[0].matched, vec![pair("smiht", "smith")]);
@@ -112,7 +112,7 @@ fn a_nickname_finds_the_formal_name_and_back() {
     person(&conn, 1, "William", "Brown");
     person(&conn, 2, "Bill", "Green");
     person(&conn, 3, "Robert", "Brown");
-    let hits = search(&conn, "bill brown", 10).unwrap();
+    let hits = search(&conn, None, "bill brown", 10).unwrap();
     assert_eq!(hits[0].record, 1);
     assert_eq!(
         hits[0].matched,
@@ -130,7 +130,7 @@ fn both_tokens_beat_one() {
     person(&conn, 2, "Jon", "Taylor");
     person(&conn, 3, "Jon", "Smith");
     person(&conn, 4, "Jane", "Smyth");
-    let hits = search(&conn, "jon smiht", 10).unwrap();
+    let hits = search(&conn, None, "jon smiht", 10).unwrap();
     assert_eq!(hits[0].record, 3);
     assert_eq!(
         hits[0].matched,
@@ -146,7 +146,7 @@ fn both_tokens_beat_one() {
 fn a_stored_term_serves_one_query_token() {
     let conn = store();
     add(&conn, 1, &[(AttrKind::GivenName, "John")]);
-    let hits = search(&conn, "john johnson", 10).unwrap();
+    let hits = search(&conn, None, "john johnson", 10).unwrap();
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].score, 1.0);
     assert_eq!(hits[0].matched, vec![pair("john", "john")]);
@@ -169,7 +169,7 @@ fn an_email_finds_its_record() {
         "J.SMITH@EXAMPLE.COM",
         "<j.smith@example.com>",
     ] {
-        let hits = search(&conn, q, 10).unwrap();
+        let hits = search(&conn, None, q, 10).unwrap();
         assert_eq!(hits.len(), 1, "{q}");
         assert_eq!(hits[0].record, 7);
         assert_eq!(hits[0].matched[0].1, "j.smith@example.com");
@@ -198,14 +198,17 @@ fn a_phone_number_finds_its_record_however_written() {
         "447700900123",
         "+447700900123",
     ] {
-        let hits = search(&conn, q, 10).unwrap();
+        let hits = search(&conn, None, q, 10).unwrap();
         assert_eq!(hits.len(), 1, "{q}");
         assert_eq!(hits[0].record, 5, "{q}");
         assert_eq!(hits[0].matched, vec![pair(q, "+447700900123")]);
     }
     assert_eq!(ids(&conn, "+1 (415) 555-2671"), vec![6]);
     assert_eq!(ids(&conn, "ann 07700 900123"), vec![5]);
-    assert_eq!(search(&conn, "ann 07700 900123", 1).unwrap()[0].score, 2.0);
+    assert_eq!(
+        search(&conn, None, "ann 07700 900123", 1).unwrap()[0].score,
+        2.0
+    );
 }
 
 #[test]
@@ -231,7 +234,7 @@ fn unicode_queries_are_folded() {
     assert_eq!(ids(&conn, "MULLER"), vec![1]);
     assert_eq!(ids(&conn, "zoe mueller"), vec![1]);
     assert_eq!(ids(&conn, "Мюллер"), vec![1]);
-    let hits = search(&conn, "Müller", 10).unwrap();
+    let hits = search(&conn, None, "Müller", 10).unwrap();
     assert_eq!(hits[0].matched, vec![pair("muller", "muller")]);
 }
 
@@ -241,12 +244,15 @@ fn names_are_normalised_like_stored_names() {
     person(&conn, 1, "Hans", "van der Berg");
     person(&conn, 2, "Sean", "O'Brien");
     assert_eq!(ids(&conn, "Dr Hans van der Berg"), vec![1]);
-    assert_eq!(search(&conn, "hans van der berg", 1).unwrap()[0].score, 2.0);
+    assert_eq!(
+        search(&conn, None, "hans van der berg", 1).unwrap()[0].score,
+        2.0
+    );
     assert_eq!(ids(&conn, "o'brien"), vec![2]);
     // A particle in a query may start a given name.
     person(&conn, 3, "Ben", "Smith");
     person(&conn, 4, "Al", "Jones");
-    let hits = search(&conn, "ben smith", 10).unwrap();
+    let hits = search(&conn, None, "ben smith", 10).unwrap();
     assert_eq!((hits[0].record, hits[0].score), (3, 2.0));
     assert_eq!(ids(&conn, "al jones"), vec![4]);
     assert_eq!(ids(&conn, "van der berg")[0], 1);
@@ -269,9 +275,9 @@ fn empty_and_unsearchable_queries_give_nothing() {
     let conn = store();
     person(&conn, 1, "John", "Smith");
     for q in ["", "   ", "?!.,;:", "()+-", "😀 ★", "\u{0}\t\n"] {
-        assert_eq!(search(&conn, q, 10).unwrap(), vec![], "{q:?}");
+        assert_eq!(search(&conn, None, q, 10).unwrap(), vec![], "{q:?}");
     }
-    assert_eq!(search(&conn, "smith", 0).unwrap(), vec![]);
+    assert_eq!(search(&conn, None, "smith", 0).unwrap(), vec![]);
     assert!(ids(&conn, "zzyzx").is_empty());
 }
 
@@ -282,7 +288,7 @@ fn ties_are_broken_by_record_id_and_limit_applies() {
         person(&conn, r, "Ann", "Lee");
     }
     assert_eq!(ids(&conn, "ann lee"), vec![3, 5, 9]);
-    let hits = search(&conn, "ann lee", 2).unwrap();
+    let hits = search(&conn, None, "ann lee", 2).unwrap();
     assert_eq!(
         hits.iter().map(|h| h.record).collect::<Vec<_>>(),
         vec![3, 5]
@@ -480,7 +486,7 @@ proptest! {
         person(&conn, 1, "John", "Smith");
         add(&conn, 2, &[(AttrKind::Email, "a.b@example.com"), (AttrKind::Phone, "07700 900123")]);
         for q in [&query, &typed] {
-            let hits = search(&conn, q, 5).unwrap();
+            let hits = search(&conn, None, q, 5).unwrap();
             prop_assert!(hits.len() <= 5);
             prop_assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
         }
@@ -496,7 +502,7 @@ proptest! {
         person(&conn, 2, "Someone", "Else");
         for raw in [&given, &surname] {
             if normalise_name(raw).is_some() {
-                let hits = search(&conn, raw, 5).unwrap();
+                let hits = search(&conn, None, raw, 5).unwrap();
                 prop_assert!(hits.iter().any(|h| h.record == 1), "{:?}", raw);
             }
         }

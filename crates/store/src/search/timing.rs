@@ -254,14 +254,14 @@ fn search_latency() {
     }
     // Warm-up: the first queries load the pages.
     for (_, q) in queries.iter().take(400) {
-        search(&conn, q, 20).unwrap();
+        search(&conn, None, q, 20).unwrap();
     }
     let mut all = Vec::new();
     let mut by_kind: Vec<Vec<Duration>> = vec![Vec::new(); KINDS.len()];
     let mut missed = Vec::new();
     for (kind, q) in &queries[400..] {
         let t = Instant::now();
-        let hits = search(&conn, q, 20).unwrap();
+        let hits = search(&conn, None, q, 20).unwrap();
         let d = t.elapsed();
         if hits.is_empty() {
             missed.push(q.as_str());
@@ -342,7 +342,7 @@ fn search_latency() {
         "cxo",
         &phone,
     ] {
-        let hits = search(&conn, q, 3).unwrap();
+        let hits = search(&conn, None, q, 3).unwrap();
         let shown: Vec<_> = hits
             .iter()
             .map(|h| (h.record, (h.score * 1e3).round() / 1e3, &h.matched))
