@@ -151,7 +151,7 @@ pub enum RetentionCommand {
     Apply { workspace: PathBuf },
 }
 
-fn actor() -> String {
+pub(crate) fn actor() -> String {
     let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     format!("cli:{who}")
 }

@@ -7,11 +7,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
+use spirit_store::audit::{self, Entry};
 use spirit_store::judge::Verdict;
 use spirit_store::query::{EntityView, RecordView};
 use spirit_store::stream::{StreamFormat, StreamOptions, add_stream};
 use spirit_store::workspace::Access;
-use spirit_store::{Workspace, check, ingest, judge, query, search};
+use spirit_store::{StoreError, Workspace, check, ingest, judge, query, search};
 
 use crate::Bars;
 
@@ -164,6 +165,36 @@ fn open(dir: &Path, access: Access) -> Result<Workspace> {
     Ok(Workspace::open(dir, access)?)
 }
 
+/// Logs a verb in the audit log as `cli:<OS user>`, before anything is shown (a read
+/// that cannot be logged shows nothing). On a read-only file system (an archived copy)
+/// the log cannot grow: the verb goes on and says so.
+fn log(
+    ws: &mut Workspace,
+    action: &str,
+    target: Option<String>,
+    detail: serde_json::Value,
+) -> Result<()> {
+    let mut e = Entry::new(&crate::server::actor(), action);
+    e.target = target;
+    e.detail = detail;
+    match audit::log_verb(ws, &[e]) {
+        Ok(_) => Ok(()),
+        Err(StoreError::ReadOnly { path, .. }) => {
+            eprintln!(
+                "note: not written to the audit log: {} is on a read-only file system",
+                path.display()
+            );
+            Ok(())
+        }
+        Err(e) => Err(e).context("writing the audit log"),
+    }
+}
+
+/// A search text or record key as the audit log keeps it (keyed).
+fn keyed(ws: &Workspace, text: &str) -> Option<String> {
+    ws.audit_key_if_any().map(|k| k.term(text))
+}
+
 fn json(value: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
@@ -282,6 +313,12 @@ pub fn run(command: StoreCommand, bars: &Bars) -> Result<ExitCode> {
                 let r =
                     ingest::ingest(&mut ws, source.as_deref(), file, id_column.as_deref(), bars)?;
                 bars.clear();
+                log(
+                    &mut ws,
+                    "ingest",
+                    Some(r.source.clone()),
+                    serde_json::json!({ "file": file.display().to_string(), "read": r.read, "stored": r.stored }),
+                )?;
                 if !as_json {
                     println!(
                         "{}: {} records read, {} stored, {} already stored, {} conflicting, {} quarantined (source {})",
@@ -325,6 +362,12 @@ pub fn run(command: StoreCommand, bars: &Bars) -> Result<ExitCode> {
             let mut problems = std::io::stderr();
             let report = add_stream(&mut ws, stdin, &mut acks, &mut problems, &options)?;
             drop(acks);
+            log(
+                &mut ws,
+                "add",
+                Some(source.clone()),
+                serde_json::json!({ "records": report.totals.records, "stored": report.totals.stored }),
+            )?;
             if as_json {
                 eprintln!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -357,7 +400,13 @@ pub fn run(command: StoreCommand, bars: &Bars) -> Result<ExitCode> {
             entity,
             json: as_json,
         } => {
-            let ws = open(&workspace, Access::Read)?;
+            let mut ws = open(&workspace, Access::Read)?;
+            log(
+                &mut ws,
+                "entity.read",
+                Some(entity.clone()),
+                serde_json::json!({}),
+            )?;
             let Some(view) = query::entity(ws.connection(), &entity)? else {
                 eprintln!("no entity {entity} in {}", workspace.display());
                 return Ok(ExitCode::from(1));
@@ -373,7 +422,9 @@ pub fn run(command: StoreCommand, bars: &Bars) -> Result<ExitCode> {
             record,
             json: as_json,
         } => {
-            let ws = open(&workspace, Access::Read)?;
+            let mut ws = open(&workspace, Access::Read)?;
+            let target = keyed(&ws, &record);
+            log(&mut ws, "record.read", target, serde_json::json!({}))?;
             let Some(view) = query::record(ws.connection(), &record)? else {
                 eprintln!("no record {record} in {}", workspace.display());
                 return Ok(ExitCode::from(1));
@@ -420,7 +471,9 @@ pub fn run(command: StoreCommand, bars: &Bars) -> Result<ExitCode> {
             limit,
             json: as_json,
         } => {
-            let ws = open(&workspace, Access::Read)?;
+            let mut ws = open(&workspace, Access::Read)?;
+            let target = keyed(&ws, &text);
+            log(&mut ws, "search", target, serde_json::json!({}))?;
             let card_key = ws.card_key_if_any()?;
             let hits = search::search(ws.connection(), card_key.as_ref(), &text, limit)?;
             let mut rows = Vec::new();
@@ -464,6 +517,16 @@ pub fn run(command: StoreCommand, bars: &Bars) -> Result<ExitCode> {
                 .unwrap_or_else(|| "unknown".into());
             let mut ws = open(&workspace, Access::Write)?;
             let r = judge::judge(&mut ws, verdict, &left, &right, &author, &reason)?;
+            let target = match (keyed(&ws, &left), keyed(&ws, &right)) {
+                (Some(l), Some(r)) => Some(format!("{l} / {r}")),
+                _ => None,
+            };
+            log(
+                &mut ws,
+                "judge",
+                target,
+                serde_json::json!({ "verdict": r.verdict.name(), "reason": reason, "judgement": r.judgement }),
+            )?;
             if as_json {
                 json(&r)?;
             } else {
@@ -486,7 +549,13 @@ pub fn run(command: StoreCommand, bars: &Bars) -> Result<ExitCode> {
             }
         }
         StoreCommand::Export { workspace, out } => {
-            let ws = open(&workspace, Access::Read)?;
+            let mut ws = open(&workspace, Access::Read)?;
+            log(
+                &mut ws,
+                "export",
+                Some("clusters".into()),
+                serde_json::json!({ "to": out.display().to_string() }),
+            )?;
             let n = query::export_clusters(ws.connection(), &out)?;
             println!("{n} records written to {}", out.display());
         }
@@ -517,7 +586,13 @@ pub fn run(command: StoreCommand, bars: &Bars) -> Result<ExitCode> {
             entity,
             json: as_json,
         } => {
-            let ws = open(&workspace, Access::Read)?;
+            let mut ws = open(&workspace, Access::Read)?;
+            log(
+                &mut ws,
+                "entity.history",
+                Some(entity.clone()),
+                serde_json::json!({}),
+            )?;
             let Some(events) = query::history(ws.connection(), &entity)? else {
                 eprintln!("no entity {entity} in {}", workspace.display());
                 return Ok(ExitCode::from(1));

@@ -168,9 +168,28 @@ fn users_cases_audit_retention_and_erasure() {
     let (out, _) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("entry 2"), "{out}");
-    // A search for a name is logged keyed; the key's holder finds it.
-    let o = spirit(&["audit", "term", &ws, "no such name at all"]);
-    assert!(o.status.success(), "{}", text(&o).1);
+    // Reads on the command line are logged too (as cli:<OS user>); a search text is
+    // kept keyed, and the key's holder finds the entry by the text.
+    ok(&["search", &ws, "Heather Wright"]);
+    ok(&["entity", &ws, "E1"]);
+    let log_text = {
+        let conn = rusqlite::Connection::open(Path::new(&ws).join("spirit.db")).unwrap();
+        let rows: Vec<String> = conn
+            .prepare("SELECT actor || ' ' || action || ' ' || COALESCE(target, '') FROM audit")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        rows.join("\n")
+    };
+    assert!(log_text.contains("cli:"), "{log_text}");
+    assert!(log_text.contains(" entity.read E1"), "{log_text}");
+    assert!(!log_text.to_lowercase().contains("heather"), "{log_text}");
+    let found = ok(&["audit", "term", &ws, "heather wright"]);
+    assert!(found.contains("\tsearch\t"), "{found}");
+    let none = ok(&["audit", "term", &ws, "no such name at all"]);
+    assert!(!none.contains("\tsearch\t"), "{none}");
 }
 
 #[test]

@@ -613,8 +613,10 @@ pub struct IngestResult {
     pub read: u64,
     pub stored: u64,
     pub already_stored: u64,
-    /// Records not stored (a conflicting id, no id): with line and reason.
+    /// Records not stored (a conflicting id, no id): with line and reason, the first 100.
     pub problems: Vec<String>,
+    /// How many records were not stored, in all.
+    pub problem_count: u64,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

@@ -211,6 +211,42 @@ pub fn append_to(ws: &mut crate::Workspace, entries: &[Entry]) -> Result<Vec<i64
     append_now(&mut ws.conn, &key, entries)
 }
 
+/// Appends entries for a command-line verb, on a workspace opened either way: through
+/// the writer's connection when the handle writes, else in a short write transaction of
+/// its own (which waits for a writer, as the server's appender does, and takes no
+/// writers' lock). A workspace on a read-only file system gives
+/// [`StoreError::ReadOnly`]: its log cannot grow, and the caller says so.
+pub fn log_verb(ws: &mut crate::Workspace, entries: &[Entry]) -> Result<Vec<i64>, StoreError> {
+    if ws.writable() {
+        let key = ws.audit_key()?;
+        return append_now(&mut ws.conn, &key, entries);
+    }
+    let db = ws.dir().join(DATABASE);
+    let read_only = |message: String| StoreError::ReadOnly {
+        path: ws.dir().to_path_buf(),
+        message,
+    };
+    let mut conn = Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(|e| read_only(e.to_string()))?;
+    if conn.is_readonly(rusqlite::MAIN_DB)? {
+        return Err(read_only("the database file cannot be written".into()));
+    }
+    let key = ws.audit_key()?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    append_now(&mut conn, &key, entries).map_err(|e| match e {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, m))
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen
+            ) =>
+        {
+            read_only(m.unwrap_or_else(|| f.to_string()))
+        }
+        e => e,
+    })
+}
+
 /// A problem [`verify`] found.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Problem {

@@ -261,6 +261,16 @@ pub fn open_listed(path: &Path, listed: FileId) -> Result<Opened, String> {
     })
 }
 
+/// Replaces `from` with `to` in every string of a JSON value.
+fn rename_in(value: &mut Value, from: &str, to: &str) {
+    match value {
+        Value::String(s) if s.contains(from) => *s = s.replace(from, to),
+        Value::Array(items) => items.iter_mut().for_each(|v| rename_in(v, from, to)),
+        Value::Object(map) => map.values_mut().for_each(|v| rename_in(v, from, to)),
+        _ => {}
+    }
+}
+
 fn rel_name(rel: &Path) -> String {
     rel.components()
         .map(|c| c.as_os_str().to_string_lossy())
@@ -635,10 +645,18 @@ fn store_file(
         normaliser,
         invalid: &mut report.invalid,
     };
+    // What the readers say and keep names the file as listed, not the open file's
+    // `/proc` path (which differs from run to run).
+    let (opened_as, shown) = (path.display().to_string(), listed.display().to_string());
     let file = match dispatch(kind, path, rel, &mut cx) {
-        Ok(f) => f,
+        Ok(mut f) => {
+            rename_in(&mut f.payload, &opened_as, &shown);
+            f
+        }
         Err(why) => {
-            report.skipped.push((rel.to_string(), why));
+            report
+                .skipped
+                .push((rel.to_string(), why.replace(&opened_as, &shown)));
             return Ok(());
         }
     };

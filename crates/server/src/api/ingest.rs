@@ -166,24 +166,72 @@ fn store_upload(
     };
     options.id_column = id_column;
     options.origin = "upload".into();
-    let (mut acks, mut problems) = (Vec::new(), Vec::new());
+    // Acknowledgements are not sent back; problems are kept as they come, the first
+    // [`MAX_PROBLEMS`] of them, so an upload of many bad rows costs no memory per row.
+    let mut problems = FirstLines::default();
     let report = add_stream(
         ws,
         std::io::Cursor::new(body),
-        &mut acks,
+        &mut std::io::sink(),
         &mut problems,
         &options,
     )?;
-    let problems: Vec<String> = String::from_utf8_lossy(&problems)
-        .lines()
-        .take(100)
-        .map(str::to_owned)
-        .collect();
     Ok(IngestResult {
         source: source.to_string(),
         read,
         stored: report.totals.stored,
         already_stored: report.totals.already_stored,
-        problems,
+        problem_count: problems.lines,
+        problems: String::from_utf8_lossy(&problems.kept)
+            .lines()
+            .map(str::to_owned)
+            .collect(),
     })
+}
+
+/// Problems shown at most in an upload's answer.
+pub const MAX_PROBLEMS: u64 = 100;
+
+/// A writer that keeps the first [`MAX_PROBLEMS`] lines written and counts them all.
+#[derive(Default)]
+struct FirstLines {
+    kept: Vec<u8>,
+    lines: u64,
+}
+
+impl std::io::Write for FirstLines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for piece in buf.split_inclusive(|&b| b == b'\n') {
+            if self.lines < MAX_PROBLEMS && self.kept.len() < (1 << 20) {
+                self.kept.extend_from_slice(piece);
+            }
+            if piece.ends_with(b"\n") {
+                self.lines += 1;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn only_the_first_problems_are_kept_and_all_are_counted() {
+        let mut w = FirstLines::default();
+        for i in 0..100_000 {
+            write!(w, "line {i}: ").unwrap();
+            writeln!(w, "no id").unwrap();
+        }
+        assert_eq!(w.lines, 100_000);
+        let text = String::from_utf8(w.kept).unwrap();
+        assert_eq!(text.lines().count(), MAX_PROBLEMS as usize);
+        assert_eq!(text.lines().last(), Some("line 99: no id"));
+    }
 }
