@@ -229,6 +229,35 @@ async fn reads_need_a_purpose_and_are_audited_with_it() {
         )
         .await;
     assert_eq!(status, 403);
+    // Searches and reads of an entity's edges and history carry their case as a field.
+    for path in [
+        "/api/search?q=heather%20wright&purpose=lead%208".to_string(),
+        format!("/api/entities/{}/edges?purpose=lead%208", s.t.alpha_entity),
+        format!(
+            "/api/entities/{}/history?purpose=lead%208",
+            s.t.alpha_entity
+        ),
+        format!(
+            "/api/entities/{}/network?purpose=lead%208",
+            s.t.alpha_entity
+        ),
+    ] {
+        let (status, body) = s.get(&path, "alice").await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    let (_, by_case) = s
+        .get("/api/audit?case=alpha&actor=alice&limit=1000", "audrey")
+        .await;
+    for action in ["search", "entity.edges", "entity.history", "entity.network"] {
+        assert!(
+            by_case
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == action),
+            "no {action} entry filed under case alpha: {by_case}"
+        );
+    }
     let (status, log) = s.get("/api/audit?actor=alice&limit=1000", "audrey").await;
     assert_eq!(status, 200, "{log}");
     let entries = log.as_array().unwrap();

@@ -9,7 +9,7 @@ use crate::auth::{Auth, P, Purpose, Q};
 use crate::dto::*;
 use crate::error::{ApiResult, ErrorBody};
 
-use super::shared::{entry, finish, page};
+use super::shared::{entity_cases, entry, finish, page};
 
 /// The entities around one: linked by edges or shared identifiers between visible
 /// records; identifiers held by very many records are listed as hubs, not followed.
@@ -26,15 +26,20 @@ pub(super) async fn entity_network(
     Q(p): Q<PageParams>,
 ) -> ApiResult<Json<NetworkPage>> {
     auth.require_reader()?;
-    let e = entry(&auth, Some(&purpose), "entity.network", &id);
+    let mut e = entry(&auth, Some(&purpose), "entity.network", &id);
     let (offset, limit) = page(&p);
     let user = auth.user.id;
     let result = state
         .read_heavy(move |conn| {
             let scope = Scope::for_user(conn, user)?;
-            Ok(scope::network(conn, &scope, &id, offset, limit)?.into())
+            let network: NetworkPage = scope::network(conn, &scope, &id, offset, limit)?.into();
+            Ok((network, entity_cases(conn, &scope, &[id.as_str()])?))
         })
-        .await;
+        .await
+        .map(|(network, case)| {
+            e.case = case;
+            network
+        });
     Ok(Json(finish(&state, e, result).await?))
 }
 
@@ -51,7 +56,7 @@ pub(super) async fn find_path(
     Q(p): Q<PathParams>,
 ) -> ApiResult<Json<PathResult>> {
     auth.require_reader()?;
-    let e = entry(
+    let mut e = entry(
         &auth,
         Some(&purpose),
         "path",
@@ -62,8 +67,16 @@ pub(super) async fn find_path(
     let result = state
         .read_heavy(move |conn| {
             let scope = Scope::for_user(conn, user)?;
-            Ok(scope::path(conn, &scope, &p.from, &p.to, depth)?.into())
+            let found: PathResult = scope::path(conn, &scope, &p.from, &p.to, depth)?.into();
+            Ok((
+                found,
+                entity_cases(conn, &scope, &[p.from.as_str(), p.to.as_str()])?,
+            ))
         })
-        .await;
+        .await
+        .map(|(found, case)| {
+            e.case = case;
+            found
+        });
     Ok(Json(finish(&state, e, result).await?))
 }

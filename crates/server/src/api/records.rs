@@ -10,7 +10,7 @@ use crate::auth::{Auth, P, Purpose, Q};
 use crate::dto::*;
 use crate::error::{ApiResult, ErrorBody};
 
-use super::shared::{MAX_OFFSET, case_names, entry, finish, keyed, page};
+use super::shared::{MAX_OFFSET, case_names, entity_cases, entry, finish, keyed, page};
 
 /// One record of one's cases.
 #[utoipa::path(get, path = "/api/records/{key}", tag = "records",
@@ -90,23 +90,29 @@ pub(super) async fn entity_edges(
     Q(p): Q<PageParams>,
 ) -> ApiResult<Json<EdgePage>> {
     auth.require_reader()?;
-    let e = entry(&auth, Some(&purpose), "entity.edges", &id);
+    let mut e = entry(&auth, Some(&purpose), "entity.edges", &id);
     let (offset, limit) = page(&p);
     let user = auth.user.id;
     let result = state
         .read(move |conn| {
             let scope = Scope::for_user(conn, user)?;
             let (total, edges) = scope::entity_edges(conn, &scope, &id, offset, limit)?;
-            Ok(EdgePage {
+            let case = entity_cases(conn, &scope, &[id.as_str()])?;
+            let page = EdgePage {
                 entity: spirit_store::parse_entity(&id)
                     .map(spirit_store::entity_label)
                     .unwrap_or(id),
                 total,
                 offset,
                 edges: edges.into_iter().map(Edge::from).collect(),
-            })
+            };
+            Ok((page, case))
         })
-        .await;
+        .await
+        .map(|(page, case)| {
+            e.case = case;
+            page
+        });
     Ok(Json(finish(&state, e, result).await?))
 }
 
@@ -130,14 +136,20 @@ pub(super) async fn entity_history(
         .read(move |conn| {
             let scope = Scope::for_user(conn, user)?;
             let events = scope::history(conn, &scope, &id)?;
-            Ok(History {
+            let case = entity_cases(conn, &scope, &[id.as_str()])?;
+            let history = History {
                 entity: spirit_store::parse_entity(&id)
                     .map(spirit_store::entity_label)
                     .unwrap_or(id),
                 events: events.into_iter().map(HistoryEvent::from).collect(),
-            })
+            };
+            Ok((history, case))
         })
-        .await;
+        .await
+        .map(|(history, case)| {
+            e.case = case;
+            history
+        });
     if let Ok(h) = &result {
         e.detail = json!({ "events": h.events.len() });
     }

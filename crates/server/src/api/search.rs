@@ -9,7 +9,7 @@ use crate::auth::{Auth, Purpose, Q};
 use crate::dto::*;
 use crate::error::{ApiResult, ErrorBody};
 
-use super::shared::{check_text, entry, finish, keyed};
+use super::shared::{case_names, check_text, entry, finish, keyed};
 
 /// Fuzzy search over names and identifiers of one's cases' records.
 #[utoipa::path(get, path = "/api/search", tag = "search",
@@ -24,7 +24,7 @@ pub(super) async fn search(
     Q(p): Q<SearchParams>,
 ) -> ApiResult<Json<SearchResults>> {
     auth.require_reader()?;
-    let e = entry(&auth, Some(&purpose), "search", &keyed(&state, &p.q));
+    let mut e = entry(&auth, Some(&purpose), "search", &keyed(&state, &p.q));
     let user = auth.user.id;
     let limit = p.limit.unwrap_or(20);
     let q = p.q.clone();
@@ -59,14 +59,26 @@ pub(super) async fn search(
                     hit.attributes = Record::from(record).attributes;
                     out.push(hit);
                 }
-                Ok(SearchResults {
-                    query: q,
-                    hits: out,
-                })
+                let sources: std::collections::BTreeSet<&str> = out
+                    .iter()
+                    .flat_map(|h| h.sources.iter().map(|c| c.source.as_str()))
+                    .collect();
+                let case = case_names(conn, &sources.into_iter().collect::<Vec<_>>())?;
+                Ok((
+                    SearchResults {
+                        query: q,
+                        hits: out,
+                    },
+                    case,
+                ))
             })
             .await
     }
-    .await;
+    .await
+    .map(|(results, case)| {
+        e.case = case;
+        results
+    });
     Ok(Json(finish(&state, e, result).await?))
 }
 

@@ -49,6 +49,35 @@ pub(super) async fn finish<T>(
     result
 }
 
+/// The cases (joined with ",") of the records of some entities that the reader sees: the
+/// case field of an audit entry for a read of those entities.
+pub(super) fn entity_cases(
+    conn: &Connection,
+    scope: &spirit_store::scope::Scope,
+    entities: &[&str],
+) -> ApiResult<Option<String>> {
+    let mut sources = std::collections::BTreeSet::new();
+    let db = spirit_store::StoreError::from;
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT s.name FROM records r JOIN sources s ON s.id = r.source WHERE r.id = ?1",
+        )
+        .map_err(db)?;
+    for entity in entities {
+        let Some(id) = spirit_store::parse_entity(entity) else {
+            continue;
+        };
+        for record in spirit_store::scope::visible_members(conn, scope, id)? {
+            sources.insert(
+                stmt.query_row([record], |r| r.get::<_, String>(0))
+                    .map_err(db)?,
+            );
+        }
+    }
+    let refs: Vec<&str> = sources.iter().map(String::as_str).collect();
+    case_names(conn, &refs)
+}
+
 /// The names of the cases of some sources, joined with ",".
 pub(super) fn case_names(conn: &Connection, sources: &[&str]) -> ApiResult<Option<String>> {
     let names = access::cases_of_sources(conn, sources)?;
