@@ -84,16 +84,49 @@ pub fn masked_value(kind: AttrKind, raw: &str) -> String {
 }
 
 /// The payload with every payment-card value of the record masked where it appears, so
-/// the stored copy of the row holds no card number in clear either.
+/// the stored copy of the row holds no card number in clear either. A JSON payload is
+/// masked in its decoded strings and written again, so a card written with JSON escapes
+/// (`4111\u00201111…`) is masked too; other text is masked where the value appears.
 pub fn mask_card_values(payload: &str, values: &[(AttrKind, String)]) -> String {
-    let mut out = payload.to_string();
-    for (kind, raw) in values {
-        let raw = raw.trim();
-        if *kind == AttrKind::PaymentCard && raw.bytes().filter(u8::is_ascii_digit).count() >= 12 {
-            out = out.replace(raw, &spirit_text::extract::mask_digits(raw));
-        }
+    let cards: Vec<&str> = values
+        .iter()
+        .filter(|(kind, raw)| {
+            *kind == AttrKind::PaymentCard && raw.bytes().filter(u8::is_ascii_digit).count() >= 12
+        })
+        .map(|(_, raw)| raw.trim())
+        .collect();
+    if cards.is_empty() {
+        return payload.to_string();
     }
-    out
+    let mask = |text: &str| {
+        cards.iter().fold(text.to_string(), |out, raw| {
+            out.replace(raw, &spirit_text::extract::mask_digits(raw))
+        })
+    };
+    match serde_json::from_str::<serde_json::Value>(payload) {
+        Ok(mut value @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) => {
+            mask_strings(&mut value, &mask);
+            value.to_string()
+        }
+        _ => mask(payload),
+    }
+}
+
+/// Applies `mask` to every string (keys included) of a JSON value.
+fn mask_strings(value: &mut serde_json::Value, mask: &dyn Fn(&str) -> String) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => *s = mask(s),
+        Value::Array(items) => items.iter_mut().for_each(|v| mask_strings(v, mask)),
+        Value::Object(map) => {
+            let old = std::mem::take(map);
+            for (k, mut v) in old {
+                mask_strings(&mut v, mask);
+                map.insert(mask(&k), v);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Masks, in place and keeping every byte offset, the digits of each card span (all but
@@ -155,6 +188,14 @@ mod tests {
         let masked = mask_card_values(payload, &values);
         assert!(!masked.contains("4111 1111 1111 1111"), "{masked}");
         assert!(masked.contains("\"name\":\"Ann\""), "{masked}");
+        // Written with JSON escapes, the card decodes to the same value: still masked.
+        let escaped = r#"{"id":"r1","card_number":"4111\u00201111 1111 1111","note":["4111 1111 1111 1111"]}"#;
+        let masked = mask_card_values(escaped, &values);
+        assert!(!masked.contains("1111 1111 1111"), "{masked}");
+        assert!(!masked.contains("u0020"), "{masked}");
+        assert_eq!(masked, mask_card_values(escaped, &values), "deterministic");
+        let back: serde_json::Value = serde_json::from_str(&masked).unwrap();
+        assert_eq!(back["id"], "r1");
         assert_eq!(masked_value(AttrKind::Surname, "4111"), "4111");
         assert!(!masked_value(AttrKind::PaymentCard, "4111111111111111").contains("11111111"));
     }
