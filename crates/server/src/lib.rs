@@ -102,15 +102,13 @@ impl AppState {
         let key_dir = ws.key_dir().to_path_buf();
         drop(ws);
         let audit = Appender::start(dir, key.clone())?;
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        let logins = throttle::LoginThrottle::open(dir, now_ms).map_err(|e| {
-            StoreError::Invalid(format!(
-                "cannot open {}: {e}",
-                dir.join(throttle::FILE).display()
-            ))
-        })?;
+        let logins =
+            throttle::LoginThrottle::open(dir, spirit_store::access::now_ms()).map_err(|e| {
+                StoreError::Invalid(format!(
+                    "cannot open {}: {e}",
+                    dir.join(throttle::FILE).display()
+                ))
+            })?;
         Ok(AppState {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),

@@ -185,7 +185,8 @@ pub fn check_name(what: &str, name: &str) -> Result<(), StoreError> {
     }
 }
 
-fn now_ms() -> i64 {
+/// Milliseconds since the Unix epoch (0 before it).
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

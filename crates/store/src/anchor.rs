@@ -15,7 +15,7 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, Problem, Verification};
-use crate::keys::AuditKey;
+use crate::keys::{AuditKey, parse_hex};
 use crate::util::hex;
 use crate::{StoreError, now};
 
@@ -73,26 +73,15 @@ pub fn take(conn: &Connection, key: &AuditKey) -> Result<Anchor, StoreError> {
     })
 }
 
-fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != 2 * N || !text.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
-}
-
 impl Anchor {
     /// Checks the signature under the anchor's own public key.
     pub fn signed(&self) -> bool {
         let Some(pk) =
-            unhex::<32>(&self.public_key).and_then(|b| VerifyingKey::from_bytes(&b).ok())
+            parse_hex::<32>(&self.public_key).and_then(|b| VerifyingKey::from_bytes(&b).ok())
         else {
             return false;
         };
-        let Some(sig) = unhex::<64>(&self.signature) else {
+        let Some(sig) = parse_hex::<64>(&self.signature) else {
             return false;
         };
         let msg = message(

@@ -516,11 +516,11 @@ pub struct Filter {
 
 /// Entries matching a filter, oldest first.
 pub fn query(conn: &Connection, filter: &Filter) -> Result<Vec<Stored>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, at, actor, case_name, purpose, action, target, outcome, detail, hash FROM audit \
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {STORED_COLUMNS} FROM audit \
          WHERE seq > ?1 AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR action = ?3) \
-         AND (?4 IS NULL OR case_name = ?4) ORDER BY seq LIMIT ?5",
-    )?;
+         AND (?4 IS NULL OR case_name = ?4) ORDER BY seq LIMIT ?5"
+    ))?;
     let rows = stmt.query_map(
         params![
             filter.after.unwrap_or(0),
@@ -529,28 +529,35 @@ pub fn query(conn: &Connection, filter: &Filter) -> Result<Vec<Stored>, StoreErr
             filter.case,
             filter.limit.min(1000) as i64
         ],
-        |r| {
-            let detail: String = r.get(8)?;
-            let hash: Vec<u8> = r.get(9)?;
-            Ok(Stored {
-                seq: r.get(0)?,
-                at: r.get(1)?,
-                actor: r.get(2)?,
-                case: r.get(3)?,
-                purpose: r.get(4)?,
-                action: r.get(5)?,
-                target: r.get(6)?,
-                outcome: r.get(7)?,
-                detail: match serde_json::from_str(&detail) {
-                    Ok(v @ Value::Object(_)) => v,
-                    Ok(Value::Null) | Err(_) => Value::Object(serde_json::Map::new()),
-                    Ok(other) => serde_json::json!({ "value": other }),
-                },
-                hash: hex(&hash),
-            })
-        },
+        stored,
     )?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The columns every read of stored entries selects, in [`stored`]'s order.
+const STORED_COLUMNS: &str =
+    "seq, at, actor, case_name, purpose, action, target, outcome, detail, hash";
+
+/// A stored entry from a row of [`STORED_COLUMNS`].
+fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
+    let detail: String = r.get(8)?;
+    let hash: Vec<u8> = r.get(9)?;
+    Ok(Stored {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        case: r.get(3)?,
+        purpose: r.get(4)?,
+        action: r.get(5)?,
+        target: r.get(6)?,
+        outcome: r.get(7)?,
+        detail: match serde_json::from_str(&detail) {
+            Ok(v @ Value::Object(_)) => v,
+            Ok(Value::Null) | Err(_) => Value::Object(serde_json::Map::new()),
+            Ok(other) => serde_json::json!({ "value": other }),
+        },
+        hash: hex(&hash),
+    })
 }
 
 /// Entries that logged a term (a search text, an erased record key) as its keyed hash
@@ -561,25 +568,12 @@ pub fn find_term(
     text: &str,
     limit: usize,
 ) -> Result<Vec<Stored>, StoreError> {
-    let hashed = key.term(text);
-    let mut stmt = conn.prepare(
-        "SELECT seq FROM audit WHERE target = ?1 OR instr(detail, ?1) > 0 ORDER BY seq LIMIT ?2",
-    )?;
-    let seqs: Vec<i64> = stmt
-        .query_map(params![hashed, limit as i64], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut out = Vec::with_capacity(seqs.len());
-    for seq in seqs {
-        out.extend(query(
-            conn,
-            &Filter {
-                after: Some(seq - 1),
-                limit: 1,
-                ..Filter::default()
-            },
-        )?);
-    }
-    Ok(out)
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {STORED_COLUMNS} FROM audit WHERE target = ?1 OR instr(detail, ?1) > 0 \
+         ORDER BY seq LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![key.term(text), limit as i64], stored)?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 type Request = (Entry, SyncSender<Result<i64, String>>);

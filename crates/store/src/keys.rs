@@ -99,7 +99,8 @@ fn create_once(path: &Path, text: &str) -> Result<String, StoreError> {
     }
 }
 
-fn parse_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+/// `N` bytes from `2N` hexadecimal digits (surrounding whitespace ignored).
+pub(crate) fn parse_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
     let t = text.trim();
     if t.len() != 2 * N || !t.is_ascii() {
         return None;

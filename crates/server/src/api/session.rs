@@ -4,7 +4,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, extract::State};
 use serde_json::json;
-use spirit_store::access::{self, PasswordCheck};
+use spirit_store::access::{self, PasswordCheck, now_ms};
 use spirit_store::audit::{Entry, clip};
 
 use crate::AppState;
@@ -126,12 +126,6 @@ async fn logged_name(state: &AppState, name: &str) -> ApiResult<String> {
     } else {
         keyed(state, name)
     })
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Change one's password (the current one is checked; at least 12 characters, 5
