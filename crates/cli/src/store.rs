@@ -166,7 +166,7 @@ fn open(dir: &Path, access: Access) -> Result<Workspace> {
 }
 
 /// Logs a verb in the audit log as `cli:<OS user>`, before anything is shown (a read
-/// that cannot be logged shows nothing). On a read-only file system (an archived copy)
+/// that cannot be logged shows nothing, on a full disk too). On a read-only file system (an archived copy)
 /// the log cannot grow: the verb goes on and says so.
 fn log(
     ws: &mut Workspace,
@@ -186,6 +186,11 @@ fn log(
             );
             Ok(())
         }
+        Err(StoreError::DiskFull(path)) => anyhow::bail!(
+            "{} is on a full disk: this verb cannot be written to the audit log, so it \
+             shows nothing; free some space and run it again",
+            path.display()
+        ),
         Err(e) => Err(e).context("writing the audit log"),
     }
 }

@@ -317,6 +317,14 @@ fn assert_refused(o: &Output, ws: &Path, words: &[&str]) {
     assert!(!err.contains("internal error"), "{}", show(o));
 }
 
+/// Writes `path` until its file system has no room left.
+fn fill(path: &Path) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).unwrap();
+    let block = vec![0u8; 4096];
+    while f.write_all(&block).and_then(|()| f.flush()).is_ok() {}
+}
+
 /// A file system mounted for a test, unmounted when dropped.
 struct Mounted(PathBuf);
 
@@ -780,6 +788,18 @@ fn a_full_disk_stops_add_after_the_last_acknowledged_batch() {
     let report = check_ok(&ws);
     assert_eq!(count(&report, "records"), INGESTED + acked.len());
     assert_eq!(count(&report, "unresolved_records"), 0);
+    // Reads are audited: while the log cannot grow they are refused, and say why.
+    let filler = disk.0.join("filler");
+    fill(&filler);
+    let out = tmp.path().join("early.csv");
+    let o = spirit(&["export", s(&ws), "--out", s(&out)]);
+    // (The log's write-ahead file may still hold room from earlier writes.)
+    if !o.status.success() {
+        assert_refused(&o, &ws, &["full disk", "audit log"]);
+        assert!(!out.exists(), "a refused export wrote {}", out.display());
+    }
+    std::fs::remove_file(&filler).unwrap();
+    disk.remount("remount,size=64m");
     let clusters = export(&ws);
     for (i, (id, entity)) in acked.iter().enumerate() {
         assert_eq!(id, &ids[i], "acknowledgement {i} out of order");
@@ -790,7 +810,6 @@ fn a_full_disk_stops_add_after_the_last_acknowledged_batch() {
         );
     }
 
-    disk.remount("remount,size=64m");
     let o = spirit_with_input(&add, &all);
     assert!(o.status.success(), "{}", show(&o));
     assert_eq!(stdout(&o).lines().count(), ids.len());

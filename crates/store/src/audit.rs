@@ -217,9 +217,11 @@ pub fn append_to(ws: &mut crate::Workspace, entries: &[Entry]) -> Result<Vec<i64
 /// writers' lock). A workspace on a read-only file system gives
 /// [`StoreError::ReadOnly`]: its log cannot grow, and the caller says so.
 pub fn log_verb(ws: &mut crate::Workspace, entries: &[Entry]) -> Result<Vec<i64>, StoreError> {
+    let dir = ws.dir().to_path_buf();
     if ws.writable() {
         let key = ws.audit_key()?;
-        return append_now(&mut ws.conn, &key, entries);
+        return append_now(&mut ws.conn, &key, entries)
+            .map_err(|e| crate::workspace::map_store_error(&dir, e));
     }
     let db = ws.dir().join(DATABASE);
     let read_only = |message: String| StoreError::ReadOnly {
@@ -243,7 +245,7 @@ pub fn log_verb(ws: &mut crate::Workspace, entries: &[Entry]) -> Result<Vec<i64>
         {
             read_only(m.unwrap_or_else(|| f.to_string()))
         }
-        e => e,
+        e => crate::workspace::map_store_error(&dir, e),
     })
 }
 
