@@ -1,7 +1,7 @@
 //! Extractors: who is asking (bearer token or session cookie with CSRF), for what purpose,
 //! and the query, path and JSON inputs with their rejections turned into [`ApiError`]s.
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
 use axum::http::Method;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -164,10 +164,10 @@ struct PurposeQuery {
     purpose: Option<String>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Purpose {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Purpose, ApiError> {
+impl Purpose {
+    /// The purpose the request states, if any; a stated purpose that is too long or holds
+    /// control characters is refused.
+    fn stated(parts: &Parts) -> Result<Option<Purpose>, ApiError> {
         let from_query = axum::extract::Query::<PurposeQuery>::try_from_uri(&parts.uri)
             .ok()
             .and_then(|q| q.0.purpose);
@@ -176,17 +176,37 @@ impl<S: Send + Sync> FromRequestParts<S> for Purpose {
             .get(PURPOSE_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let purpose = from_query
+        let Some(purpose) = from_query
             .or(from_header)
             .map(|p| p.trim().to_string())
             .filter(|p| !p.is_empty())
-            .ok_or(ApiError::PurposeRequired)?;
+        else {
+            return Ok(None);
+        };
         if purpose.len() > MAX_PURPOSE || purpose.chars().any(char::is_control) {
             return Err(ApiError::BadRequest(format!(
                 "the purpose must be at most {MAX_PURPOSE} bytes of text without control characters"
             )));
         }
-        Ok(Purpose(purpose))
+        Ok(Some(Purpose(purpose)))
+    }
+}
+
+/// Reads of personal data require a purpose.
+impl<S: Send + Sync> FromRequestParts<S> for Purpose {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Purpose, ApiError> {
+        Purpose::stated(parts)?.ok_or(ApiError::PurposeRequired)
+    }
+}
+
+/// Changes (judgements, merges, splits) record the purpose when one is stated.
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Purpose {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Purpose>, ApiError> {
+        Purpose::stated(parts)
     }
 }
 
@@ -210,7 +230,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for P<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<P<T>, ApiError> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
+        <axum::extract::Path<T> as FromRequestParts<S>>::from_request_parts(parts, state)
             .await
             .map(|p| P(p.0))
             .map_err(|e| ApiError::BadRequest(format!("path: {}", e.body_text())))

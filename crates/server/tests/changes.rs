@@ -389,6 +389,38 @@ async fn merges_and_splits_are_judgements() {
     // Reading the history is audited with its purpose.
     let (_, log) = s.get("/api/audit?action=entity.history", "audrey").await;
     assert_eq!(log[0]["purpose"], "check", "{log}");
+
+    // Undo (an "unsure" judgement on the split pair, which now spans two entities),
+    // with a purpose: the history of each entity lists it once, and the audit entry
+    // of the change carries the purpose.
+    let (status, undo) = s
+        .post(
+            "/api/judgements?purpose=case%20review",
+            "alice",
+            json!({"verdict": "unsure", "left": left, "right": right, "reason": "undo of not-same"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{undo}");
+    let label = r["left_entity"].as_str().unwrap();
+    let (_, h) = s
+        .get(
+            &format!("/api/entities/{label}/history?purpose=check"),
+            "alice",
+        )
+        .await;
+    let undone = h["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "judgement" && e["detail"]["verdict"] == "unsure")
+        .count();
+    assert_eq!(undone, 1, "{h}");
+    let (_, log) = s.get("/api/audit?action=judge", "audrey").await;
+    let last = log.as_array().unwrap().last().unwrap();
+    assert_eq!(last["detail"]["verdict"], "unsure", "{log}");
+    assert_eq!(last["purpose"], "case review", "{log}");
+    let (_, log) = s.get("/api/audit?action=split", "audrey").await;
+    assert!(log[0]["purpose"].is_null(), "none was stated: {log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,7 @@
 //! together, and an entity's history.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use serde_json::Value;
 use spirit_model::weight_to_probability;
@@ -271,7 +271,10 @@ pub fn entity(conn: &Connection, text: &str) -> Result<Option<EntityView>, Store
         judgements.sort_by_key(|j| j.id);
     }
     let events: i64 = conn.query_row(
-        "SELECT count(*) FROM events WHERE entity = ?1 OR other = ?1",
+        // A judgement between two entities is one event however many rows it has.
+        "SELECT count(DISTINCT CASE WHEN kind = 'judgement' \
+         THEN 'j' || json_extract(detail, '$.judgement') ELSE id END) \
+         FROM events WHERE entity = ?1 OR other = ?1",
         [id],
         |r| r.get(0),
     )?;
@@ -337,8 +340,17 @@ pub fn history(conn: &Connection, text: &str) -> Result<Option<Vec<EventView>>, 
         ))
     })?;
     let mut out = Vec::new();
+    // A judgement between two entities is an event of each; the history shows it once.
+    let mut judgements = FxHashSet::default();
     for row in rows {
         let (eid, at, run, kind, entity, other, record, detail) = row?;
+        let detail: Value = serde_json::from_str(&detail).unwrap_or(Value::Null);
+        if kind == "judgement"
+            && let Some(j) = detail.get("judgement").and_then(Value::as_i64)
+            && !judgements.insert(j)
+        {
+            continue;
+        }
         out.push(EventView {
             id: eid,
             at,
@@ -347,7 +359,7 @@ pub fn history(conn: &Connection, text: &str) -> Result<Option<Vec<EventView>>, 
             entity: entity_label(entity),
             other: other.map(entity_label),
             record: record.map(|r| key_of(conn, r)).transpose()?,
-            detail: serde_json::from_str(&detail).unwrap_or(Value::Null),
+            detail,
         });
     }
     Ok(Some(out))

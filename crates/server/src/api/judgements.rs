@@ -8,15 +8,17 @@ use spirit_store::judge::{self, Verdict};
 use spirit_store::scope::{self, Scope};
 
 use crate::AppState;
-use crate::auth::{Auth, J};
+use crate::auth::{Auth, J, Purpose};
 use crate::dto::*;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 
 use super::shared::{case_names, check_text, entry, finish, keyed};
 
+#[allow(clippy::too_many_arguments)]
 async fn judge_pair(
     state: &AppState,
     auth: &Auth,
+    purpose: Option<Purpose>,
     action: &str,
     verdict: Verdict,
     left: Side,
@@ -26,7 +28,7 @@ async fn judge_pair(
     auth.require_reader()?;
     check_text("the reason", &reason, 2000)?;
     let target = format!("{} / {}", left.logged(state), right.logged(state));
-    let mut e = entry(auth, None, action, &target);
+    let mut e = entry(auth, purpose.as_ref(), action, &target);
     e.detail = json!({ "verdict": verdict.name(), "reason": clip(&reason, 2000) });
     let (user, author) = (auth.user.id, auth.user.name.clone());
     let result = state
@@ -106,7 +108,9 @@ impl Side {
     }
 }
 
-/// Judge two records same, not-same or unsure; the entities re-cluster at once.
+/// Judge two records same, not-same or unsure; the entities re-cluster at once. A purpose
+/// (`?purpose=` or `X-Purpose`), when stated, is recorded in the audit entry, as for merges
+/// and splits.
 #[utoipa::path(post, path = "/api/judgements", tag = "judgements",
     security(("bearer" = []), ("cookie" = [])),
     request_body = JudgeRequest,
@@ -116,6 +120,7 @@ impl Side {
 pub(super) async fn create_judgement(
     State(state): State<AppState>,
     auth: Auth,
+    purpose: Option<Purpose>,
     J(req): J<JudgeRequest>,
 ) -> ApiResult<Json<JudgeResult>> {
     let verdict = Verdict::parse(&req.verdict)
@@ -123,6 +128,7 @@ pub(super) async fn create_judgement(
     judge_pair(
         &state,
         &auth,
+        purpose,
         "judge",
         verdict,
         Side::Record(req.left),
@@ -142,11 +148,13 @@ pub(super) async fn create_judgement(
 pub(super) async fn merge(
     State(state): State<AppState>,
     auth: Auth,
+    purpose: Option<Purpose>,
     J(req): J<MergeRequest>,
 ) -> ApiResult<Json<JudgeResult>> {
     judge_pair(
         &state,
         &auth,
+        purpose,
         "merge",
         Verdict::Same,
         Side::Entity(req.left),
@@ -166,11 +174,13 @@ pub(super) async fn merge(
 pub(super) async fn split(
     State(state): State<AppState>,
     auth: Auth,
+    purpose: Option<Purpose>,
     J(req): J<SplitRequest>,
 ) -> ApiResult<Json<JudgeResult>> {
     judge_pair(
         &state,
         &auth,
+        purpose,
         "split",
         Verdict::NotSame,
         Side::Record(req.left),
