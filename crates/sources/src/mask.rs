@@ -8,10 +8,13 @@ use spirit_text::extract::{Finding, Kind};
 
 /// `raw` with every payment-card number in it masked (`411111******1111`), so the
 /// quarantine file never holds a card in clear: each run of digits, spaces and dashes
-/// that is a card number by `checks::card` (scheme prefix, length, Luhn).
+/// that is a card number by `checks::card` (scheme prefix, length, Luhn). A rejected
+/// JSON line may write a card's digits, spaces or dashes as `\uXXXX` escapes; those
+/// escapes are decoded first, so the card is masked all the same.
 pub fn mask_cards(raw: &str) -> String {
+    let raw = decode_numeric_escapes(raw);
     let mut out = String::with_capacity(raw.len());
-    let mut rest = raw;
+    let mut rest: &str = &raw;
     while !rest.is_empty() {
         let in_run = |c: char| c.is_ascii_digit() || c == ' ' || c == '-';
         let split = rest.find(|c: char| !in_run(c)).unwrap_or(rest.len());
@@ -22,6 +25,49 @@ pub fn mask_cards(raw: &str) -> String {
         rest = &tail[next..];
     }
     out
+}
+
+/// `text` with each JSON escape `\uXXXX` of a digit, a space or a dash written as the
+/// character itself (an escaped backslash `\\` is kept, with what follows it). The
+/// meaning of a JSON string is unchanged; a card hidden behind escapes becomes a run.
+fn decode_numeric_escapes(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("\\u") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut k = 0;
+    while k < b.len() {
+        if b[k] != b'\\' {
+            k += 1;
+            continue;
+        }
+        if b.get(k + 1) == Some(&b'u')
+            && let Some(hex) = text.get(k + 2..k + 6)
+            && let Ok(code) = u32::from_str_radix(hex, 16)
+            && let Some(c) =
+                char::from_u32(code).filter(|c| c.is_ascii_digit() || *c == ' ' || *c == '-')
+        {
+            out.push_str(&text[copied..k]);
+            out.push(c);
+            k += 6;
+            copied = k;
+        } else {
+            // An escape of something else, or an escaped backslash: keep both bytes.
+            k += 2;
+        }
+    }
+    out.push_str(&text[copied.min(text.len())..]);
+    std::borrow::Cow::Owned(out)
+}
+
+/// Masks the payment cards in every string (keys included) of a JSON value, in place;
+/// true when something was masked.
+pub fn mask_cards_in_json(value: &mut serde_json::Value) -> bool {
+    let before = value.clone();
+    mask_strings(value, &mask_cards);
+    *value != before
 }
 
 /// A run of digit groups separated by spaces or dashes, with every card in it masked:
@@ -112,11 +158,20 @@ pub fn mask_card_values(payload: &str, values: &[(AttrKind, String)]) -> String 
     }
 }
 
-/// Applies `mask` to every string (keys included) of a JSON value.
+/// Applies `mask` to every string (keys included) of a JSON value, and to the digits of
+/// every number: a number that `mask` changes (a card written as a JSON number) becomes
+/// the masked string.
 fn mask_strings(value: &mut serde_json::Value, mask: &dyn Fn(&str) -> String) {
     use serde_json::Value;
     match value {
         Value::String(s) => *s = mask(s),
+        Value::Number(n) => {
+            let text = n.to_string();
+            let masked = mask(&text);
+            if masked != text {
+                *value = Value::String(masked);
+            }
+        }
         Value::Array(items) => items.iter_mut().for_each(|v| mask_strings(v, mask)),
         Value::Object(map) => {
             let old = std::mem::take(map);
@@ -182,6 +237,36 @@ mod tests {
     }
 
     #[test]
+    fn cards_written_with_json_escapes_are_masked() {
+        let line = r#"{"card":"4111\u00201111\u0020\u0031111 1111","x":"\\u0031"}"#;
+        let masked = mask_cards(line);
+        assert!(masked.contains(r#""4111 11** **** 1111""#), "{masked}");
+        assert!(!masked.contains("u0020"), "{masked}");
+        // An escaped backslash before "u0031" is text, not an escape.
+        assert!(masked.contains(r#""x":"\\u0031""#), "{masked}");
+        // Other escapes are left as written; a cut escape at the end is kept.
+        assert_eq!(mask_cards(r#"a\u00e9b\u00"#), r#"a\u00e9b\u00"#);
+    }
+
+    #[test]
+    fn cards_anywhere_in_a_json_value_are_masked() {
+        let mut v: serde_json::Value = serde_json::from_str(
+            r#"{"title":"card 4111-1111-1111-1111","n":4111111111111111,"tags":["5500 0000 0000 0004"]}"#,
+        )
+        .unwrap();
+        assert!(mask_cards_in_json(&mut v));
+        let text = v.to_string();
+        assert!(!text.contains("4111-1111-1111-1111"), "{text}");
+        assert!(
+            !text.contains("4111111111111111"),
+            "a card as a number: {text}"
+        );
+        assert!(!text.contains("5500 0000 0000 0004"), "{text}");
+        let mut plain = serde_json::json!({"title": "hello 2026", "n": 12345678901234567u64});
+        assert!(!mask_cards_in_json(&mut plain));
+    }
+
+    #[test]
     fn card_values_are_masked_in_payloads_and_raw_text() {
         let values = vec![(AttrKind::PaymentCard, " 4111 1111 1111 1111 ".to_string())];
         let payload = r#"{"card":"4111 1111 1111 1111","name":"Ann"}"#;
@@ -196,6 +281,11 @@ mod tests {
         assert_eq!(masked, mask_card_values(escaped, &values), "deterministic");
         let back: serde_json::Value = serde_json::from_str(&masked).unwrap();
         assert_eq!(back["id"], "r1");
+        // A card written as a JSON number.
+        let numeric = r#"{"id":"r2","card_number":4111111111111111}"#;
+        let values = vec![(AttrKind::PaymentCard, "4111111111111111".to_string())];
+        let masked = mask_card_values(numeric, &values);
+        assert!(!masked.contains("4111111111111111"), "{masked}");
         assert_eq!(masked_value(AttrKind::Surname, "4111"), "4111");
         assert!(!masked_value(AttrKind::PaymentCard, "4111111111111111").contains("11111111"));
     }

@@ -285,18 +285,29 @@ fn store_post(
         document,
         &mut report.invalid,
     );
-    // The stored payload: the line as it came, or with card numbers masked in the body.
-    let payload = if findings
+    // The stored payload: the line as it came, or with card numbers masked: in the body
+    // where the extractor found them, in the other fields (title, signature…) wherever
+    // a card number appears.
+    let mut object = post.object.clone();
+    let mut masked = false;
+    for (key, value) in object.iter_mut() {
+        if *key != post.body_key {
+            masked |= spirit_sources::mask::mask_cards_in_json(value);
+        }
+    }
+    if findings
         .iter()
         .any(|f| f.kind == spirit_text::extract::Kind::Card)
     {
         let mut body = post.body.as_bytes().to_vec();
         spirit_sources::mask::mask_card_spans(&mut body, &findings);
-        let mut object = post.object.clone();
         object.insert(
             post.body_key.clone(),
             Value::String(String::from_utf8_lossy(&body).into_owned()),
         );
+        masked = true;
+    }
+    let payload = if masked {
         Value::Object(object).to_string()
     } else {
         line.to_string()

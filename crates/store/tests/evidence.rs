@@ -432,4 +432,34 @@ fn the_store_quarantine_masks_every_card_number() {
             assert!(text.contains(&c[..6]), "the first six digits stay: {text}");
         }
     }
+    // A card written with JSON escapes in a rejected line, and cards in a stored post's
+    // other fields (a title, a number): masked as well.
+    let escaped = spaced(&cards[2]).replace(' ', "\\u0020");
+    let posts = format!(
+        "{{\"id\":\"p4\",\"body\":\"x\",\"card\":\"{escaped}\"}}\n\
+         {{\"id\":\"p5\",\"author\":\"b\",\"body\":\"hello\",\"title\":\"sale {}\",\"price\":{}}}\n",
+        spaced(&cards[1]),
+        cards[3],
+    );
+    std::fs::write(&ppath, posts).unwrap();
+    let p = spirit_store::posts::ingest_posts(&mut ws, "forum", &ppath, &NoProgress).unwrap();
+    assert_eq!((p.quarantined, p.posts_stored), (1, 1), "{p:?}");
+    let text = std::fs::read_to_string(p.quarantine_file.as_ref().unwrap()).unwrap();
+    assert!(!text.contains(&escaped), "{text}");
+    assert!(
+        !text.contains(&cards[2][8..12]),
+        "the middle digits: {text}"
+    );
+    let post = query::record(ws.connection(), "forum:post:p5")
+        .unwrap()
+        .unwrap();
+    for c in [&cards[1], &cards[3]] {
+        assert!(!post.payload.contains(c.as_str()), "{}", post.payload);
+        assert!(!post.payload.contains(&spaced(c)), "{}", post.payload);
+    }
+    assert!(
+        post.payload.contains("\"body\":\"hello\""),
+        "{}",
+        post.payload
+    );
 }
