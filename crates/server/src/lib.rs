@@ -252,6 +252,28 @@ impl AppState {
         out
     }
 
+    /// Runs `f` off the async threads with a lender of the workspace: each call of the
+    /// lender takes the writer lock, opens the workspace for writing, runs its work and
+    /// lets both go, so other writers get their turn between two calls (the batches of
+    /// an upload).
+    pub async fn write_lent<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut spirit_store::stream::Lend<'_>) -> Result<T, ApiError> + Send + 'static,
+    {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut lend = |work: &mut dyn FnMut(&mut Workspace) -> Result<(), StoreError>| {
+                let _writer = state.inner.writer.blocking_lock();
+                let mut ws = Workspace::open(&state.inner.dir, Access::Write)?;
+                work(&mut ws)
+            };
+            f(&mut lend)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("a request's worker failed: {e}")))?
+    }
+
     /// Appends an entry to the audit log and waits until it is durable.
     pub async fn audit(&self, entry: Entry) -> Result<i64, ApiError> {
         let state = self.clone();

@@ -85,7 +85,25 @@ impl std::ops::AddAssign for AddTotals {
 /// Resolves records into a workspace with its current model, or the cold-start model
 /// ([`spirit_matching::cold`]) while the workspace has never been trained.
 pub struct Resolver<'w> {
+    guard: Held<'w>,
+    core: Core,
+}
+
+/// The workspace a resolver works in, with the checkpointer it runs beside it; dropping
+/// it hands checkpoints back to the workspace's connection.
+struct Held<'w> {
     ws: &'w mut Workspace,
+    checkpointer: Checkpointer,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.checkpointer.stop(&self.ws.conn);
+    }
+}
+
+/// What a resolver keeps in memory, apart from the workspace it works in.
+struct Core {
     /// The model in force; `None` until a cold-start workspace sees its first record.
     model: Option<StoredModel>,
     resident: Resident,
@@ -93,20 +111,71 @@ pub struct Resolver<'w> {
     /// index no longer matches the store, so the resolver refuses more work.
     poisoned: bool,
     /// Seconds spent loading the resident index.
-    pub load_seconds: f64,
+    load_seconds: f64,
     normaliser: Normaliser,
     settings: Settings,
     run: i64,
     threshold_weight: f64,
     floor_weight: f64,
-    pub totals: AddTotals,
-    checkpointer: Checkpointer,
+    totals: AddTotals,
 }
 
-impl Drop for Resolver<'_> {
-    fn drop(&mut self) {
-        self.checkpointer.stop(&self.ws.conn);
+/// A resolver between two batches, without its workspace: the server closes the
+/// workspace (and lets other writers in) between the batches of an upload, and keeps
+/// the resident index rather than loading it again for every batch. [`Parked::resume`]
+/// checks that the store is as the index left it, and loads the index again when
+/// another writer added or erased records or stored a model meanwhile.
+pub struct Parked {
+    core: Core,
+    stamp: Stamp,
+}
+
+/// The `meta` key counting the records erased so far (kept by the erasure).
+pub(crate) const RECORDS_ERASED: &str = "records_erased";
+
+/// What the resident index depends on: the last record stored, the records erased so
+/// far, the last model stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    last_record: i64,
+    erased: i64,
+    last_model: i64,
+}
+
+impl Stamp {
+    fn of(conn: &Connection) -> Result<Stamp, StoreError> {
+        Ok(conn.query_row(
+            "SELECT (SELECT ifnull(max(id), 0) FROM records), \
+                    (SELECT ifnull(max(CAST(value AS INTEGER)), 0) FROM meta WHERE key = ?1), \
+                    (SELECT ifnull(max(id), 0) FROM models)",
+            [RECORDS_ERASED],
+            |r| {
+                Ok(Stamp {
+                    last_record: r.get(0)?,
+                    erased: r.get(1)?,
+                    last_model: r.get(2)?,
+                })
+            },
+        )?)
     }
+}
+
+/// The model in force (with the settings' say on writing style) and the resident index
+/// under its rules.
+fn load_index(
+    conn: &Connection,
+    settings: &Settings,
+) -> Result<(Option<StoredModel>, Resident, f64), StoreError> {
+    let mut model = current_model(conn)?;
+    if let Some(model) = &mut model {
+        model
+            .model
+            .set_style_can_link(settings.resolve.style_can_link);
+    }
+    let t = Instant::now();
+    let rules = model.as_ref().map(|m| m.rules.clone()).unwrap_or_default();
+    let resident = Resident::load(conn, &rules)?;
+    Ok((model, resident, t.elapsed().as_secs_f64()))
 }
 
 impl<'w> Resolver<'w> {
@@ -116,38 +185,49 @@ impl<'w> Resolver<'w> {
     pub fn new(ws: &'w mut Workspace) -> Result<Resolver<'w>, StoreError> {
         ws.require_write()?;
         let settings = ws.settings().clone();
-        let mut model = current_model(&ws.conn)?;
-        if let Some(model) = &mut model {
-            model
-                .model
-                .set_style_can_link(settings.resolve.style_can_link);
-        }
-        let t = Instant::now();
-        let rules = model.as_ref().map(|m| m.rules.clone()).unwrap_or_default();
-        let resident = Resident::load(&ws.conn, &rules)?;
-        let load_seconds = t.elapsed().as_secs_f64();
+        let (model, resident, load_seconds) = load_index(&ws.conn, &settings)?;
         let run = Workspace::start_run(&ws.conn, "add").map_err(|e| ws.write_error(e))?;
         let card_key = ws.card_key()?;
         let checkpointer = Checkpointer::start(ws)?;
         Ok(Resolver {
-            checkpointer,
-            resident,
-            poisoned: false,
-            load_seconds,
-            normaliser: Normaliser::new(&settings, card_key),
-            threshold_weight: probability_to_weight(settings.resolve.threshold),
-            floor_weight: probability_to_weight(settings.resolve.edge_floor),
-            settings,
-            model,
-            run,
-            ws,
-            totals: AddTotals::default(),
+            guard: Held { ws, checkpointer },
+            core: Core {
+                resident,
+                poisoned: false,
+                load_seconds,
+                normaliser: Normaliser::new(&settings, card_key),
+                threshold_weight: probability_to_weight(settings.resolve.threshold),
+                floor_weight: probability_to_weight(settings.resolve.edge_floor),
+                settings,
+                model,
+                run,
+                totals: AddTotals::default(),
+            },
         })
+    }
+
+    /// Seconds spent loading the resident index (again, when a resumed resolver found
+    /// the store changed).
+    pub fn load_seconds(&self) -> f64 {
+        self.core.load_seconds
+    }
+
+    /// The totals so far.
+    pub fn totals(&self) -> &AddTotals {
+        &self.core.totals
+    }
+
+    /// Lets the workspace go, keeping the resident index for [`Parked::resume`].
+    pub fn park(self) -> Result<Parked, StoreError> {
+        let Resolver { guard, core } = self;
+        let stamp = Stamp::of(&guard.ws.conn)?;
+        drop(guard);
+        Ok(Parked { core, stamp })
     }
 
     /// The workspace settings in force.
     pub fn settings(&self) -> &Settings {
-        &self.settings
+        &self.core.settings
     }
 
     /// Stores and resolves a batch of records in one transaction. When it returns `Ok`,
@@ -201,6 +281,7 @@ impl<'w> Resolver<'w> {
         progress: &dyn Progress,
     ) -> Result<u64, StoreError> {
         let pending: Vec<i64> = self
+            .guard
             .ws
             .conn
             .prepare(
@@ -236,25 +317,30 @@ impl<'w> Resolver<'w> {
         incoming: &[Incoming],
         work: impl FnOnce(&Connection, &Context, &mut Resident, &mut AddTotals) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        if self.poisoned {
+        if self.core.poisoned {
             return Err(StoreError::Invalid(
                 "an earlier batch failed; open the workspace again to go on".into(),
             ));
         }
-        self.poisoned = true;
-        let dir = self.ws.dir().to_path_buf();
+        self.core.poisoned = true;
+        let dir = self.guard.ws.dir().to_path_buf();
         let result = (|| {
-            let tx = self.ws.conn.transaction()?;
-            if self.model.as_ref().is_none_or(|m| m.model.is_cold_start()) {
+            let tx = self.guard.ws.conn.transaction()?;
+            if self
+                .core
+                .model
+                .as_ref()
+                .is_none_or(|m| m.model.is_cold_start())
+            {
                 extend_cold_start(
                     &tx,
-                    &mut self.model,
-                    &mut self.resident,
-                    &self.settings,
+                    &mut self.core.model,
+                    &mut self.core.resident,
+                    &self.core.settings,
                     incoming,
                 )?;
             }
-            let Some(model) = &self.model else {
+            let Some(model) = &self.core.model else {
                 return Err(StoreError::Invalid(
                     "none of the records carries an attribute SPIRIT can compare (names, dates \
                      of birth, e-mails, phones, addresses, identifiers, …): name their columns \
@@ -264,35 +350,67 @@ impl<'w> Resolver<'w> {
             };
             let ctx = Context {
                 model,
-                settings: &self.settings,
-                normaliser: &self.normaliser,
-                run: self.run,
-                threshold_weight: self.threshold_weight,
-                floor_weight: self.floor_weight,
+                settings: &self.core.settings,
+                normaliser: &self.core.normaliser,
+                run: self.core.run,
+                threshold_weight: self.core.threshold_weight,
+                floor_weight: self.core.floor_weight,
             };
             let mut totals = AddTotals::default();
-            let out = work(&tx, &ctx, &mut self.resident, &mut totals)?;
+            let out = work(&tx, &ctx, &mut self.core.resident, &mut totals)?;
             let t = Instant::now();
             tx.commit()?;
             totals.seconds_commit += t.elapsed().as_secs_f64();
             totals.batches = 1;
-            self.totals += totals;
+            self.core.totals += totals;
             Ok(out)
         })()
         .map_err(|e| crate::workspace::map_store_error(&dir, e));
-        self.checkpointer.nudge();
-        self.poisoned = result.is_err();
+        self.guard.checkpointer.nudge();
+        self.core.poisoned = result.is_err();
         result
     }
 
     /// Closes the run with its totals.
     pub fn finish(mut self) -> Result<AddTotals, StoreError> {
-        self.checkpointer.stop(&self.ws.conn);
-        let summary = serde_json::to_string(&self.totals).expect("totals serialise");
-        let model = self.model.as_ref().map(|m| m.id);
-        Workspace::finish_run(&self.ws.conn, self.run, model, &summary)
-            .map_err(|e| self.ws.write_error(e))?;
-        Ok(self.totals.clone())
+        self.guard.checkpointer.stop(&self.guard.ws.conn);
+        let summary = serde_json::to_string(&self.core.totals).expect("totals serialise");
+        let model = self.core.model.as_ref().map(|m| m.id);
+        Workspace::finish_run(&self.guard.ws.conn, self.core.run, model, &summary)
+            .map_err(|e| self.guard.ws.write_error(e))?;
+        Ok(self.core.totals.clone())
+    }
+}
+
+impl Parked {
+    /// Takes a workspace (opened for writing) again for the next batch. When another
+    /// writer added or erased records, or stored a model, since [`Resolver::park`], the
+    /// model and the resident index are loaded again; judgements and reads change
+    /// neither.
+    pub fn resume(self, ws: &mut Workspace) -> Result<Resolver<'_>, StoreError> {
+        ws.require_write()?;
+        let Parked { mut core, stamp } = self;
+        if Stamp::of(&ws.conn)? != stamp {
+            let (model, resident, seconds) = load_index(&ws.conn, &core.settings)?;
+            core.model = model;
+            core.resident = resident;
+            core.load_seconds += seconds;
+        }
+        let checkpointer = Checkpointer::start(ws)?;
+        Ok(Resolver {
+            guard: Held { ws, checkpointer },
+            core,
+        })
+    }
+
+    /// The workspace settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.core.settings
+    }
+
+    /// The totals so far.
+    pub fn totals(&self) -> &AddTotals {
+        &self.core.totals
     }
 }
 

@@ -165,6 +165,13 @@ fn erase_in(
             .prepare_cached("DELETE FROM records WHERE id = ?1")?
             .execute([r])? as u64;
     }
+    // A resolver parked between batches loads its resident index again when it sees
+    // this count move (`incremental::Parked::resume`).
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET \
+         value = CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER)",
+        params![crate::incremental::RECORDS_ERASED, present.len() as i64],
+    )?;
     report.accounts = crate::style::after_erasure(conn, &accounts)?;
     report.edges += report.accounts.edges;
     for &a in &accounts {

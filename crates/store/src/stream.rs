@@ -18,7 +18,7 @@ use serde::Serialize;
 pub use spirit_sources::StreamFormat;
 use spirit_sources::{RowMapper, read_rows};
 
-use crate::incremental::{AddTotals, Resolver};
+use crate::incremental::{AddOutcome, AddTotals, Parked, Resolver};
 use crate::ingest::{Incoming, Normaliser};
 use crate::{StoreError, Workspace, entity_label};
 
@@ -87,24 +87,146 @@ where
     W: Write,
     P: Write,
 {
+    check_source(options)?;
+    ws.require_write()?;
+    let card_key = ws.card_key()?;
+    let mut resolver = Resolver::new(ws)?;
+    let settings = resolver.settings().clone();
+    let pumped = pump(
+        input,
+        &settings,
+        card_key,
+        acks,
+        problems,
+        options,
+        |batch| resolver.add_batch(batch),
+    )?;
+    let totals = resolver.finish()?;
+    Ok(pumped.report(totals))
+}
+
+/// Lends a workspace opened for writing to `work` for as long as it runs, then closes
+/// it: the server's writer lock is held by one call only.
+pub type Lend<'a> = dyn FnMut(&mut dyn FnMut(&mut Workspace) -> Result<(), StoreError>) -> Result<(), StoreError>
+    + 'a;
+
+/// [`add_stream`] that holds the workspace for one batch at a time, through `lend`:
+/// between two batches other writers (a judgement, another upload) get their turn, and
+/// the resolver keeps its resident index ([`crate::incremental::Parked`]), loading it
+/// again only when another writer added or erased records meanwhile.
+pub fn add_stream_lent<R, W, P>(
+    lend: &mut Lend<'_>,
+    input: R,
+    acks: &mut W,
+    problems: &mut P,
+    options: &StreamOptions,
+) -> Result<StreamReport, StoreError>
+where
+    R: BufRead + Send + 'static,
+    W: Write,
+    P: Write,
+{
+    check_source(options)?;
+    let mut parked: Option<Parked> = None;
+    let mut card_key = [0u8; 32];
+    lend(&mut |ws| {
+        card_key = ws.card_key()?;
+        parked = Some(Resolver::new(ws)?.park()?);
+        Ok(())
+    })?;
+    let gone = || StoreError::Invalid("the resolver was lost after a failed batch".into());
+    let settings = parked.as_ref().ok_or_else(gone)?.settings().clone();
+    let pumped = pump(
+        input,
+        &settings,
+        card_key,
+        acks,
+        problems,
+        options,
+        |batch| {
+            let mut outcomes = None;
+            lend(&mut |ws| {
+                let mut resolver = parked.take().ok_or_else(gone)?.resume(ws)?;
+                let added = resolver.add_batch(batch);
+                parked = Some(resolver.park()?);
+                outcomes = Some(added?);
+                Ok(())
+            })?;
+            outcomes.ok_or_else(gone)
+        },
+    )?;
+    let mut totals = None;
+    lend(&mut |ws| {
+        totals = Some(parked.take().ok_or_else(gone)?.resume(ws)?.finish()?);
+        Ok(())
+    })?;
+    Ok(pumped.report(totals.ok_or_else(gone)?))
+}
+
+fn check_source(options: &StreamOptions) -> Result<(), StoreError> {
     if options.source.trim().is_empty() || options.source.contains(':') {
         return Err(StoreError::Invalid(format!(
             "source name {:?} must be non-empty and without ':'",
             options.source
         )));
     }
-    ws.require_write()?;
-    let card_key = ws.card_key()?;
-    let mut resolver = Resolver::new(ws)?;
-    let settings = resolver.settings().clone();
+    Ok(())
+}
+
+/// What [`pump`] measured, before the resolver's totals are known.
+struct Pumped {
+    started: Instant,
+    unreadable: u64,
+    latencies: Vec<f64>,
+    batch_times: Vec<f64>,
+}
+
+impl Pumped {
+    fn report(mut self, totals: AddTotals) -> StreamReport {
+        self.latencies.sort_by(f64::total_cmp);
+        self.batch_times.sort_by(f64::total_cmp);
+        StreamReport {
+            totals,
+            unreadable: self.unreadable,
+            seconds: self.started.elapsed().as_secs_f64(),
+            latency_ms_p50: percentile(&self.latencies, 0.50),
+            latency_ms_p99: percentile(&self.latencies, 0.99),
+            latency_ms_max: self.latencies.last().copied().unwrap_or(0.0),
+            batches: self.batch_times.len() as u64,
+            batch_ms_p50: percentile(&self.batch_times, 0.50),
+            batch_ms_p99: percentile(&self.batch_times, 0.99),
+        }
+    }
+}
+
+/// Reads `input` on a thread of its own and hands the records to `add` in batches, as
+/// they arrive; writes an acknowledgement per record added and a line per problem.
+fn pump<R, W, P>(
+    input: R,
+    settings: &spirit_matching::Settings,
+    card_key: [u8; 32],
+    acks: &mut W,
+    problems: &mut P,
+    options: &StreamOptions,
+    mut add: impl FnMut(&[Incoming]) -> Result<Vec<AddOutcome>, StoreError>,
+) -> Result<Pumped, StoreError>
+where
+    R: BufRead + Send + 'static,
+    W: Write,
+    P: Write,
+{
     let (tx, rx) = sync_channel::<Item>(options.max_batch.max(1) * 4);
     let reader_options = options.clone();
-    let reader =
-        std::thread::spawn(move || read_items(input, &settings, card_key, &reader_options, tx));
-    let start = Instant::now();
-    let mut latencies: Vec<f64> = Vec::new();
-    let mut batch_times: Vec<f64> = Vec::new();
-    let mut unreadable = 0u64;
+    let reader_settings = settings.clone();
+    let reader = std::thread::spawn(move || {
+        read_items(input, &reader_settings, card_key, &reader_options, tx)
+    });
+    let mut pumped = Pumped {
+        started: Instant::now(),
+        unreadable: 0,
+        latencies: Vec::new(),
+        batch_times: Vec::new(),
+    };
     let io = |e: std::io::Error| StoreError::io("<output>", e);
     while let Some(batch) = next_batch(&rx, options.max_batch.max(1)) {
         let mut records = Vec::with_capacity(batch.len());
@@ -116,7 +238,7 @@ where
                     arrived.push(at);
                 }
                 Item::Bad(message) => {
-                    unreadable += 1;
+                    pumped.unreadable += 1;
                     writeln!(problems, "{message}").map_err(io)?;
                 }
             }
@@ -125,8 +247,10 @@ where
             continue;
         }
         let began = Instant::now();
-        let outcomes = resolver.add_batch(&records)?;
-        batch_times.push(began.elapsed().as_secs_f64() * 1000.0);
+        let outcomes = add(&records)?;
+        pumped
+            .batch_times
+            .push(began.elapsed().as_secs_f64() * 1000.0);
         for ((outcome, rec), at) in outcomes.iter().zip(&records).zip(&arrived) {
             match &outcome.entity {
                 Ok(e) => {
@@ -134,26 +258,13 @@ where
                 }
                 Err(message) => writeln!(problems, "{}: {message}", rec.provenance).map_err(io)?,
             }
-            latencies.push(at.elapsed().as_secs_f64() * 1000.0);
+            pumped.latencies.push(at.elapsed().as_secs_f64() * 1000.0);
         }
         acks.flush().map_err(io)?;
     }
     // The reader only fails by panicking; its errors travel as items.
     let _ = reader.join();
-    let totals = resolver.finish()?;
-    latencies.sort_by(f64::total_cmp);
-    batch_times.sort_by(f64::total_cmp);
-    Ok(StreamReport {
-        totals,
-        unreadable,
-        seconds: start.elapsed().as_secs_f64(),
-        latency_ms_p50: percentile(&latencies, 0.50),
-        latency_ms_p99: percentile(&latencies, 0.99),
-        latency_ms_max: latencies.last().copied().unwrap_or(0.0),
-        batches: batch_times.len() as u64,
-        batch_ms_p50: percentile(&batch_times, 0.50),
-        batch_ms_p99: percentile(&batch_times, 0.99),
-    })
+    Ok(pumped)
 }
 
 /// The `p` quantile (nearest rank) of sorted values; 0 when there are none.

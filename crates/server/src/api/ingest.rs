@@ -133,7 +133,7 @@ pub(super) async fn ingest(
         let src = source.clone();
         let id_column = params.id_column.clone();
         let result = state
-            .write(move |ws| store_upload(ws, &src, body.to_vec(), csv_format, id_column, read))
+            .write_lent(move |lend| store_upload(lend, &src, body, csv_format, id_column, read))
             .await?;
         Ok((case, result))
     }
@@ -149,15 +149,17 @@ pub(super) async fn ingest(
     Ok(Json(finish(&state, e, result).await?))
 }
 
+/// Stores and resolves an upload one batch at a time: the writer lock is held for one
+/// batch, never for the whole upload.
 fn store_upload(
-    ws: &mut spirit_store::Workspace,
+    lend: &mut spirit_store::stream::Lend<'_>,
     source: &str,
-    body: Vec<u8>,
+    body: axum::body::Bytes,
     csv_format: bool,
     id_column: Option<String>,
     read: u64,
 ) -> ApiResult<IngestResult> {
-    use spirit_store::stream::{StreamOptions, add_stream};
+    use spirit_store::stream::{StreamOptions, add_stream_lent};
     let mut options = StreamOptions::new(source);
     options.format = if csv_format {
         StreamFormat::Csv
@@ -169,8 +171,9 @@ fn store_upload(
     // Acknowledgements are not sent back; problems are kept as they come, the first
     // [`MAX_PROBLEMS`] of them, so an upload of many bad rows costs no memory per row.
     let mut problems = FirstLines::default();
-    let report = add_stream(
-        ws,
+    options.max_batch = UPLOAD_BATCH;
+    let report = add_stream_lent(
+        lend,
         std::io::Cursor::new(body),
         &mut std::io::sink(),
         &mut problems,
@@ -188,6 +191,10 @@ fn store_upload(
             .collect(),
     })
 }
+
+/// Most records of an upload stored and resolved while it holds the writer lock: a write
+/// sent meanwhile waits for one batch at most.
+pub const UPLOAD_BATCH: usize = 512;
 
 /// Problems shown at most in an upload's answer.
 pub const MAX_PROBLEMS: u64 = 100;
