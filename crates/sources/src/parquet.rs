@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
 use arrow::array::{Array, ArrayRef, AsArray};
@@ -13,6 +14,7 @@ use arrow::datatypes::DataType;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::file::reader::{ChunkReader, Length};
 use spirit_matching::settings::InputSettings;
 
 use crate::columns::{Collected, ColumnPlan, RowBuilder, plan_columns};
@@ -103,6 +105,48 @@ fn decode_dictionary(array: &ArrayRef) -> ArrayRef {
     }
 }
 
+/// A Parquet file whose readers fail when asked to read past its end, rather than
+/// answering 0 bytes. The Parquet crate skips the unknown fields of a page header with
+/// `io::copy(reader.take(n), sink)`, which takes an early end of input as success: a
+/// corrupt header that lists 2^28 UUIDs made a 1 kB file cost 2^28 empty reads, each a
+/// system call (41 s). A valid file never asks for bytes past its end: the footer and
+/// the page headers are read with `read_exact` or a bounded `take` inside the file.
+struct EndIsError(File);
+
+impl Length for EndIsError {
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+}
+
+impl ChunkReader for EndIsError {
+    type T = EndIsErrorRead<<File as ChunkReader>::T>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(EndIsErrorRead(self.0.get_read(start)?))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        self.0.get_bytes(start, length)
+    }
+}
+
+/// A reader of [`EndIsError`].
+struct EndIsErrorRead<R>(R);
+
+impl<R: Read> Read for EndIsErrorRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the Parquet data runs past the end of the file",
+            ));
+        }
+        Ok(n)
+    }
+}
+
 /// Reads a Parquet file, turning a panic inside the decoder (which corrupt files can
 /// still cause in the Parquet/Arrow crates) into an error naming the file.
 pub(crate) fn read_parquet_guarded(
@@ -136,7 +180,7 @@ fn read_parquet(
     // all that text values need; skipping the embedded Arrow schema also avoids decoding
     // a second, easily corrupted, schema.
     let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
-    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
+    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(EndIsError(file), options)
         .map_err(|e| input_error(path, None, format!("cannot read Parquet file: {e}")))?;
     let schema = builder.schema().clone();
     let headers: Vec<String> = schema
