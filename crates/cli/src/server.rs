@@ -37,6 +37,16 @@ pub enum ServerCommand {
         /// (0: never; then schedule `spirit retention apply` yourself).
         #[arg(long, default_value_t = 60)]
         retention_every_minutes: u64,
+        /// Anchor the audit log (a signed checkpoint, as `spirit audit anchor`) at start
+        /// and then every this many minutes, to --anchor-out or --anchor-syslog (0: never).
+        #[arg(long, default_value_t = 0)]
+        anchor_every_minutes: u64,
+        /// Append the scheduled anchors to this file (keep it, or ship it, off the server).
+        #[arg(long, conflicts_with = "anchor_syslog")]
+        anchor_out: Option<PathBuf>,
+        /// Send the scheduled anchors to the system log (facility auth).
+        #[arg(long)]
+        anchor_syslog: bool,
     },
     /// Users of the server.
     #[command(subcommand)]
@@ -156,18 +166,13 @@ pub(crate) fn actor() -> String {
     format!("cli:{who}")
 }
 
-/// Sends one message to the system log (facility auth, level notice).
-fn send_to_syslog(message: &str) -> Result<()> {
-    let text = std::ffi::CString::new(message.replace('\0', " "))?;
-    let ident = c"spirit";
-    // SAFETY: the strings are NUL-terminated and outlive the calls; "%s" takes one
-    // C string argument, which is given.
-    unsafe {
-        libc::openlog(ident.as_ptr(), libc::LOG_PID, libc::LOG_AUTH);
-        libc::syslog(libc::LOG_NOTICE, c"%s".as_ptr(), text.as_ptr());
-        libc::closelog();
+/// Where anchors go: the system log, a file, or (`None`) the caller's output.
+fn sink(syslog: bool, out: Option<PathBuf>) -> Option<anchor::Sink> {
+    match (syslog, out) {
+        (true, _) => Some(anchor::Sink::Syslog),
+        (false, Some(path)) => Some(anchor::Sink::File(path)),
+        (false, None) => None,
     }
-    Ok(())
 }
 
 fn open_write(dir: &Path) -> Result<Workspace> {
@@ -184,14 +189,29 @@ pub fn run(command: ServerCommand) -> Result<ExitCode> {
             retention_every_minutes,
             tls_cert,
             tls_key,
+            anchor_every_minutes,
+            anchor_out,
+            anchor_syslog,
         } => {
             let tls = tls_cert.zip(tls_key);
+            let anchor_every = match (anchor_every_minutes, sink(anchor_syslog, anchor_out)) {
+                (0, None) => None,
+                (0, Some(_)) => {
+                    bail!("--anchor-out and --anchor-syslog need --anchor-every-minutes")
+                }
+                (_, None) => bail!(
+                    "--anchor-every-minutes needs somewhere to send the anchors: \
+                     --anchor-out FILE or --anchor-syslog"
+                ),
+                (minutes, Some(sink)) => Some((std::time::Duration::from_secs(minutes * 60), sink)),
+            };
             let config = spirit_server::Config {
                 max_body_bytes: max_body_mib.max(1) * 1024 * 1024,
                 secure_cookie: !insecure_cookie,
                 retention_every: (retention_every_minutes > 0)
                     .then(|| std::time::Duration::from_secs(retention_every_minutes * 60)),
                 tls: tls.is_some(),
+                anchor_every,
                 ..spirit_server::Config::default()
             };
             let state = spirit_server::AppState::open(&workspace, config)?;
@@ -367,28 +387,10 @@ pub fn run(command: ServerCommand) -> Result<ExitCode> {
             syslog,
         }) => {
             let mut ws = open_write(&workspace)?;
-            let key = ws.audit_key()?;
-            let mut e = Entry::new(&actor(), "audit.anchor");
-            e.detail = json!({ "to": if syslog { "syslog".into() } else {
-                out.as_ref().map_or("stdout".into(), |p| p.display().to_string())
-            } });
-            audit::append_to(&mut ws, &[e])?;
-            let a = anchor::take(ws.connection(), &key)?;
-            let line = serde_json::to_string(&a)?;
-            if syslog {
-                send_to_syslog(&format!("spirit audit anchor {line}"))?;
-            } else if let Some(path) = &out {
-                use std::io::Write;
-                let mut f = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .with_context(|| format!("opening {}", path.display()))?;
-                writeln!(f, "{line}")
-                    .and_then(|_| f.sync_all())
-                    .with_context(|| format!("writing {}", path.display()))?;
-            } else {
-                println!("{line}");
+            let sink = sink(syslog, out);
+            let a = anchor::anchor_to(&mut ws, &actor(), sink.as_ref())?;
+            if sink.is_none() {
+                println!("{}", serde_json::to_string(&a)?);
             }
             eprintln!(
                 "anchored entry {} ({} entries); anchor key {}",

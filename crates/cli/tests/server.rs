@@ -249,3 +249,20 @@ fn serve_answers_over_tcp_and_refuses_strangers() {
     let out = ok(&["audit", "verify", &ws]);
     assert!(out.contains("audit log intact"), "{out}");
 }
+
+#[test]
+fn scheduled_anchors_need_somewhere_to_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(dir.path());
+    let o = spirit(&["serve", &ws, "--anchor-every-minutes", "5"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("--anchor-out FILE or --anchor-syslog"),
+        "{err}"
+    );
+    let o = spirit(&["serve", &ws, "--anchor-syslog"]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("need --anchor-every-minutes"), "{err}");
+}

@@ -53,6 +53,10 @@ pub struct Config {
     pub retention_every: Option<std::time::Duration>,
     /// Served over TLS ([`serve_tls`]): responses carry HSTS.
     pub tls: bool,
+    /// How often [`serve`] anchors the audit log, and where the anchors go (`None`: never;
+    /// then `spirit audit anchor` must be scheduled outside). The shorter the period, the
+    /// shorter the tail of the log that a cut after the last anchor could remove unseen.
+    pub anchor_every: Option<(std::time::Duration, spirit_store::anchor::Sink)>,
 }
 
 impl Default for Config {
@@ -63,6 +67,7 @@ impl Default for Config {
             readers: 8,
             retention_every: Some(std::time::Duration::from_secs(3600)),
             tls: false,
+            anchor_every: None,
         }
     }
 }
@@ -349,19 +354,14 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let retention = state
-        .config()
-        .retention_every
-        .map(|every| tokio::spawn(retention_schedule(state.clone(), every)));
+    let schedules = Schedules::start(&state);
     let served = axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await;
-    if let Some(task) = retention {
-        task.abort();
-    }
+    drop(schedules);
     served
 }
 
@@ -375,10 +375,7 @@ pub async fn serve_tls(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let config = tls_config(cert, key).await?;
-    let retention = state
-        .config()
-        .retention_every
-        .map(|every| tokio::spawn(retention_schedule(state.clone(), every)));
+    let schedules = Schedules::start(&state);
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     tokio::spawn(async move {
@@ -390,9 +387,7 @@ pub async fn serve_tls(
         .handle(handle)
         .serve(app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await;
-    if let Some(task) = retention {
-        task.abort();
-    }
+    drop(schedules);
     served
 }
 
@@ -445,6 +440,51 @@ pub async fn apply_retention_now(
             )?)
         })
         .await
+}
+
+/// The server's scheduled work (retention, anchors), stopped when dropped.
+struct Schedules(Vec<tokio::task::JoinHandle<()>>);
+
+impl Schedules {
+    fn start(state: &AppState) -> Schedules {
+        let config = state.config();
+        let mut tasks = Vec::new();
+        if let Some(every) = config.retention_every {
+            tasks.push(tokio::spawn(retention_schedule(state.clone(), every)));
+        }
+        if let Some((every, sink)) = config.anchor_every.clone() {
+            tasks.push(tokio::spawn(anchor_schedule(state.clone(), every, sink)));
+        }
+        Schedules(tasks)
+    }
+}
+
+impl Drop for Schedules {
+    fn drop(&mut self) {
+        self.0.iter().for_each(tokio::task::JoinHandle::abort);
+    }
+}
+
+/// Anchors the audit log at start and then every `every` (at least a second), through
+/// the same writer as requests; an anchor that cannot be taken or delivered is reported
+/// and tried again at the next tick.
+async fn anchor_schedule(
+    state: AppState,
+    every: std::time::Duration,
+    sink: spirit_store::anchor::Sink,
+) {
+    let mut ticks = tokio::time::interval(every.max(std::time::Duration::from_secs(1)));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let to = sink.clone();
+        let taken = state
+            .write(move |ws| Ok(spirit_store::anchor::anchor_to(ws, "server", Some(&to))?))
+            .await;
+        if let Err(e) = taken {
+            eprintln!("spirit-server: the audit log was not anchored to {sink} this time: {e}");
+        }
+    }
 }
 
 async fn retention_schedule(state: AppState, every: std::time::Duration) {

@@ -73,6 +73,71 @@ pub fn take(conn: &Connection, key: &AuditKey) -> Result<Anchor, StoreError> {
     })
 }
 
+/// Where anchors go besides the caller: a file the auditor keeps (appended to, synced),
+/// or the system log (facility auth), from where a log shipper takes them off the machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sink {
+    File(std::path::PathBuf),
+    Syslog,
+}
+
+impl std::fmt::Display for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sink::File(path) => write!(f, "{}", path.display()),
+            Sink::Syslog => f.write_str("syslog"),
+        }
+    }
+}
+
+/// Logs the anchoring (`audit.anchor`, by `actor`, naming the sink), then takes the anchor
+/// of the log's head, which that entry now is, and hands it to `sink`.
+pub fn anchor_to(
+    ws: &mut crate::Workspace,
+    actor: &str,
+    sink: Option<&Sink>,
+) -> Result<Anchor, StoreError> {
+    let key = ws.audit_key()?;
+    let mut e = audit::Entry::new(actor, "audit.anchor");
+    e.detail = serde_json::json!({ "to": sink.map_or("stdout".into(), |s| s.to_string()) });
+    audit::append_to(ws, &[e])?;
+    let a = take(ws.connection(), &key)?;
+    if let Some(sink) = sink {
+        deliver(&a, sink)?;
+    }
+    Ok(a)
+}
+
+/// Appends the anchor as one JSON line to the sink.
+pub fn deliver(a: &Anchor, sink: &Sink) -> Result<(), StoreError> {
+    let line = serde_json::to_string(a).expect("an anchor serialises");
+    match sink {
+        Sink::File(path) => {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| StoreError::io(path, e))?;
+            writeln!(f, "{line}")
+                .and_then(|()| f.sync_all())
+                .map_err(|e| StoreError::io(path, e))
+        }
+        Sink::Syslog => {
+            let text = std::ffi::CString::new(format!("spirit audit anchor {line}"))
+                .expect("JSON has no NUL byte");
+            // SAFETY: the strings are NUL-terminated and outlive the calls; "%s" takes one
+            // C string argument, which is given.
+            unsafe {
+                libc::openlog(c"spirit".as_ptr(), libc::LOG_PID, libc::LOG_AUTH);
+                libc::syslog(libc::LOG_NOTICE, c"%s".as_ptr(), text.as_ptr());
+                libc::closelog();
+            }
+            Ok(())
+        }
+    }
+}
+
 impl Anchor {
     /// Checks the signature under the anchor's own public key.
     pub fn signed(&self) -> bool {
