@@ -575,7 +575,9 @@ pub fn ingest_folder(
     let mut done = 0u64;
     for chunk in files.chunks(FOLDER_CHUNK) {
         let dir = ws.dir().to_path_buf();
-        let tx = ws.conn.transaction()?;
+        let tx = ws
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for (rel, listed) in chunk {
             let name = rel_name(rel);
             let opened = match open_listed(&root.join(rel), *listed) {

@@ -325,7 +325,14 @@ impl<'w> Resolver<'w> {
         self.core.poisoned = true;
         let dir = self.guard.ws.dir().to_path_buf();
         let result = (|| {
-            let tx = self.guard.ws.conn.transaction()?;
+            // Immediate: the write lock is taken (waiting for the server's audit appender)
+            // before anything is read, so a commit by another connection between this
+            // batch's reads and its first write cannot fail it with a stale snapshot.
+            let tx = self
+                .guard
+                .ws
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             if self
                 .core
                 .model

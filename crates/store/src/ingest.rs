@@ -229,7 +229,9 @@ pub fn ingest(
     let mut done = 0u64;
     for chunk in table.records.chunks(INGEST_CHUNK) {
         let dir = ws.dir().to_path_buf();
-        let tx = ws.conn.transaction()?;
+        let tx = ws
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for r in chunk {
             let rec = Incoming {
                 source: source.clone(),

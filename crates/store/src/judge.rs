@@ -142,7 +142,9 @@ pub fn judge(
     }
     let settings = ws.settings().clone();
     let dir = ws.dir().to_path_buf();
-    let tx = ws.conn.transaction()?;
+    let tx = ws
+        .conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let run = Workspace::start_run(&tx, "judge")?;
     let (x, y) = (find_record(&tx, left)?, find_record(&tx, right)?);
     if x == y {

@@ -192,7 +192,9 @@ pub fn ingest_posts(
     let mut eof = false;
     while !eof {
         let dir = ws.dir().to_path_buf();
-        let tx = ws.conn.transaction()?;
+        let tx = ws
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut in_chunk = 0usize;
         let mut touched: Vec<i64> = Vec::new();
         while in_chunk < INGEST_CHUNK {

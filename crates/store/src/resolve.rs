@@ -256,7 +256,7 @@ pub fn store_resolution(
     progress.phase("write store", Some(2));
     let dir = ws.dir().to_path_buf();
     let write = |conn: &mut Connection| -> Result<Stored, StoreError> {
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let run = Workspace::start_run(&tx, "resolve")?;
         let model_id = insert_model(&tx, resolution.model, resolution.rules, resolution.settings)?;
         tx.execute("DELETE FROM edges", [])?;
