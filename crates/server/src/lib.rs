@@ -271,6 +271,9 @@ impl AppState {
             let mut lend = |work: &mut dyn FnMut(&mut Workspace) -> Result<(), StoreError>| {
                 let _writer = state.inner.writer.blocking_lock();
                 let mut ws = Workspace::open(&state.inner.dir, Access::Write)?;
+                // A connection opened per batch: no memory map of the whole file (a
+                // long upload would map it all), reads go through the page cache.
+                ws.connection().pragma_update(None, "mmap_size", 0)?;
                 work(&mut ws)
             };
             f(&mut lend)

@@ -487,6 +487,10 @@ pub fn resolve_stored(
 /// Records per transaction when stored records are resolved one by one.
 const RESOLVE_STORED_BATCH: usize = 1000;
 
+/// Keys of added records kept in the resident index's hash map at least, before they are
+/// folded into its sorted array.
+const FOLD_MIN: usize = 1 << 16;
+
 /// Candidate sets at least this large are scored in parallel.
 const PARALLEL_CANDIDATES: usize = 64;
 
@@ -567,7 +571,9 @@ impl Context<'_> {
 
 /// The resident index: every stored record prepared for the comparison kernels, and the
 /// blocking keys under the model's rules. Records loaded at start are found by binary
-/// search in one sorted array; records added since, in a hash map.
+/// search in one sorted array; records added since, in a hash map, folded into the array
+/// once it holds an eighth as many keys (a hash map entry costs several times an array
+/// entry, and a long upload adds millions of keys).
 struct Resident {
     table: RecordTable,
     appender: Appender,
@@ -576,6 +582,8 @@ struct Resident {
     /// (rule, key, dense index), sorted.
     base: Vec<(u32, u64, u32)>,
     added: FxHashMap<(u32, u64), Vec<u32>>,
+    /// Keys in `added`.
+    added_keys: usize,
     sources: FxHashMap<String, u16>,
 }
 
@@ -593,6 +601,7 @@ impl Resident {
             ids: stored.ids,
             base: Vec::new(),
             added: FxHashMap::default(),
+            added_keys: 0,
             sources,
         };
         resident.rekey(rules);
@@ -611,7 +620,19 @@ impl Resident {
             }
         }
         self.base.sort_unstable();
-        self.added.clear();
+        self.added = FxHashMap::default();
+        self.added_keys = 0;
+    }
+
+    /// Moves the keys of records added since the last fold into the sorted array.
+    fn fold_added(&mut self) {
+        let added = std::mem::take(&mut self.added);
+        self.base.reserve(self.added_keys);
+        for ((rule, key), dense) in added {
+            self.base.extend(dense.into_iter().map(|d| (rule, key, d)));
+        }
+        self.base.sort_unstable();
+        self.added_keys = 0;
     }
 
     fn source_index(&mut self, name: &str) -> u16 {
@@ -659,7 +680,11 @@ impl Resident {
             }
             if fresh {
                 added.push(dense);
+                self.added_keys += 1;
             }
+        }
+        if self.added_keys > FOLD_MIN.max(self.base.len() / 8) {
+            self.fold_added();
         }
         let source = self.table.sources[dense as usize];
         found.retain(|&c| c != dense && !(link_only && self.table.sources[c as usize] == source));
@@ -764,4 +789,61 @@ pub(crate) fn recluster(
         }
     }
     Ok((out, changes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Copies of stored records pushed into two resident indexes, one folding its added
+    /// keys into the sorted array every few records, one never: every candidate set is
+    /// the same.
+    #[test]
+    fn folding_added_keys_changes_no_candidate_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::init(dir.path(), None).unwrap();
+        let demo = include_str!("../../../demo/people.csv");
+        let rows: String = demo.lines().take(401).map(|l| format!("{l}\n")).collect();
+        let mut options = crate::stream::StreamOptions::new("people");
+        options.format = crate::stream::StreamFormat::Csv;
+        options.id_column = Some("rec_id".into());
+        crate::stream::add_stream(
+            &mut ws,
+            std::io::Cursor::new(rows.into_bytes()),
+            &mut std::io::sink(),
+            &mut std::io::sink(),
+            &options,
+        )
+        .unwrap();
+        let conn = ws.connection();
+        let rules = current_model(conn).unwrap().unwrap().rules;
+        let stored = load_all(conn).unwrap();
+        let (mut folding, mut plain) = (
+            Resident::load(conn, &rules).unwrap(),
+            Resident::load(conn, &rules).unwrap(),
+        );
+        let next = stored.ids.last().copied().unwrap_or(0) + 1;
+        let mut linked = 0;
+        for (i, (values, &source)) in stored.values.iter().zip(&stored.sources).enumerate() {
+            let id = next + i as i64;
+            let (a, b) = (
+                folding.push(id, values, source),
+                plain.push(id, values, source),
+            );
+            assert_eq!(a, b);
+            let found = folding.candidates(a, &rules, 1000, false);
+            assert_eq!(
+                found,
+                plain.candidates(b, &rules, 1000, false),
+                "record {i}"
+            );
+            linked += usize::from(!found.is_empty());
+            if i % 7 == 0 {
+                folding.fold_added();
+                assert!(folding.added.is_empty() && folding.added_keys == 0);
+            }
+        }
+        assert!(plain.added_keys > 0 && linked > 300, "{linked}");
+        assert!(folding.base.len() > plain.base.len());
+    }
 }
