@@ -34,7 +34,9 @@ impl Client {
         if token.is_empty() {
             return Err(UnitError::BadRequest("the party token is empty".into()));
         }
-        let mut tls = ureq::tls::TlsConfig::builder();
+        let mut tls = ureq::tls::TlsConfig::builder().unversioned_rustls_crypto_provider(
+            std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+        );
         if let Some(pem) = ca_pem {
             let certs = ureq::tls::parse_pem(pem)
                 .filter_map(|item| match item {

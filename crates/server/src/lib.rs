@@ -400,11 +400,9 @@ pub async fn tls_config(
     cert: &Path,
     key: &Path,
 ) -> std::io::Result<axum_server::tls_rustls::RustlsConfig> {
-    // One provider for the process, whatever else the build links. ring builds with a C
-    // compiler alone; rustls marks it deprecated for lacking post-quantum key exchange,
-    // which only its aws-lc-rs provider (a much heavier C build) offers.
-    #[allow(deprecated)]
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    // One provider for the process: aws-lc-rs, which offers post-quantum key exchange
+    // (X25519MLKEM768) first.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let read = |p: &Path| {
         std::fs::read(p)
             .map_err(|e| std::io::Error::new(e.kind(), format!("cannot read {}: {e}", p.display())))

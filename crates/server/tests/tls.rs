@@ -4,7 +4,40 @@
 
 mod common;
 
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+
 use common::Server;
+
+fn provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::aws_lc_rs::default_provider()
+}
+
+/// The key exchange group a TLS 1.3 client with rustls's defaults agrees with the server
+/// at `addr`, whose certificate is `pem`.
+fn key_exchange(addr: std::net::SocketAddr, pem: &str) -> String {
+    let mut roots = rustls::RootCertStore::empty();
+    let der = rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
+    roots.add(der).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let tcp = std::net::TcpStream::connect(addr).unwrap();
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    tls.write_all(b"GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut first = [0u8; 12];
+    tls.read_exact(&mut first).unwrap();
+    assert!(first.starts_with(b"HTTP/1.1 200"), "{first:?}");
+    let group = tls.conn.negotiated_key_exchange_group().unwrap().name();
+    format!("{group:?}")
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_speaks_tls_with_hsts() {
@@ -54,14 +87,19 @@ async fn the_server_speaks_tls_with_hsts() {
     });
     let token = plain.token("alice").to_string();
     let pem = made.cert.pem();
-    let (status, hsts, cache, plain_http) = tokio::task::spawn_blocking(move || {
+    let (status, hsts, cache, plain_http, group) = tokio::task::spawn_blocking(move || {
         let roots = ureq::tls::RootCerts::new_with_certs(&[ureq::tls::Certificate::from_pem(
             pem.as_bytes(),
         )
         .unwrap()]);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(roots)
+                    .unversioned_rustls_crypto_provider(Arc::new(provider()))
+                    .build(),
+            )
             .build()
             .into();
         let resp = agent
@@ -80,6 +118,7 @@ async fn the_server_speaks_tls_with_hsts() {
             header("strict-transport-security"),
             header("cache-control"),
             plain_http.map(|r| r.status().as_u16()).ok(),
+            key_exchange(addr, &pem),
         )
     })
     .await
@@ -87,6 +126,8 @@ async fn the_server_speaks_tls_with_hsts() {
     assert_eq!(status, 200);
     assert_eq!(hsts.as_deref(), Some("max-age=63072000"));
     assert_eq!(cache.as_deref(), Some("no-store"));
+    // Post-quantum key exchange first (a recording of today's traffic stays sealed).
+    assert_eq!(group, "X25519MLKEM768");
     assert!(
         plain_http.is_none_or(|s| s >= 400),
         "plain HTTP got {plain_http:?}"
