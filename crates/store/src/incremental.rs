@@ -390,18 +390,32 @@ impl<'w> Resolver<'w> {
 }
 
 impl Parked {
-    /// Takes a workspace (opened for writing) again for the next batch. When another
-    /// writer added or erased records, or stored a model, since [`Resolver::park`], the
-    /// model and the resident index are loaded again; judgements and reads change
-    /// neither.
+    /// Takes a workspace (opened for writing) again for the next batch. Records another
+    /// writer added since [`Resolver::park`] are appended to the resident index; when
+    /// records were erased or a model stored, the model and the index are loaded again.
+    /// Judgements and reads change neither.
     pub fn resume(self, ws: &mut Workspace) -> Result<Resolver<'_>, StoreError> {
         ws.require_write()?;
         let Parked { mut core, stamp } = self;
-        if Stamp::of(&ws.conn)? != stamp {
-            let (model, resident, seconds) = load_index(&ws.conn, &core.settings)?;
-            core.model = model;
-            core.resident = resident;
-            core.load_seconds += seconds;
+        let now = Stamp::of(&ws.conn)?;
+        if now != stamp {
+            let t = Instant::now();
+            if now.erased == stamp.erased && now.last_model == stamp.last_model {
+                // Records added by another writer (an upload beside this one): the index
+                // takes them as they are, without loading everything again.
+                let rules = core
+                    .model
+                    .as_ref()
+                    .map(|m| m.rules.clone())
+                    .unwrap_or_default();
+                core.resident
+                    .catch_up(&ws.conn, stamp.last_record, &rules)?;
+            } else {
+                let (model, resident, _) = load_index(&ws.conn, &core.settings)?;
+                core.model = model;
+                core.resident = resident;
+            }
+            core.load_seconds += t.elapsed().as_secs_f64();
         }
         let checkpointer = Checkpointer::start(ws)?;
         Ok(Resolver {
@@ -653,6 +667,72 @@ impl Resident {
         self.appender.push(&mut self.table, norm, source)
     }
 
+    /// Appends the records stored after record `after` (by other writers), with their
+    /// keys under `rules`, as a reload would have them.
+    fn catch_up(
+        &mut self,
+        conn: &Connection,
+        after: i64,
+        rules: &[BlockingRule],
+    ) -> Result<(), StoreError> {
+        let records: Vec<(i64, String)> = conn
+            .prepare(
+                "SELECT r.id, s.name FROM records r JOIN sources s ON s.id = r.source \
+                 WHERE r.id > ?1 ORDER BY r.id",
+            )?
+            .query_map([after], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut values: FxHashMap<i64, Vec<(AttrKind, Box<str>)>> = FxHashMap::default();
+        let mut stmt = conn.prepare(
+            "SELECT record, kind, value FROM attributes WHERE record > ?1 AND value IS NOT NULL",
+        )?;
+        let mut rows = stmt.query([after])?;
+        while let Some(row) = rows.next()? {
+            let kind: String = row.get(1)?;
+            if let Some(kind) = AttrKind::from_name(&kind) {
+                let value: String = row.get(2)?;
+                values
+                    .entry(row.get(0)?)
+                    .or_default()
+                    .push((kind, value.into()));
+            }
+        }
+        for (id, source) in records {
+            let source = self.source_index(&source);
+            let norm = values.remove(&id).unwrap_or_default();
+            let dense = self.push(id, &norm, source);
+            for (rule, key) in BlockingRule::keys_of(rules, &self.table, dense)
+                .into_iter()
+                .enumerate()
+            {
+                if let Some(key) = key {
+                    self.add_key(rule as u32, key, dense);
+                }
+            }
+        }
+        self.fold_if_large();
+        Ok(())
+    }
+
+    /// Adds `dense` under (rule, key) unless it is there; the block's size before.
+    fn add_key(&mut self, rule: u32, key: u64, dense: u32) -> (std::ops::Range<usize>, bool) {
+        let lo = self.base.partition_point(|e| (e.0, e.1) < (rule, key));
+        let hi = self.base.partition_point(|e| (e.0, e.1) <= (rule, key));
+        let added = self.added.entry((rule, key)).or_default();
+        let fresh = !added.contains(&dense) && !self.base[lo..hi].iter().any(|e| e.2 == dense);
+        if fresh {
+            added.push(dense);
+            self.added_keys += 1;
+        }
+        (lo..hi, fresh)
+    }
+
+    fn fold_if_large(&mut self) {
+        if self.added_keys > FOLD_MIN.max(self.base.len() / 8) {
+            self.fold_added();
+        }
+    }
+
     /// The records sharing a key with record `dense` under some rule (blocks over `cap`
     /// skipped), after adding the record's own keys to the index.
     fn candidates(
@@ -669,23 +749,15 @@ impl Resident {
                 continue;
             };
             let rule = rule as u32;
-            let lo = self.base.partition_point(|e| (e.0, e.1) < (rule, key));
-            let hi = self.base.partition_point(|e| (e.0, e.1) <= (rule, key));
-            let added = self.added.entry((rule, key)).or_default();
-            let fresh = !added.contains(&dense) && !self.base[lo..hi].iter().any(|e| e.2 == dense);
-            let size = hi - lo + added.len() + usize::from(fresh);
-            if size <= cap {
-                found.extend(self.base[lo..hi].iter().map(|e| e.2));
+            let (in_base, _) = self.add_key(rule, key, dense);
+            let added = &self.added[&(rule, key)];
+            // The block as it was before this record joined it, and the record.
+            if in_base.len() + added.len() <= cap {
+                found.extend(self.base[in_base].iter().map(|e| e.2));
                 found.extend(added.iter().copied());
             }
-            if fresh {
-                added.push(dense);
-                self.added_keys += 1;
-            }
         }
-        if self.added_keys > FOLD_MIN.max(self.base.len() / 8) {
-            self.fold_added();
-        }
+        self.fold_if_large();
         let source = self.table.sources[dense as usize];
         found.retain(|&c| c != dense && !(link_only && self.table.sources[c as usize] == source));
         found.sort_unstable();
@@ -795,6 +867,73 @@ pub(crate) fn recluster(
 mod tests {
     use super::*;
 
+    /// Adds demo rows `range` to the workspace as a stream.
+    fn add_demo(ws: &mut Workspace, range: std::ops::Range<usize>) {
+        let demo = include_str!("../../../demo/people.csv");
+        let mut lines = demo.lines();
+        let mut rows = format!("{}\n", lines.next().unwrap());
+        for l in lines.skip(range.start).take(range.len()) {
+            rows.push_str(l);
+            rows.push('\n');
+        }
+        let mut options = crate::stream::StreamOptions::new("people");
+        options.format = crate::stream::StreamFormat::Csv;
+        options.id_column = Some("rec_id".into());
+        crate::stream::add_stream(
+            ws,
+            std::io::Cursor::new(rows.into_bytes()),
+            &mut std::io::sink(),
+            &mut std::io::sink(),
+            &options,
+        )
+        .unwrap();
+    }
+
+    /// Pushes a copy of every record of `from` into both indexes: each gets the same
+    /// candidates from both. Returns how many had candidates.
+    fn same_candidates(
+        from: &crate::resolve::StoredRecords,
+        a: &mut Resident,
+        b: &mut Resident,
+        rules: &[BlockingRule],
+        mut between: impl FnMut(usize, &mut Resident),
+    ) -> usize {
+        let next = a.ids.last().copied().unwrap_or(0) + 1;
+        let mut linked = 0;
+        for (i, (values, &source)) in from.values.iter().zip(&from.sources).enumerate() {
+            let id = next + i as i64;
+            let (x, y) = (a.push(id, values, source), b.push(id, values, source));
+            assert_eq!(x, y);
+            let found = a.candidates(x, rules, 1000, false);
+            assert_eq!(found, b.candidates(y, rules, 1000, false), "record {i}");
+            linked += usize::from(!found.is_empty());
+            between(i, a);
+        }
+        linked
+    }
+
+    /// Records another writer stores while a resolver is parked: the index that caught
+    /// up with them proposes what a reloaded one does.
+    #[test]
+    fn catching_up_gives_the_candidates_a_reload_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::init(dir.path(), None).unwrap();
+        add_demo(&mut ws, 0..300);
+        let model = current_model(ws.connection()).unwrap().unwrap();
+        let mut caught = Resident::load(ws.connection(), &model.rules).unwrap();
+        let last = *caught.ids.last().unwrap();
+        add_demo(&mut ws, 300..600);
+        let conn = ws.connection();
+        assert_eq!(current_model(conn).unwrap().unwrap().id, model.id);
+        caught.catch_up(conn, last, &model.rules).unwrap();
+        let mut reloaded = Resident::load(conn, &model.rules).unwrap();
+        assert_eq!(caught.ids, reloaded.ids);
+        assert_eq!(caught.ids.len(), 600);
+        let stored = load_all(conn).unwrap();
+        let linked = same_candidates(&stored, &mut caught, &mut reloaded, &model.rules, |_, _| {});
+        assert!(linked > 500, "{linked}");
+    }
+
     /// Copies of stored records pushed into two resident indexes, one folding its added
     /// keys into the sorted array every few records, one never: every candidate set is
     /// the same.
@@ -802,19 +941,7 @@ mod tests {
     fn folding_added_keys_changes_no_candidate_set() {
         let dir = tempfile::tempdir().unwrap();
         let mut ws = Workspace::init(dir.path(), None).unwrap();
-        let demo = include_str!("../../../demo/people.csv");
-        let rows: String = demo.lines().take(401).map(|l| format!("{l}\n")).collect();
-        let mut options = crate::stream::StreamOptions::new("people");
-        options.format = crate::stream::StreamFormat::Csv;
-        options.id_column = Some("rec_id".into());
-        crate::stream::add_stream(
-            &mut ws,
-            std::io::Cursor::new(rows.into_bytes()),
-            &mut std::io::sink(),
-            &mut std::io::sink(),
-            &options,
-        )
-        .unwrap();
+        add_demo(&mut ws, 0..400);
         let conn = ws.connection();
         let rules = current_model(conn).unwrap().unwrap().rules;
         let stored = load_all(conn).unwrap();
@@ -822,27 +949,12 @@ mod tests {
             Resident::load(conn, &rules).unwrap(),
             Resident::load(conn, &rules).unwrap(),
         );
-        let next = stored.ids.last().copied().unwrap_or(0) + 1;
-        let mut linked = 0;
-        for (i, (values, &source)) in stored.values.iter().zip(&stored.sources).enumerate() {
-            let id = next + i as i64;
-            let (a, b) = (
-                folding.push(id, values, source),
-                plain.push(id, values, source),
-            );
-            assert_eq!(a, b);
-            let found = folding.candidates(a, &rules, 1000, false);
-            assert_eq!(
-                found,
-                plain.candidates(b, &rules, 1000, false),
-                "record {i}"
-            );
-            linked += usize::from(!found.is_empty());
+        let linked = same_candidates(&stored, &mut folding, &mut plain, &rules, |i, r| {
             if i % 7 == 0 {
-                folding.fold_added();
-                assert!(folding.added.is_empty() && folding.added_keys == 0);
+                r.fold_added();
+                assert!(r.added.is_empty() && r.added_keys == 0);
             }
-        }
+        });
         assert!(plain.added_keys > 0 && linked > 300, "{linked}");
         assert!(folding.base.len() > plain.base.len());
     }
