@@ -140,7 +140,10 @@ impl Zipf {
 /// synthetic populations), in file order.
 pub fn demo_vocabulary() -> (Vec<String>, Vec<String>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/people.csv");
-    let (header, rows) = read_csv(&path).expect("demo/people.csv");
+    if let Err(e) = std::fs::read_to_string(&path) {
+        panic!("{}: {e}", path.display());
+    }
+    let (header, rows) = read_csv(&path).expect("demo/people.csv has a header");
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let (g, s) = (col("first_name"), col("surname"));
     let mut given = Vec::new();
