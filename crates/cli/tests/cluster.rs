@@ -7,6 +7,7 @@
 //! columnar input a cluster is meant for. Set `SPIRIT_CLUSTER_TEST_DATA` to run the same
 //! test on another file.
 
+use std::collections::BTreeSet;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -133,12 +134,26 @@ fn has_files(dir: &Path) -> bool {
 fn assert_same_result(embedded: &Path, other: &Path, what: &str) {
     for f in ["clusters.csv", "edges.csv"] {
         let (a, b) = (read(&embedded.join(f)), read(&other.join(f)));
-        assert!(
-            a == b,
-            "{what}: {f} differs from the embedded run ({} vs {} bytes)",
-            a.len(),
-            b.len()
-        );
+        if a != b {
+            // The lines of each that the other lacks, a few of them, to say what moved.
+            let (la, lb): (BTreeSet<&str>, BTreeSet<&str>) =
+                (a.lines().collect(), b.lines().collect());
+            let only = |x: &BTreeSet<&str>, y: &BTreeSet<&str>| {
+                x.difference(y)
+                    .take(10)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("\n  ")
+            };
+            panic!(
+                "{what}: {f} differs from the embedded run ({} vs {} bytes)\n\
+                 only in the embedded run:\n  {}\nonly in this run:\n  {}",
+                a.len(),
+                b.len(),
+                only(&la, &lb),
+                only(&lb, &la)
+            );
+        }
     }
     assert_eq!(
         candidate_pairs(embedded),
