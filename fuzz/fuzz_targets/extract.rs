@@ -7,7 +7,11 @@
 use libfuzzer_sys::fuzz_target;
 use spirit_text::extract::{Extractor, Format};
 
-fuzz_target!(|data: &[u8]| {
+thread_local! {
+    static EXTRACTOR: Extractor = Extractor::new("GB");
+}
+
+fuzz_target!(|data: &[u8]| EXTRACTOR.with(|extractor| {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
@@ -16,10 +20,10 @@ fuzz_target!(|data: &[u8]| {
         1 => Format::Text,
         _ => Format::Html,
     };
-    for f in Extractor::new("GB").extract_bytes(rest, format) {
+    for f in extractor.extract_bytes(rest, format) {
         assert!(
             f.start <= f.end && f.end <= rest.len(),
             "finding {f:?} outside the input"
         );
     }
-});
+}));

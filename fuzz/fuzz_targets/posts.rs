@@ -16,10 +16,16 @@ use spirit_store::posts::{body_format, find_mentions, parse_post};
 use spirit_text::extract::{Extractor, Format};
 use spirit_text::style::{Profile, ProfileBuilder};
 
-fuzz_target!(|data: &[u8]| {
-    let settings = Settings::default();
-    let normaliser = Normaliser::new(&settings, [7; 32]);
-    let extractor = Extractor::new(&settings.normalise.default_region);
+thread_local! {
+    // Built once, as one ingest run builds them once for all its posts.
+    static SETUP: (Normaliser, Extractor) = {
+        let settings = Settings::default();
+        let extractor = Extractor::new(&settings.normalise.default_region);
+        (Normaliser::new(&settings, [7; 32]), extractor)
+    };
+}
+
+fuzz_target!(|data: &[u8]| SETUP.with(|(normaliser, extractor)| {
     let mut invalid = BTreeMap::new();
     let mut builder = ProfileBuilder::new();
     for (i, line) in data.split(|&b| b == b'\n').enumerate() {
@@ -34,8 +40,8 @@ fuzz_target!(|data: &[u8]| {
         let format = body_format(&post);
         let document = format!("<fuzz>:{}", i + 1);
         let (findings, _mentions) = find_mentions(
-            &extractor,
-            &normaliser,
+            extractor,
+            normaliser,
             post.body.as_bytes(),
             format,
             &document,
@@ -62,4 +68,4 @@ fuzz_target!(|data: &[u8]| {
             panic!("a built profile does not read back: {e}");
         }
     }
-});
+}));

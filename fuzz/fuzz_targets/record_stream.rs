@@ -12,7 +12,16 @@ use spirit_matching::Settings;
 use spirit_sources::{RowMapper, StreamFormat, read_rows};
 use spirit_store::ingest::Normaliser;
 
-fuzz_target!(|data: &[u8]| {
+thread_local! {
+    // Built once, as the server builds them once for all its uploads.
+    static SETUP: (Settings, Normaliser) = {
+        let settings = Settings::default();
+        let normaliser = Normaliser::new(&settings, [7; 32]);
+        (settings, normaliser)
+    };
+}
+
+fuzz_target!(|data: &[u8]| SETUP.with(|(settings, normaliser)| {
     let Some((&first, rest)) = data.split_first() else {
         return;
     };
@@ -21,8 +30,6 @@ fuzz_target!(|data: &[u8]| {
     } else {
         StreamFormat::Csv
     };
-    let settings = Settings::default();
-    let normaliser = Normaliser::new(&settings, [7; 32]);
     let mut mapper = RowMapper::new(&settings.input, None, Path::new("<fuzz>"));
     read_rows(rest, format, |row| {
         if let Ok(row) = row
@@ -33,4 +40,4 @@ fuzz_target!(|data: &[u8]| {
         }
         true
     });
-});
+}));

@@ -6,6 +6,7 @@
 //! [`crate::AttrKind`]) stays `Copy`; at most [`MAX_FIELDS`] distinct names are
 //! interned, and a name is at most [`MAX_FIELD_NAME`] bytes.
 
+use std::collections::HashMap;
 use std::sync::{LazyLock, RwLock};
 
 /// The prefix of a field's kind name (`field:organisation`), which keeps field names
@@ -22,12 +23,14 @@ pub const MAX_FIELD_NAME: usize = 64;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FieldId(u16);
 
+#[derive(Default)]
 struct Interner {
     names: Vec<&'static str>,
+    /// Each name's index in `names`: a lookup costs one hash, however many are taken.
+    index: HashMap<&'static str, u16>,
 }
 
-static FIELDS: LazyLock<RwLock<Interner>> =
-    LazyLock::new(|| RwLock::new(Interner { names: Vec::new() }));
+static FIELDS: LazyLock<RwLock<Interner>> = LazyLock::new(Default::default);
 
 impl FieldId {
     /// The field of a header: `None` when nothing is left of it after normalisation,
@@ -43,22 +46,23 @@ impl FieldId {
     }
 
     fn intern(name: &str) -> Option<FieldId> {
-        let find = |i: &Interner| i.names.iter().position(|n| *n == name);
-        if let Some(at) = find(&FIELDS.read().unwrap_or_else(|e| e.into_inner())) {
-            return Some(FieldId(at as u16));
+        let find = |i: &Interner| i.index.get(name).copied().map(FieldId);
+        if let Some(id) = find(&FIELDS.read().unwrap_or_else(|e| e.into_inner())) {
+            return Some(id);
         }
         let mut fields = FIELDS.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(at) = find(&fields) {
-            return Some(FieldId(at as u16));
+        if let Some(id) = find(&fields) {
+            return Some(id);
         }
         if fields.names.len() >= MAX_FIELDS {
             return None;
         }
         // Bounded by MAX_FIELDS × MAX_FIELD_NAME bytes per process.
-        fields
-            .names
-            .push(Box::leak(name.to_owned().into_boxed_str()));
-        Some(FieldId((fields.names.len() - 1) as u16))
+        let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+        let at = fields.names.len() as u16;
+        fields.names.push(leaked);
+        fields.index.insert(leaked, at);
+        Some(FieldId(at))
     }
 
     /// The field's normalised name (`organisation`, `vehicle_plate`).
@@ -108,5 +112,18 @@ mod tests {
         assert_eq!(FieldId::of_header("--"), None);
         assert_eq!(FieldId::of_header(&"x".repeat(MAX_FIELD_NAME + 1)), None);
         assert_eq!(field_name("Организация").as_deref(), Some("организация"));
+    }
+
+    #[test]
+    fn every_interned_name_finds_its_own_id() {
+        let ids: Vec<FieldId> = (0..300)
+            .map(|i| FieldId::of_header(&format!("lookup test {i}")).unwrap())
+            .collect();
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(id.name(), format!("lookup_test_{i}"));
+            assert_eq!(FieldId::from_name(&format!("lookup_test_{i}")), Some(*id));
+        }
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
     }
 }

@@ -13,8 +13,17 @@ use crate::quarantine::QuarantinedRow;
 use crate::record::RawRecord;
 use crate::{SourceError, input_error};
 
-/// The read buffer of the file readers.
-pub(crate) const READ_BUFFER: usize = 1 << 18;
+/// The largest read buffer of the file readers.
+const READ_BUFFER: usize = 1 << 18;
+
+/// A reader of `file` with a buffer of [`READ_BUFFER`] bytes, or of the file's size when
+/// it is smaller: a folder of small files costs no 256 kB buffer per file.
+pub(crate) fn buffered(file: std::fs::File) -> std::io::BufReader<std::fs::File> {
+    let len = file.metadata().map_or(u64::MAX, |m| m.len());
+    let size =
+        usize::try_from(len.saturating_add(1)).map_or(READ_BUFFER, |n| n.clamp(8192, READ_BUFFER));
+    std::io::BufReader::with_capacity(size, file)
+}
 
 /// Maps records that arrive one at a time (a JSON object per line, a CSV row with its
 /// header) to an id and attribute values, under the same column rules as files. The

@@ -3,12 +3,12 @@
 //! malformed rows quarantined as they were written.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::io::{BufRead, Seek, SeekFrom};
 use std::path::Path;
 
 use spirit_matching::settings::InputSettings;
 
-use crate::columns::{Collected, ColumnPlan, READ_BUFFER, RowBuilder, plan_columns};
+use crate::columns::{Collected, ColumnPlan, RowBuilder, buffered, plan_columns};
 use crate::{SourceError, input_error};
 
 /// When the header line lacks the default delimiter, picks the most frequent of `,` tab
@@ -113,7 +113,7 @@ pub(crate) fn read_csv(
 ) -> Result<(ColumnPlan, Collected), SourceError> {
     let io = |e| SourceError::io(path, e);
     let (file_len, ends_with_newline) = file_end(&mut file).map_err(io)?;
-    let mut input = BufReader::with_capacity(READ_BUFFER, file);
+    let mut input = buffered(file);
     let delimiter = match settings.delimiter {
         Some(c) if c.is_ascii() && c != '\n' && c != '"' => c as u8,
         Some(c) => {

@@ -4,14 +4,14 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::io::{BufRead, Seek, SeekFrom};
 use std::path::Path;
 
 use rustc_hash::FxHashMap;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use spirit_matching::settings::InputSettings;
 
-use crate::columns::{Collected, ColumnPlan, READ_BUFFER, RowBuilder, plan_columns};
+use crate::columns::{Collected, ColumnPlan, RowBuilder, buffered, plan_columns};
 use crate::{SourceError, input_error};
 
 /// Reads the next line into `buf` without its line ending; false at the end of the file.
@@ -244,7 +244,7 @@ pub(crate) fn read_json_lines(
     let io = |e| SourceError::io(path, e);
 
     // Pass 1: the keys, in order of first appearance over the valid objects.
-    let mut reader = BufReader::with_capacity(READ_BUFFER, file);
+    let mut reader = buffered(file);
     let mut buf = Vec::new();
     let mut columns: FxHashMap<String, usize> = FxHashMap::default();
     let mut headers: Vec<String> = Vec::new();
@@ -297,7 +297,7 @@ pub(crate) fn read_json_lines(
     // Pass 2: the records.
     let mut file = reader.into_inner();
     file.seek(SeekFrom::Start(0)).map_err(io)?;
-    let mut reader = BufReader::with_capacity(READ_BUFFER, file);
+    let mut reader = buffered(file);
     let mut collected = Collected::new(plan.id_col.is_none(), settings.keep_payload);
     let mut row = RowBuilder::new(&plan.kinds);
     let id_name = plan
