@@ -65,9 +65,7 @@ fn decode_numeric_escapes(text: &str) -> std::borrow::Cow<'_, str> {
 /// Masks the payment cards in every string (keys included) of a JSON value, in place;
 /// true when something was masked.
 pub fn mask_cards_in_json(value: &mut serde_json::Value) -> bool {
-    let before = value.clone();
-    mask_strings(value, &mask_cards);
-    *value != before
+    mask_strings(value, &mask_cards)
 }
 
 /// A run of digit groups separated by spaces or dashes, with every card in it masked:
@@ -160,27 +158,41 @@ pub fn mask_card_values(payload: &str, values: &[(AttrKind, String)]) -> String 
 
 /// Applies `mask` to every string (keys included) of a JSON value, and to the digits of
 /// every number: a number that `mask` changes (a card written as a JSON number) becomes
-/// the masked string.
-fn mask_strings(value: &mut serde_json::Value, mask: &dyn Fn(&str) -> String) {
+/// the masked string. True when `mask` changed something.
+fn mask_strings(value: &mut serde_json::Value, mask: &dyn Fn(&str) -> String) -> bool {
     use serde_json::Value;
-    match value {
-        Value::String(s) => *s = mask(s),
-        Value::Number(n) => {
-            let text = n.to_string();
-            let masked = mask(&text);
-            if masked != text {
-                *value = Value::String(masked);
-            }
+    let apply = |s: &mut String| {
+        let masked = mask(s);
+        let changed = masked != *s;
+        if changed {
+            *s = masked;
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| mask_strings(v, mask)),
+        changed
+    };
+    match value {
+        Value::String(s) => apply(s),
+        Value::Number(n) => {
+            let mut text = n.to_string();
+            let changed = apply(&mut text);
+            if changed {
+                *value = Value::String(text);
+            }
+            changed
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |changed, v| mask_strings(v, mask) | changed),
         Value::Object(map) => {
             let old = std::mem::take(map);
-            for (k, mut v) in old {
-                mask_strings(&mut v, mask);
-                map.insert(mask(&k), v);
+            let mut changed = false;
+            for (mut k, mut v) in old {
+                changed |= mask_strings(&mut v, mask);
+                changed |= apply(&mut k);
+                map.insert(k, v);
             }
+            changed
         }
-        _ => {}
+        _ => false,
     }
 }
 
