@@ -1,7 +1,8 @@
 //! Names in another script: a register in Ukrainian Cyrillic linked with the same people
 //! written in Ukraine's official Latin spelling (the passport form: `Григорій` is
 //! `Hryhorii`, `Гнатюк` is `Hnatiuk`). A Russian-style transliteration (`grigorii`,
-//! `gnatiuk`) would put most of them in different blocks.
+//! `gnatiuk`) would put most of them in different blocks. Georgian and Armenian registers
+//! link with their passport spellings without any setting.
 
 use std::fmt::Write as _;
 
@@ -39,10 +40,61 @@ const FAMILY: [(&str, &str); 10] = [
     ("Кравчук", "Kravchuk"),
 ];
 
-#[test]
-fn ukrainian_cyrillic_links_with_the_official_latin_spelling() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+const GEORGIAN_GIVEN: [(&str, &str); 10] = [
+    ("გიორგი", "Giorgi"),
+    ("ნინო", "Nino"),
+    ("დავით", "Davit"),
+    ("თამარ", "Tamar"),
+    ("ლევან", "Levan"),
+    ("მარიამ", "Mariam"),
+    ("ირაკლი", "Irakli"),
+    ("ნათია", "Natia"),
+    ("ზურაბ", "Zurab"),
+    ("ხატია", "Khatia"),
+];
+
+const GEORGIAN_FAMILY: [(&str, &str); 10] = [
+    ("ბერიძე", "Beridze"),
+    ("კაპანაძე", "Kapanadze"),
+    ("გელაშვილი", "Gelashvili"),
+    ("მაისურაძე", "Maisuradze"),
+    ("ლომიძე", "Lomidze"),
+    ("ჭავჭავაძე", "Chavchavadze"),
+    ("წერეთელი", "Tsereteli"),
+    ("ხარაიშვილი", "Kharaishvili"),
+    ("ქავთარაძე", "Kavtaradze"),
+    ("ჯაფარიძე", "Japaridze"),
+];
+
+const ARMENIAN_GIVEN: [(&str, &str); 10] = [
+    ("Արամ", "Aram"),
+    ("Անի", "Ani"),
+    ("Դավիթ", "Davit"),
+    ("Նարեկ", "Narek"),
+    ("Լուսինե", "Lusine"),
+    ("Տիգրան", "Tigran"),
+    ("Գայանե", "Gayane"),
+    ("Հայկ", "Hayk"),
+    ("Մարիամ", "Mariam"),
+    ("Վարդան", "Vardan"),
+];
+
+const ARMENIAN_FAMILY: [(&str, &str); 10] = [
+    ("Պետրոսյան", "Petrosyan"),
+    ("Խաչատրյան", "Khachatryan"),
+    ("Հովհաննիսյան", "Hovhannisyan"),
+    ("Սարգսյան", "Sargsyan"),
+    ("Ղազարյան", "Ghazaryan"),
+    ("Ծատուրյան", "Tsaturyan"),
+    ("Եղիազարյան", "Yeghiazaryan"),
+    ("Ոսկանյան", "Voskanyan"),
+    ("Թադևոսյան", "Tadevosyan"),
+    ("Մկրտչյան", "Mkrtchyan"),
+];
+
+/// Writes `a.csv` (names in their own script), `b.csv` (the same people in the Latin
+/// passport spelling) and `truth.csv` into `d`: 60 people, each with a birth date.
+fn write_pair_sets(d: &std::path::Path, given: &[(&str, &str); 10], family: &[(&str, &str); 10]) {
     let header = "rec_id,given_name,surname,date_of_birth\n";
     let (mut a, mut b, mut truth) = (
         header.to_string(),
@@ -50,7 +102,7 @@ fn ukrainian_cyrillic_links_with_the_official_latin_spelling() {
         "left,right\n".to_string(),
     );
     for i in 0..60usize {
-        let (g, f) = (GIVEN[i % 10], FAMILY[(i * 3 + i / 10) % 10]);
+        let (g, f) = (given[i % 10], family[(i * 3 + i / 10) % 10]);
         let dob = format!(
             "{}-{:02}-{:02}",
             1960 + i % 40,
@@ -64,6 +116,13 @@ fn ukrainian_cyrillic_links_with_the_official_latin_spelling() {
     std::fs::write(d.join("a.csv"), a).unwrap();
     std::fs::write(d.join("b.csv"), b).unwrap();
     std::fs::write(d.join("truth.csv"), truth).unwrap();
+}
+
+#[test]
+fn ukrainian_cyrillic_links_with_the_official_latin_spelling() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_pair_sets(d, &GIVEN, &FAMILY);
 
     // Records whose letters say Ukrainian (і, ї, є, ґ) are spelled so on their own; the
     // others (`Олег Мельник`) need the source's language from the settings.
@@ -72,6 +131,19 @@ fn ukrainian_cyrillic_links_with_the_official_latin_spelling() {
     let by_setting = f1_of(d, Some(Scheme::Ukrainian));
     assert!(by_setting >= 0.99, "with the language set: F1 {by_setting}");
     assert!(by_setting > by_letters);
+}
+
+#[test]
+fn georgian_and_armenian_link_with_their_passport_spelling_unprompted() {
+    for (given, family) in [
+        (&GEORGIAN_GIVEN, &GEORGIAN_FAMILY),
+        (&ARMENIAN_GIVEN, &ARMENIAN_FAMILY),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        write_pair_sets(dir.path(), given, family);
+        let f1 = f1_of(dir.path(), None);
+        assert!(f1 >= 0.99, "{}: F1 {f1}", given[0].1);
+    }
 }
 
 fn f1_of(d: &std::path::Path, transliteration: Option<Scheme>) -> f64 {

@@ -109,7 +109,8 @@ pub struct NormaliseSettings {
     /// The national romanisation of Cyrillic or Greek names whose record's letters do
     /// not tell their language (`ukrainian`, `belarusian`, `serbian`, `macedonian`,
     /// `bulgarian`, `greek`); unset keeps the general transliteration (close to the
-    /// Russian passport form). Letters that tell another language win.
+    /// Russian passport form). Letters that tell another language win; Georgian and
+    /// Armenian letters always take their own passport romanisation.
     pub transliteration: Option<spirit_text::translit::Scheme>,
 }
 

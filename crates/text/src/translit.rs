@@ -1,5 +1,5 @@
-//! Transliteration by language: the national romanisation of a Cyrillic or Greek value,
-//! chosen from the letters the value uses.
+//! Transliteration by language: the national romanisation of a Cyrillic, Greek, Georgian
+//! or Armenian value, chosen from the letters the value uses.
 //!
 //! One Cyrillic letter is spelled differently in each language's official Latin form:
 //! `Г` is `h` in Ukrainian and Belarusian but `g` in Russian, Serbian and Bulgarian;
@@ -11,6 +11,14 @@
 //! (Gaj), Macedonia's, Bulgaria's 2009 law — or ELOT 743 for Greek. Values with none of
 //! these letters keep the general transliteration (`deunicode`, close to the Russian
 //! passport form). Spellings may carry diacritics (`ć`, `ž`); folding removes them after.
+//!
+//! Georgian and Armenian are each written in a script of their own, so their letters
+//! always take their country's passport romanisation, whatever else the value holds:
+//! Georgia's national system of 2002 without its ejective apostrophes (`ხ` kh, `ც` ts,
+//! `ძ` dz, `ყ` q: `ჭავჭავაძე` is `chavchavadze`), Armenia's (`ու` u, `և` ev, `ե` ye and
+//! `ո` vo at the start of a word, no aspiration marks: `Ոսկանյան` is `voskanyan`). The
+//! general transliteration spells them in a scholarly form (`ceret`eli`, `tsatowryan`)
+//! that no passport or register uses.
 
 /// A national romanisation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -29,6 +37,12 @@ pub enum Scheme {
     Bulgarian,
     /// ELOT 743, the Greek passport romanisation: `β` v, `η` i, `ου` ou, `ευ` ev.
     Greek,
+    /// Georgia's national romanisation of 2002 (passports), without the ejectives'
+    /// apostrophes: `ხ` kh, `ღ` gh, `ყ` q, `ძ` dz, `წ` and `ც` ts, `ჭ` and `ჩ` ch.
+    Georgian,
+    /// Armenia's passport romanisation: `ու` u, `և` ev, `ե` ye and `ո` vo at the start of
+    /// a word, `ղ` gh, `ց` and `ծ` ts, `ջ` j, `ժ` zh.
+    Armenian,
 }
 
 impl Scheme {
@@ -42,6 +56,7 @@ impl Scheme {
     pub fn detect_all<'s>(values: impl Iterator<Item = &'s str>) -> Option<Scheme> {
         let (mut ukr, mut bel, mut srp, mut mkd, mut shared, mut bul, mut rus_bel, mut greek) =
             (false, false, false, false, false, false, false, false);
+        let (mut georgian, mut armenian) = (false, false);
         let mut prev_hard = false;
         let chars = values.flat_map(|v| v.chars().chain([' ']));
         for c in chars.flat_map(char::to_lowercase) {
@@ -57,6 +72,8 @@ impl Scheme {
                 'ѓ' | 'ќ' | 'ѕ' => mkd = true,
                 'ј' | 'љ' | 'њ' | 'џ' => shared = true,
                 '\u{0370}'..='\u{03FF}' => greek = true,
+                c if is_georgian(c) => georgian = true,
+                c if is_armenian(c) => armenian = true,
                 _ => {}
             }
         }
@@ -72,6 +89,10 @@ impl Scheme {
             Scheme::Bulgarian
         } else if greek {
             Scheme::Greek
+        } else if georgian {
+            Scheme::Georgian
+        } else if armenian {
+            Scheme::Armenian
         } else {
             return None;
         })
@@ -82,6 +103,13 @@ impl Scheme {
     /// general transliteration. Returns the spelling and whether `next` was consumed.
     pub fn spell(self, c: char, next: Option<char>, initial: bool) -> Option<(&'static str, bool)> {
         let one = |s: &'static str| Some((s, false));
+        // One script, one language: under any scheme.
+        if is_georgian(c) {
+            return georgian(c).map(|s| (s, false));
+        }
+        if is_armenian(c) {
+            return armenian(c, next, initial);
+        }
         match self {
             Scheme::Ukrainian | Scheme::Belarusian => {
                 let ukr = self == Scheme::Ukrainian;
@@ -153,12 +181,123 @@ impl Scheme {
                 _ => None,
             },
             Scheme::Greek => greek(c, next),
+            Scheme::Georgian | Scheme::Armenian => None,
         }
     }
 }
 
 fn is_cyrillic_letter(c: char) -> bool {
     matches!(c, '\u{0400}'..='\u{04FF}') && c.is_alphabetic()
+}
+
+/// Georgian letters: Mkhedruli, its capitals (Mtavruli) and the older Asomtavruli.
+fn is_georgian(c: char) -> bool {
+    matches!(c, '\u{10A0}'..='\u{10FF}' | '\u{1C90}'..='\u{1CBF}' | '\u{2D00}'..='\u{2D2F}')
+}
+
+/// Armenian letters and the `և` ligature.
+fn is_armenian(c: char) -> bool {
+    matches!(c, '\u{0531}'..='\u{0587}' | '\u{FB13}'..='\u{FB17}')
+}
+
+/// Georgia's national romanisation (2002) of a lowercase Mkhedruli letter, the
+/// ejectives (`კ პ ტ ყ წ ჭ`) without their apostrophe as on passports. Archaic letters
+/// are left to the general transliteration.
+fn georgian(c: char) -> Option<&'static str> {
+    Some(match c {
+        'ა' => "a",
+        'ბ' => "b",
+        'გ' => "g",
+        'დ' => "d",
+        'ე' => "e",
+        'ვ' => "v",
+        'ზ' => "z",
+        'თ' | 'ტ' => "t",
+        'ი' => "i",
+        'კ' | 'ქ' => "k",
+        'ლ' => "l",
+        'მ' => "m",
+        'ნ' => "n",
+        'ო' => "o",
+        'პ' | 'ფ' => "p",
+        'ჟ' => "zh",
+        'რ' => "r",
+        'ს' => "s",
+        'უ' => "u",
+        'ღ' => "gh",
+        'ყ' => "q",
+        'შ' => "sh",
+        'ჩ' | 'ჭ' => "ch",
+        'ც' | 'წ' => "ts",
+        'ძ' => "dz",
+        'ხ' => "kh",
+        'ჯ' => "j",
+        'ჰ' => "h",
+        _ => return None,
+    })
+}
+
+/// Armenia's passport romanisation of a lowercase Armenian letter: `ու` is `u`, `ե` and
+/// `ո` take a `y` and a `v` at the start of a word (`Երևան` Yerevan, `Ոսկան` Voskan),
+/// the aspirated `թ փ ք չ ց` lose their mark.
+fn armenian(c: char, next: Option<char>, initial: bool) -> Option<(&'static str, bool)> {
+    if c == 'ո' && next == Some('ւ') {
+        return Some(("u", true));
+    }
+    let s = match c {
+        'ա' => "a",
+        'բ' => "b",
+        'գ' => "g",
+        'դ' => "d",
+        'ե' => {
+            if initial {
+                "ye"
+            } else {
+                "e"
+            }
+        }
+        'զ' => "z",
+        'է' => "e",
+        'ը' => "y",
+        'թ' | 'տ' => "t",
+        'ժ' => "zh",
+        'ի' => "i",
+        'լ' => "l",
+        'խ' => "kh",
+        'ծ' | 'ց' => "ts",
+        'կ' | 'ք' => "k",
+        'հ' => "h",
+        'ձ' => "dz",
+        'ղ' => "gh",
+        'ճ' | 'չ' => "ch",
+        'մ' => "m",
+        'յ' => "y",
+        'ն' => "n",
+        'շ' => "sh",
+        'ո' => {
+            if initial {
+                "vo"
+            } else {
+                "o"
+            }
+        }
+        'պ' | 'փ' => "p",
+        'ջ' => "j",
+        'ռ' | 'ր' => "r",
+        'ս' => "s",
+        'վ' | 'ւ' => "v",
+        'օ' => "o",
+        'ֆ' => "f",
+        'և' => {
+            if initial {
+                "yev"
+            } else {
+                "ev"
+            }
+        }
+        _ => return None,
+    };
+    Some((s, false))
 }
 
 /// ELOT 743 (the Greek passport romanisation), letter by letter with its digraphs `ου`,
@@ -292,6 +431,37 @@ mod tests {
         assert_eq!(fold("Ευάγγελος"), "evangelos");
         // Russian keeps the general transliteration.
         assert_eq!(fold("Григорий"), "grigorii");
+    }
+
+    #[test]
+    fn georgian_takes_the_passport_spelling() {
+        assert_eq!(Scheme::detect("გიორგი"), Some(Scheme::Georgian));
+        assert_eq!(fold("გიორგი ხარაიშვილი"), "giorgi kharaishvili");
+        assert_eq!(fold("ილია ჭავჭავაძე"), "ilia chavchavadze");
+        assert_eq!(fold("აკაკი წერეთელი"), "akaki tsereteli");
+        assert_eq!(fold("თამარ ცქიტიშვილი"), "tamar tskitishvili");
+        assert_eq!(fold("ღვინიაშვილი ყიფიანი"), "ghviniashvili qipiani");
+        assert_eq!(fold("ჟორჟოლიანი ჯაყელი"), "zhorzholiani jaqeli");
+        // Mtavruli capitals are the same letters.
+        assert_eq!(fold("ᲒᲘᲝᲠᲒᲘ"), "giorgi");
+    }
+
+    #[test]
+    fn armenian_takes_the_passport_spelling() {
+        assert_eq!(Scheme::detect("Հովհաննես"), Some(Scheme::Armenian));
+        assert_eq!(fold("Հովհաննես Գրիգորյան"), "hovhannes grigoryan");
+        assert_eq!(fold("Խաչատրյան Ծատուրյան"), "khachatryan tsaturyan");
+        // Initial ե and ո; ու; և.
+        assert_eq!(fold("Եղիազարյան Ոսկանյան"), "yeghiazaryan voskanyan");
+        assert_eq!(fold("Ուռուտյան"), "urutyan");
+        assert_eq!(fold("Երևան Թադևոսյան"), "yerevan tadevosyan");
+        assert_eq!(fold("Էդուարդ Արթուր"), "eduard artur");
+        assert_eq!(
+            fold("Փաշինյան Քոչարյան Ջանյան"),
+            "pashinyan kocharyan janyan"
+        );
+        // Beside a Cyrillic value whose letters say Ukrainian, both keep their own.
+        assert_eq!(fold("Григорій Գրիգորյան"), "hryhorii grigoryan");
     }
 
     #[test]
