@@ -33,6 +33,9 @@ pub enum KeyFunction {
     /// The sorted pair of given-name and surname Double Metaphone codes: the same key
     /// whichever way round the names were written. Only valid with kind `name`.
     MetaphoneSet,
+    /// The consonant skeleton of a name (`spirit_text::skeleton`), when it has at least
+    /// [`crate::comparison::MIN_SKELETON`] letters: an unvowelled (Arabic-script) name meets its Latin spellings.
+    Skeleton,
     /// The `i`-th 8-bit segment (0–7) of an image hash's pHash: two hashes within 7
     /// bits share at least one of the eight (pigeonhole). Only valid with `image_hash`.
     Segment(u8),
@@ -85,6 +88,7 @@ impl fmt::Display for BlockingRule {
                 KeyFunction::Digits => "digits".into(),
                 KeyFunction::Street => "street".into(),
                 KeyFunction::MetaphoneSet => "metaphone_set".into(),
+                KeyFunction::Skeleton => "skeleton".into(),
                 KeyFunction::Segment(i) => format!("segment{i}"),
                 KeyFunction::MirrorSegment(i) => format!("mirror_segment{i}"),
                 KeyFunction::MinHash(i) => format!("minhash{i}"),
@@ -243,6 +247,7 @@ fn parse_key(key: &str) -> Result<KeyPart, String> {
         "digits" => KeyFunction::Digits,
         "street" => KeyFunction::Street,
         "metaphone_set" => KeyFunction::MetaphoneSet,
+        "skeleton" => KeyFunction::Skeleton,
         f if f.starts_with("mirror_segment") => {
             let i: u8 = f["mirror_segment".len()..]
                 .parse()
@@ -303,7 +308,7 @@ fn parse_key(key: &str) -> Result<KeyPart, String> {
             return Err(format!(
                 "blocking key {key:?}: unknown function {f:?} \
                  (known: exact, metaphone, prefixN, year, digits, street, metaphone_set, \
-                 segmentN, mirror_segmentN, minhashN, lshN)"
+                 skeleton, segmentN, mirror_segmentN, minhashN, lshN)"
             ));
         }
     };
@@ -593,6 +598,13 @@ fn value_key(col: &Column, function: KeyFunction, id: u32) -> Option<u64> {
                 .split_whitespace()
                 .find(|t| t.len() >= 3 && t.bytes().all(|b| b.is_ascii_alphabetic()))?;
             hash_bytes(hash_str(number), word.as_bytes())
+        }
+        KeyFunction::Skeleton => {
+            let skeleton = spirit_text::skeleton::name_skeleton(v);
+            if skeleton.len() < crate::comparison::MIN_SKELETON {
+                return None;
+            }
+            hash_str(&skeleton)
         }
         KeyFunction::MetaphoneSet | KeyFunction::Lsh(_) => return None,
         KeyFunction::Segment(i) => match &col.derived {

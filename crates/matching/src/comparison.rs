@@ -16,7 +16,8 @@ use crate::table::{Column, Derived, NULL_ID, RecordTable};
 #[serde(rename_all = "snake_case", tag = "function", content = "attribute")]
 pub enum Function {
     /// Given names: exact, close spelling, nickname variant, swapped with the surname,
-    /// similar (phonetic or Jaro-Winkler), initial, else.
+    /// similar (phonetic, Jaro-Winkler, or an unvowelled name's consonants:
+    /// [`same_skeleton`]), initial, else.
     GivenName,
     /// Surnames: exact, close spelling, swapped with the given name, similar, else.
     Surname,
@@ -403,6 +404,25 @@ fn pair_ids(col: Option<&Column>, a: u32, b: u32) -> Option<(u32, u32)> {
     Some((col.id(a)?, col.id(b)?))
 }
 
+/// The fewest letters of a consonant skeleton that comparisons and blocking use. One:
+/// `ليلى` is `ll`, whose skeleton `l` is all that `layla`, `leila` and `lola` have in
+/// common with it. Only an unvowelled side ([`spirit_text::skeleton::is_skeletal`], two
+/// letters or more) is compared so, so two spelled names never meet by one letter.
+pub const MIN_SKELETON: usize = 1;
+
+/// True when one of two names is written without vowels (an Arabic-script name,
+/// [`spirit_text::skeleton::is_skeletal`]) and both have the same consonant skeleton of
+/// at least [`MIN_SKELETON`] letters: `mhmd` and `mohammed`. Two spelled names never
+/// meet this way.
+pub fn same_skeleton(a: &str, b: &str) -> bool {
+    use spirit_text::skeleton::{is_skeletal, name_skeleton};
+    if !(is_skeletal(a) || is_skeletal(b)) {
+        return false;
+    }
+    let skeleton = name_skeleton(a);
+    skeleton.len() >= MIN_SKELETON && skeleton == name_skeleton(b)
+}
+
 fn metaphone(col: &Column, id: u32) -> &str {
     match &col.derived {
         Derived::Names { metaphone, .. } => &metaphone[id as usize],
@@ -576,7 +596,7 @@ fn given_name_level(g: Option<&Column>, s: Option<&Column>, a: u32, b: u32) -> u
         return 3;
     }
     let (ma, mb) = (metaphone(g, ia), metaphone(g, ib));
-    if (!ma.is_empty() && ma == mb) || sim.at_least(0.85) {
+    if (!ma.is_empty() && ma == mb) || sim.at_least(0.85) || same_skeleton(va, vb) {
         return 5;
     }
     let initial = |x: &str, y: &str| x.len() == 1 && y.starts_with(x);
@@ -603,7 +623,7 @@ fn surname_level(s: Option<&Column>, g: Option<&Column>, a: u32, b: u32) -> u8 {
         return 2;
     }
     let (ma, mb) = (metaphone(s, ia), metaphone(s, ib));
-    if (!ma.is_empty() && ma == mb) || sim.at_least(0.85) {
+    if (!ma.is_empty() && ma == mb) || sim.at_least(0.85) || same_skeleton(va, vb) {
         return 4;
     }
     5

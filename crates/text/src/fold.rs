@@ -4,7 +4,8 @@
 //! normalisation (NFKC), transliteration of every letter and digit to ASCII (a Cyrillic or
 //! Greek value whose letters tell its language, and any Georgian or Armenian, by that
 //! language's national romanisation,
-//! [`crate::translit`]; everything else — Russian, Arabic, CJK, … — via `deunicode`), lowercase, and every other character (punctuation,
+//! Arabic script as its consonants, [`crate::translit`]; everything else — Russian, Hebrew,
+//! CJK, … — via `deunicode`), lowercase, and every other character (punctuation,
 //! symbols, emoji, whitespace) turned into a single separating space. The result has no leading,
 //! trailing or repeated spaces, so folding is idempotent.
 

@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | [`fold`](mod@fold) | any text: NFKC, transliteration to ASCII, lowercase, punctuation to spaces | [`fold()`] |
 //! | [`names`] | given names, surnames, full names; the nickname (name-variant) table | [`normalise_name`], [`split_full_name`], [`nickname_groups`], [`are_name_variants`] |
+//! | [`skeleton`] | the consonants of a name, which meet an unvowelled (Arabic-script) value with its Latin spellings | [`skeleton::name_skeleton`], [`skeleton::is_skeletal`] |
 //! | [`phonetic`] | Double Metaphone codes of names, safe on any input | [`double_metaphone`] |
 //! | [`dates`] | dates of birth and other dates in many written formats, partial dates | [`parse_date`], [`PartialDate`], [`DateOrder`] |
 //! | [`phone`] | telephone numbers to E.164 | [`normalise_phone`], [`PhoneNormaliser`] |
@@ -40,6 +41,7 @@ pub mod names;
 pub mod phone;
 pub mod phonetic;
 pub mod postcode;
+pub mod skeleton;
 pub mod style;
 pub mod translit;
 

@@ -19,6 +19,12 @@
 //! `ո` vo at the start of a word, no aspiration marks: `Ոսկանյան` is `voskanyan`). The
 //! general transliteration spells them in a scholarly form (`ceret`eli`, `tsatowryan`)
 //! that no passport or register uses.
+//!
+//! Arabic script (Arabic, Persian, Urdu names) writes most vowels not at all, so it is
+//! spelled as its consonants (`محمد` `mhmd`, `عبد الرحمن` `abd alrhmn`): a long vowel's
+//! letter (`ا و ي`), `ع`, `ة` and the hamza give a letter only at the start of a word,
+//! short-vowel marks give none. Comparisons meet such a value with any Latin spelling of
+//! the same consonants ([`crate::skeleton`]).
 
 /// A national romanisation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -43,6 +49,9 @@ pub enum Scheme {
     /// Armenia's passport romanisation: `ու` u, `և` ev, `ե` ye and `ո` vo at the start of
     /// a word, `ղ` gh, `ց` and `ծ` ts, `ջ` j, `ժ` zh.
     Armenian,
+    /// Arabic script as its consonants (`خ` kh, `ش` sh, `ث` th, `ق` q), a vowel letter
+    /// only at the start of a word: `محمد` mhmd, `أحمد` ahmd.
+    Arabic,
 }
 
 impl Scheme {
@@ -56,7 +65,7 @@ impl Scheme {
     pub fn detect_all<'s>(values: impl Iterator<Item = &'s str>) -> Option<Scheme> {
         let (mut ukr, mut bel, mut srp, mut mkd, mut shared, mut bul, mut rus_bel, mut greek) =
             (false, false, false, false, false, false, false, false);
-        let (mut georgian, mut armenian) = (false, false);
+        let (mut georgian, mut armenian, mut arabic) = (false, false, false);
         let mut prev_hard = false;
         let chars = values.flat_map(|v| v.chars().chain([' ']));
         for c in chars.flat_map(char::to_lowercase) {
@@ -74,6 +83,7 @@ impl Scheme {
                 '\u{0370}'..='\u{03FF}' => greek = true,
                 c if is_georgian(c) => georgian = true,
                 c if is_armenian(c) => armenian = true,
+                c if is_arabic(c) => arabic = true,
                 _ => {}
             }
         }
@@ -93,6 +103,8 @@ impl Scheme {
             Scheme::Georgian
         } else if armenian {
             Scheme::Armenian
+        } else if arabic {
+            Scheme::Arabic
         } else {
             return None;
         })
@@ -109,6 +121,9 @@ impl Scheme {
         }
         if is_armenian(c) {
             return armenian(c, next, initial);
+        }
+        if is_arabic(c) {
+            return arabic(c, initial).map(|s| (s, false));
         }
         match self {
             Scheme::Ukrainian | Scheme::Belarusian => {
@@ -181,7 +196,7 @@ impl Scheme {
                 _ => None,
             },
             Scheme::Greek => greek(c, next),
-            Scheme::Georgian | Scheme::Armenian => None,
+            Scheme::Georgian | Scheme::Armenian | Scheme::Arabic => None,
         }
     }
 }
@@ -198,6 +213,59 @@ fn is_georgian(c: char) -> bool {
 /// Armenian letters and the `և` ligature.
 fn is_armenian(c: char) -> bool {
     matches!(c, '\u{0531}'..='\u{0587}' | '\u{FB13}'..='\u{FB17}')
+}
+
+/// Arabic-script letters and marks, presentation forms included.
+fn is_arabic(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0600}'..='\u{06FF}'
+            | '\u{0750}'..='\u{077F}'
+            | '\u{08A0}'..='\u{08FF}'
+            | '\u{FB50}'..='\u{FDFF}'
+            | '\u{FE70}'..='\u{FEFF}'
+    )
+}
+
+/// The consonants of an Arabic-script letter (Arabic, with the Persian and Urdu
+/// letters); the letters of long vowels, `ع` and the hamza's seats give `a`, `w` or `y`
+/// at the start of a word and nothing inside it; `ة`, `ى`, short-vowel marks and the
+/// tatweel give nothing. Digits and punctuation are left to the general
+/// transliteration.
+fn arabic(c: char, initial: bool) -> Option<&'static str> {
+    let at_start = |s: &'static str| if initial { s } else { "" };
+    Some(match c {
+        'ا' | 'أ' | 'إ' | 'آ' | 'ٱ' | 'ع' => at_start("a"),
+        'و' | 'ؤ' => at_start("w"),
+        'ي' | 'ی' | 'ئ' => at_start("y"),
+        'ى' | 'ة' | 'ۃ' | 'ء' | 'ـ' => "",
+        'ب' => "b",
+        'ت' | 'ط' => "t",
+        'ث' => "th",
+        'ج' => "j",
+        'ح' | 'ه' | 'ہ' | 'ھ' => "h",
+        'خ' => "kh",
+        'د' | 'ض' => "d",
+        'ذ' => "dh",
+        'ر' => "r",
+        'ز' | 'ظ' => "z",
+        'س' | 'ص' => "s",
+        'ش' => "sh",
+        'غ' => "gh",
+        'ف' => "f",
+        'ق' => "q",
+        'ك' | 'ک' => "k",
+        'ل' => "l",
+        'م' => "m",
+        'ن' => "n",
+        'پ' => "p",
+        'چ' => "ch",
+        'ژ' => "zh",
+        'گ' => "g",
+        // Short vowels, tanwin, shadda, sukun, superscript alef: unwritten in most names.
+        '\u{064B}'..='\u{065F}' | '\u{0670}' => "",
+        _ => return None,
+    })
 }
 
 /// Georgia's national romanisation (2002) of a lowercase Mkhedruli letter, the
@@ -366,7 +434,12 @@ pub(crate) fn respell(s: impl Iterator<Item = char>, scheme: Scheme) -> String {
         let c = chars[i];
         let lower = c.to_lowercase().next().unwrap_or(c);
         let next = chars.get(i + 1).and_then(|n| n.to_lowercase().next());
-        let initial = i == 0 || !chars[i - 1].is_alphabetic();
+        // The start of a word, looking back past combining marks (Arabic short vowels).
+        let initial = !chars[..i]
+            .iter()
+            .rev()
+            .find(|c| !unicode_normalization::char::is_combining_mark(**c))
+            .is_some_and(|c| c.is_alphabetic());
         match scheme.spell(lower, next, initial) {
             Some((spelling, consumed)) => {
                 out.push_str(spelling);
@@ -462,6 +535,35 @@ mod tests {
         );
         // Beside a Cyrillic value whose letters say Ukrainian, both keep their own.
         assert_eq!(fold("Григорій Գրիգորյան"), "hryhorii grigoryan");
+    }
+
+    #[test]
+    fn arabic_script_is_spelled_as_its_consonants() {
+        use crate::skeleton::{is_skeletal, name_skeleton};
+        assert_eq!(Scheme::detect("محمد"), Some(Scheme::Arabic));
+        assert_eq!(fold("محمد"), "mhmd");
+        // With its short vowels and shadda written, the same.
+        assert_eq!(fold("مُحَمَّد"), "mhmd");
+        assert_eq!(fold("أحمد يوسف"), "ahmd ysf");
+        assert_eq!(fold("عبد الرحمن"), "abd alrhmn");
+        assert_eq!(fold("فاطمة الزهراء"), "ftm alzhr");
+        assert_eq!(fold("خالد إبراهيم"), "khld abrhm");
+        // Persian letters.
+        assert_eq!(fold("پرویز چگینی"), "prz chgn");
+        for (arabic, latin) in [
+            ("محمد", "Mohammed"),
+            ("يوسف", "Yousef"),
+            ("حسين", "Hussein"),
+            ("عمر", "Omar"),
+            ("مصطفى", "Mustafa"),
+            ("إبراهيم", "Ibrahim"),
+            ("عبد الله", "Abdullah"),
+            ("منصور", "Mansour"),
+        ] {
+            let a = fold(arabic);
+            assert!(is_skeletal(&a), "{a}");
+            assert_eq!(name_skeleton(&a), name_skeleton(&fold(latin)), "{arabic}");
+        }
     }
 
     #[test]
