@@ -118,6 +118,32 @@ const ARABIC_FAMILY: [(&str, &str); 10] = [
     ("إبراهيم", "Ibrahim"),
 ];
 
+const HEBREW_GIVEN: [(&str, &str); 10] = [
+    ("משה", "Moshe"),
+    ("אברהם", "Avraham"),
+    ("יצחק", "Yitzhak"),
+    ("יעקב", "Yaakov"),
+    ("שרה", "Sarah"),
+    ("רחל", "Rachel"),
+    ("רבקה", "Rivka"),
+    ("יוסף", "Yosef"),
+    ("דוד", "David"),
+    ("מרים", "Miriam"),
+];
+
+const HEBREW_FAMILY: [(&str, &str); 10] = [
+    ("כהן", "Cohen"),
+    ("לוי", "Levi"),
+    ("מזרחי", "Mizrahi"),
+    ("פרידמן", "Friedman"),
+    ("גולדברג", "Goldberg"),
+    ("שפירא", "Shapira"),
+    ("ביטון", "Biton"),
+    ("אזולאי", "Azoulay"),
+    ("פרץ", "Peretz"),
+    ("אוחיון", "Ohayon"),
+];
+
 /// Writes `a.csv` (names in their own script), `b.csv` (the same people in the Latin
 /// passport spelling) and `truth.csv` into `d`: 60 people, each with a birth date.
 fn write_pair_sets(d: &std::path::Path, given: &[(&str, &str); 10], family: &[(&str, &str); 10]) {
@@ -206,6 +232,20 @@ fn arabic_links_with_common_latin_spellings() {
     write_pair_sets(dir.path(), &ARABIC_GIVEN, &ARABIC_FAMILY);
     let f1 = f1_of(dir.path(), None);
     assert!(f1 >= 0.99, "F1 {f1}");
+}
+
+/// Hebrew writes a consonantal `ו` in `דוד` (David) and `לוי` (Levi) with the letter that
+/// writes a vowel elsewhere (`יוסף`, Yosef): those two names miss their Latin spelling's
+/// skeleton, the other eighteen meet it. The 12 people with one of the two are missed
+/// (recall 0.8, F1 0.889); no other pair is. No name agrees exactly across the two
+/// scripts, so this also needs EM to keep what it learnt of the `similar` level
+/// (`Model::unobserved_levels_take_cold_m`).
+#[test]
+fn hebrew_links_with_common_latin_spellings() {
+    let dir = tempfile::tempdir().unwrap();
+    write_pair_sets(dir.path(), &HEBREW_GIVEN, &HEBREW_FAMILY);
+    let f1 = f1_of(dir.path(), None);
+    assert!(f1 >= 0.88, "F1 {f1}");
 }
 
 /// The consonant-skeleton blocking rule is added for a run whose names are written

@@ -311,7 +311,73 @@ impl Model {
         let first = self.training.em_iterations;
         self.train_em(data, max_iterations);
         self.training.em_iterations += first;
+        self.unobserved_levels_take_cold_m(data);
         self.check_training();
+    }
+
+    /// A level that no training pair shows (outside the strata of the rules that block
+    /// on its comparison) gives EM nothing to learn its m from: EM lets it decay towards
+    /// nothing, which would weigh any later pair at that level as all but impossible for
+    /// a match. Such a level takes its cold-start m ([`crate::cold`]), and the levels
+    /// seen share the rest in the proportions EM gave them. Names that never agree
+    /// exactly (one register in Hebrew letters, the other in Latin) keep EM's weight for
+    /// the level they do meet at, and an exact agreement later still counts for a match.
+    pub fn unobserved_levels_take_cold_m(&mut self, data: TrainingData<'_>) {
+        let nc = self.comparisons.len();
+        let mut seen: Vec<Vec<bool>> = self
+            .comparisons
+            .iter()
+            .map(|c| vec![false; c.levels.len()])
+            .collect();
+        for h in data.histogram.iter().filter(|h| h.count > 0) {
+            let covered = data.covered.get(usize::from(h.rule));
+            for (c, l) in unpack(h.pattern, nc).into_iter().enumerate() {
+                let blocked = covered.and_then(|v| v.get(c)).copied().unwrap_or(false);
+                if l > 0
+                    && !blocked
+                    && let Some(s) = seen[c].get_mut(usize::from(l) - 1)
+                {
+                    *s = true;
+                }
+            }
+        }
+        for (c, seen) in self.comparisons.iter_mut().zip(&seen) {
+            let observed = seen.iter().filter(|s| **s).count();
+            if c.function.is_calibrated() || observed == 0 || observed == seen.len() {
+                continue;
+            }
+            let cold = Model::cold_start(&[c.function]);
+            let Some(cold) = cold.comparisons.first() else {
+                continue;
+            };
+            if cold.levels.len() != c.levels.len() {
+                continue;
+            }
+            let unseen_m: f64 = cold
+                .levels
+                .iter()
+                .zip(seen)
+                .filter(|(_, s)| !**s)
+                .map(|(q, _)| q.m)
+                .sum();
+            let seen_m: f64 = c
+                .levels
+                .iter()
+                .zip(seen)
+                .filter(|(_, s)| **s)
+                .map(|(p, _)| p.m)
+                .sum();
+            if seen_m <= 0.0 || unseen_m >= 1.0 {
+                continue;
+            }
+            for ((p, q), s) in c.levels.iter_mut().zip(&cold.levels).zip(seen) {
+                p.m = if *s {
+                    p.m / seen_m * (1.0 - unseen_m)
+                } else {
+                    q.m
+                };
+            }
+        }
     }
 
     /// Checks what EM found, so that training cannot fail silently: a comparison whose
@@ -764,6 +830,56 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn levels_no_training_pair_shows_take_the_cold_start_m() {
+        let cold = Model::cold_start(&[Function::GivenName, Function::Surname]);
+        let mut model = cold.clone();
+        let given_levels = model.comparisons[0].levels.len() as u8;
+        // EM's result when given names only ever met at `similar` (level 5) or not at
+        // all: every other level's m decayed to nothing.
+        for (i, p) in model.comparisons[0].levels.iter_mut().enumerate() {
+            p.m = match i + 1 {
+                5 => 0.6,
+                l if l == usize::from(given_levels) => 0.4,
+                _ => 1e-12,
+            };
+        }
+        let hist = [
+            PatternCount {
+                rule: 0,
+                first: true,
+                pattern: pack(&[5, 1]),
+                count: 40,
+            },
+            PatternCount {
+                rule: 0,
+                first: true,
+                pattern: pack(&[given_levels, 2]),
+                count: 60,
+            },
+        ];
+        let covered = [vec![false, false]];
+        let data = TrainingData {
+            histogram: &hist,
+            covered: &covered,
+            rule_scale: &[1.0],
+            possible_pairs: 1e4,
+        };
+        model.unobserved_levels_take_cold_m(data);
+        let (given, cold_given) = (&model.comparisons[0].levels, &cold.comparisons[0].levels);
+        assert_eq!(given[0].m, cold_given[0].m, "exact takes its cold-start m");
+        let sum: f64 = given.iter().map(|p| p.m).sum();
+        assert!((sum - 1.0).abs() < 1e-9, "m sums to {sum}");
+        let (similar, other) = (given[4].m, given[usize::from(given_levels) - 1].m);
+        assert!(
+            (similar / other - 1.5).abs() < 1e-9,
+            "EM's proportions kept"
+        );
+        // Surname: levels 1 and 2 seen, the others take their cold-start m.
+        let surname = &model.comparisons[1].levels;
+        assert_eq!(surname[3].m, cold.comparisons[1].levels[3].m);
     }
 
     /// A trained-looking model of given name and surname, checked.

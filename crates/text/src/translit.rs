@@ -20,8 +20,8 @@
 //! general transliteration spells them in a scholarly form (`ceret`eli`, `tsatowryan`)
 //! that no passport or register uses.
 //!
-//! Arabic script (Arabic, Persian, Urdu names) writes most vowels not at all, so it is
-//! spelled as its consonants (`محمد` `mhmd`, `عبد الرحمن` `abd alrhmn`): a long vowel's
+//! Arabic script (Arabic, Persian, Urdu names) and Hebrew write most vowels not at all,
+//! so they are spelled as their consonants (`משה` `msh`) (`محمد` `mhmd`, `عبد الرحمن` `abd alrhmn`): a long vowel's
 //! letter (`ا و ي`), `ع`, `ة` and the hamza give a letter only at the start of a word,
 //! short-vowel marks give none. Comparisons meet such a value with any Latin spelling of
 //! the same consonants ([`crate::skeleton`]).
@@ -52,6 +52,10 @@ pub enum Scheme {
     /// Arabic script as its consonants (`خ` kh, `ش` sh, `ث` th, `ق` q), a vowel letter
     /// only at the start of a word: `محمد` mhmd, `أحمد` ahmd.
     Arabic,
+    /// Hebrew as its consonants (`ש` sh, `צ` ts, `ח` and a final or inner `כ` h), `א`,
+    /// `ע`, `ו` and `י` only at the start of a word (a doubled `וו` or `יי` is a
+    /// consonant): `משה` msh, `יצחק` ytshk.
+    Hebrew,
 }
 
 impl Scheme {
@@ -65,7 +69,7 @@ impl Scheme {
     pub fn detect_all<'s>(values: impl Iterator<Item = &'s str>) -> Option<Scheme> {
         let (mut ukr, mut bel, mut srp, mut mkd, mut shared, mut bul, mut rus_bel, mut greek) =
             (false, false, false, false, false, false, false, false);
-        let (mut georgian, mut armenian, mut arabic) = (false, false, false);
+        let (mut georgian, mut armenian, mut arabic, mut hebrew) = (false, false, false, false);
         let mut prev_hard = false;
         let chars = values.flat_map(|v| v.chars().chain([' ']));
         for c in chars.flat_map(char::to_lowercase) {
@@ -84,6 +88,7 @@ impl Scheme {
                 c if is_georgian(c) => georgian = true,
                 c if is_armenian(c) => armenian = true,
                 c if is_arabic(c) => arabic = true,
+                c if is_hebrew(c) => hebrew = true,
                 _ => {}
             }
         }
@@ -105,6 +110,8 @@ impl Scheme {
             Scheme::Armenian
         } else if arabic {
             Scheme::Arabic
+        } else if hebrew {
+            Scheme::Hebrew
         } else {
             return None;
         })
@@ -124,6 +131,9 @@ impl Scheme {
         }
         if is_arabic(c) {
             return arabic(c, initial).map(|s| (s, false));
+        }
+        if is_hebrew(c) {
+            return hebrew(c, next, initial);
         }
         match self {
             Scheme::Ukrainian | Scheme::Belarusian => {
@@ -196,7 +206,7 @@ impl Scheme {
                 _ => None,
             },
             Scheme::Greek => greek(c, next),
-            Scheme::Georgian | Scheme::Armenian | Scheme::Arabic => None,
+            Scheme::Georgian | Scheme::Armenian | Scheme::Arabic | Scheme::Hebrew => None,
         }
     }
 }
@@ -266,6 +276,53 @@ fn arabic(c: char, initial: bool) -> Option<&'static str> {
         '\u{064B}'..='\u{065F}' | '\u{0670}' => "",
         _ => return None,
     })
+}
+
+/// Hebrew letters, points and presentation forms.
+fn is_hebrew(c: char) -> bool {
+    matches!(c, '\u{0591}'..='\u{05FF}' | '\u{FB1D}'..='\u{FB4F}')
+}
+
+/// The consonants of a Hebrew letter: `א`, `ע`, `ו` and `י` give `a`, `a`, `v` and `y` at
+/// the start of a word, a doubled `וו` or `יי` gives `v` or `y`, and inside a word they
+/// give nothing (they write vowels there, or nothing a Latin spelling shows). `כ` is `k`
+/// at the start of a word and `h` after a vowel (`Mordechai`, `Baruch`), `פ` always `p`
+/// (a skeleton counts `f` as `p`). Points, accents and the geresh give nothing.
+fn hebrew(c: char, next: Option<char>, initial: bool) -> Option<(&'static str, bool)> {
+    let one = |s: &'static str| Some((s, false));
+    match (c, next) {
+        ('ו', Some('ו')) => return Some(("v", true)),
+        ('י', Some('י')) => return Some(("y", true)),
+        _ => {}
+    }
+    let at_start = |s: &'static str| if initial { s } else { "" };
+    match c {
+        'א' | 'ע' => one(at_start("a")),
+        'ו' => one(at_start("v")),
+        'י' => one(at_start("y")),
+        'ב' => one("b"),
+        'ג' => one("g"),
+        'ד' => one("d"),
+        'ה' | 'ח' => one("h"),
+        'ז' => one("z"),
+        'ט' | 'ת' => one("t"),
+        'כ' | 'ך' => one(if initial { "k" } else { "h" }),
+        'ל' => one("l"),
+        'מ' | 'ם' => one("m"),
+        'נ' | 'ן' => one("n"),
+        'ס' => one("s"),
+        'פ' | 'ף' => one("p"),
+        'צ' | 'ץ' => one("ts"),
+        'ק' => one("k"),
+        'ר' => one("r"),
+        'ש' => one("sh"),
+        'װ' => one("v"),
+        'ײ' => one("y"),
+        'ױ' => one(""),
+        // Points, cantillation, maqaf-less marks, geresh and gershayim.
+        '\u{0591}'..='\u{05C7}' | '\u{05F3}' | '\u{05F4}' => one(""),
+        _ => None,
+    }
 }
 
 /// Georgia's national romanisation (2002) of a lowercase Mkhedruli letter, the
@@ -535,6 +592,31 @@ mod tests {
         );
         // Beside a Cyrillic value whose letters say Ukrainian, both keep their own.
         assert_eq!(fold("Григорій Գրիգորյան"), "hryhorii grigoryan");
+    }
+
+    #[test]
+    fn hebrew_is_spelled_as_its_consonants() {
+        use crate::skeleton::{is_skeletal, name_skeleton};
+        assert_eq!(Scheme::detect("משה"), Some(Scheme::Hebrew));
+        assert_eq!(fold("משה כהן"), "mshh khn");
+        assert_eq!(fold("יצחק אברהם"), "ytshk abrhm");
+        // Points make no difference.
+        assert_eq!(fold("מֹשֶׁה"), "mshh");
+        for (hebrew, latin) in [
+            ("משה", "Moshe"),
+            ("אברהם", "Avraham"),
+            ("יצחק", "Yitzhak"),
+            ("יעקב", "Yaakov"),
+            ("רחל", "Rachel"),
+            ("יוסף", "Yosef"),
+            ("כהן", "Cohen"),
+            ("מרדכי", "Mordechai"),
+            ("פרידמן", "Friedman"),
+        ] {
+            let h = fold(hebrew);
+            assert!(is_skeletal(&h), "{h}");
+            assert_eq!(name_skeleton(&h), name_skeleton(&fold(latin)), "{hebrew}");
+        }
     }
 
     #[test]
