@@ -9,7 +9,7 @@
 //! Latin spellings of one Arabic or Hebrew letter disagree on as one (`v` and `b`, `f`
 //! and `p`, `ch` and `h`, `sh` and `s`), and runs of one letter as one (doubled
 //! consonants are not written either). `mohammed`, `muhammad` and
-//! the transliteration of `محمد` (`mhmd`, [`crate::translit`]) all give `mhmd`.
+//! the transliteration of `محمد` (`mhmd`, from the `translit` module) all give `mhmd`.
 //!
 //! A skeleton is coarse: `mohammed` and `mahmoud` meet, and so do `hassan` and
 //! `hussein`. Comparisons use it only when one side is [`is_skeletal`] (a value written
