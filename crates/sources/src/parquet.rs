@@ -147,6 +147,56 @@ impl<R: Read> Read for EndIsErrorRead<R> {
     }
 }
 
+/// Checks that every dictionary page holds as many values as it says. The decoder sizes
+/// a dictionary by the count in its page header before it reads a value: a 1 kB file
+/// whose header claims 932 million 8-byte values made it allocate 7.4 GB. Plain
+/// encoding spends at least a bit on a boolean, four bytes on a string (its length) and
+/// the type's width on any other value, so a count the page's bytes cannot hold is
+/// refused. Only page headers are read, and the dictionary pages themselves.
+fn check_dictionaries(file: EndIsError) -> Result<(), String> {
+    use parquet::basic::Type;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(file).map_err(|e| e.to_string())?;
+    let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    for g in 0..reader.num_row_groups() {
+        let group = reader.get_row_group(g).map_err(|e| e.to_string())?;
+        for c in 0..group.num_columns() {
+            let column = schema.column(c);
+            // The fewest bits one value takes in a plain-encoded dictionary.
+            let bits: u64 = match column.physical_type() {
+                Type::BOOLEAN => 1,
+                Type::INT32 | Type::FLOAT | Type::BYTE_ARRAY => 32,
+                Type::INT64 | Type::DOUBLE => 64,
+                Type::INT96 => 96,
+                Type::FIXED_LEN_BYTE_ARRAY => 8 * u64::try_from(column.type_length()).unwrap_or(0),
+            }
+            .max(1);
+            let mut pages = group.get_column_page_reader(c).map_err(|e| e.to_string())?;
+            while let Some(meta) = pages.peek_next_page().map_err(|e| e.to_string())? {
+                if !meta.is_dict {
+                    pages.skip_next_page().map_err(|e| e.to_string())?;
+                    continue;
+                }
+                let Some(parquet::column::page::Page::DictionaryPage {
+                    buf, num_values, ..
+                }) = pages.get_next_page().map_err(|e| e.to_string())?
+                else {
+                    continue;
+                };
+                if u64::from(num_values) * bits > buf.len() as u64 * 8 {
+                    return Err(format!(
+                        "the dictionary of column {:?} says it holds {num_values} values in \
+                         {} bytes",
+                        column.path().string(),
+                        buf.len()
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads a Parquet file, turning a panic inside the decoder (which corrupt files can
 /// still cause in the Parquet/Arrow crates) into an error naming the file.
 pub(crate) fn read_parquet_guarded(
@@ -179,6 +229,9 @@ fn read_parquet(
     // The Parquet schema's own logical types (strings, dates, timestamps, decimals) are
     // all that text values need; skipping the embedded Arrow schema also avoids decoding
     // a second, easily corrupted, schema.
+    let copy = file.try_clone().map_err(|e| SourceError::io(path, e))?;
+    check_dictionaries(EndIsError(copy))
+        .map_err(|e| input_error(path, None, format!("cannot read Parquet file: {e}")))?;
     let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
     let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(EndIsError(file), options)
         .map_err(|e| input_error(path, None, format!("cannot read Parquet file: {e}")))?;

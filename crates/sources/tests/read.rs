@@ -508,6 +508,23 @@ fn a_page_header_that_runs_past_the_end_is_refused() {
     assert!(message.contains("past the end of the file"), "{message}");
 }
 
+/// Found by fuzzing: a 1,150-byte file whose Int64 dictionary page claims 932 million
+/// values. The Parquet decoder sized the dictionary from that count before reading it
+/// (7.4 GB). The count is now checked against the page's bytes first.
+#[test]
+fn a_dictionary_larger_than_its_page_is_refused() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/dictionary-count-past-its-bytes.parquet");
+    let e = read_source(&path, &InputSettings::default(), None).unwrap_err();
+    let message = e.to_string();
+    assert!(matches!(e, SourceError::Input { .. }), "{message}");
+    assert!(
+        message.contains("dictionary-count-past-its-bytes.parquet"),
+        "{message}"
+    );
+    assert!(message.contains("dictionary of column"), "{message}");
+}
+
 #[test]
 fn missing_file_and_unknown_extension() {
     let dir = tempfile::tempdir().unwrap();
