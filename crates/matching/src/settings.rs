@@ -110,7 +110,8 @@ pub struct NormaliseSettings {
     /// not tell their language (`ukrainian`, `belarusian`, `serbian`, `macedonian`,
     /// `bulgarian`, `greek`); unset keeps the general transliteration (close to the
     /// Russian passport form). Letters that tell another language win; Georgian and
-    /// Armenian letters always take their own passport romanisation.
+    /// Armenian letters always take their own passport romanisation, Arabic-script and
+    /// Hebrew letters their consonants.
     pub transliteration: Option<spirit_text::translit::Scheme>,
 }
 
