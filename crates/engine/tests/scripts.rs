@@ -191,11 +191,17 @@ fn georgian_and_armenian_link_with_their_passport_spelling_unprompted() {
         (&GEORGIAN_GIVEN, &GEORGIAN_FAMILY),
         (&ARMENIAN_GIVEN, &ARMENIAN_FAMILY),
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        write_pair_sets(dir.path(), given, family);
-        let f1 = f1_of(dir.path(), None);
+        let f1 = unprompted_f1(given, family);
         assert!(f1 >= 0.99, "{}: F1 {f1}", given[0].1);
     }
+}
+
+/// The cross-source F1 of a link between names in their script and their Latin
+/// spellings ([`write_pair_sets`]), with no transliteration setting.
+fn unprompted_f1(given: &[(&str, &str); 10], family: &[(&str, &str); 10]) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    write_pair_sets(dir.path(), given, family);
+    f1_of(dir.path(), None)
 }
 
 fn f1_of(d: &std::path::Path, transliteration: Option<Scheme>) -> f64 {
@@ -228,9 +234,7 @@ fn f1_of(d: &std::path::Path, transliteration: Option<Scheme>) -> f64 {
 
 #[test]
 fn arabic_links_with_common_latin_spellings() {
-    let dir = tempfile::tempdir().unwrap();
-    write_pair_sets(dir.path(), &ARABIC_GIVEN, &ARABIC_FAMILY);
-    let f1 = f1_of(dir.path(), None);
+    let f1 = unprompted_f1(&ARABIC_GIVEN, &ARABIC_FAMILY);
     assert!(f1 >= 0.99, "F1 {f1}");
 }
 
@@ -242,9 +246,7 @@ fn arabic_links_with_common_latin_spellings() {
 /// (`Model::unobserved_levels_take_cold_m`).
 #[test]
 fn hebrew_links_with_common_latin_spellings() {
-    let dir = tempfile::tempdir().unwrap();
-    write_pair_sets(dir.path(), &HEBREW_GIVEN, &HEBREW_FAMILY);
-    let f1 = f1_of(dir.path(), None);
+    let f1 = unprompted_f1(&HEBREW_GIVEN, &HEBREW_FAMILY);
     assert!(f1 >= 0.88, "F1 {f1}");
 }
 
