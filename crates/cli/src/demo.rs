@@ -22,14 +22,8 @@ pub fn run(out: &Path, bars: &Bars) -> Result<()> {
     // The truth column must never reach the engine.
     settings.input.exclude_columns.push("cluster_id".into());
     let request = ResolveRequest {
-        inputs: vec![input.clone()],
-        settings,
-        id_column: None,
-        model: None,
-        labels: None,
-        out: out.to_path_buf(),
         keep_candidates: true,
-        card_key: spirit_matching::CardKey::random()?,
+        ..ResolveRequest::new(vec![input.clone()], settings, out)?
     };
     let output = pipeline::resolve(&request, bars)?;
     bars.clear();

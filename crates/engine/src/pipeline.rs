@@ -44,6 +44,28 @@ pub struct ResolveRequest {
     pub card_key: CardKey,
 }
 
+impl ResolveRequest {
+    /// A run of `inputs` under `settings` into `out`: the settings' id column, a model
+    /// trained on the inputs, no labels, no `candidates.csv`, and a card key drawn for
+    /// this run.
+    pub fn new(
+        inputs: Vec<PathBuf>,
+        settings: Settings,
+        out: impl Into<PathBuf>,
+    ) -> Result<ResolveRequest, spirit_matching::evidence::CardKeyError> {
+        Ok(ResolveRequest {
+            inputs,
+            settings,
+            id_column: None,
+            model: None,
+            labels: None,
+            out: out.into(),
+            keep_candidates: false,
+            card_key: CardKey::random()?,
+        })
+    }
+}
+
 /// Per-rule figures of blocking.
 #[derive(Clone, Debug, Serialize)]
 pub struct RuleSummary {

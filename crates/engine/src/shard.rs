@@ -14,7 +14,8 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use datafusion::arrow::array::{Array, StringArray, UInt16Array, UInt32Array, UInt64Array};
+use datafusion::arrow::array::{Array, ListArray, StringArray, UInt16Array, UInt32Array};
+use datafusion::arrow::array::{ListBuilder, StringBuilder, UInt32Builder, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::ipc::reader::FileReader;
 use datafusion::arrow::ipc::writer::FileWriter;
@@ -64,6 +65,10 @@ struct Meta {
     rules: Vec<String>,
     /// Every column's kind and how many records of the whole table hold a value.
     columns: Vec<(AttrKind, u32)>,
+    /// The columns some of whose records hold several values: each has two more file
+    /// columns, `m{c}` (the values after the first) and `mn{c}` (their counts).
+    #[serde(default)]
+    multi: Vec<usize>,
 }
 
 fn err(path: &Path, e: impl std::fmt::Display) -> EngineError {
@@ -71,13 +76,18 @@ fn err(path: &Path, e: impl std::fmt::Display) -> EngineError {
 }
 
 /// Column positions in the file: `src`, then `k{r}` per rule, then `v{c}` and `n{c}`
-/// per column.
+/// per column, then `m{c}` and `mn{c}` per multi-valued column.
 fn key_column(rule: usize) -> usize {
     1 + rule
 }
 
 fn value_column(rules: usize, column: usize) -> usize {
     1 + rules + 2 * column
+}
+
+/// The position of the `j`th multi-valued column's further values.
+fn more_column(rules: usize, columns: usize, j: usize) -> usize {
+    1 + rules + 2 * columns + 2 * j
 }
 
 /// Writes `table` and its `keys` to `path` (readable by its owner only: it holds
@@ -98,12 +108,29 @@ pub fn write(
         fields.push(Field::new(format!("v{c}"), DataType::Utf8, true));
         fields.push(Field::new(format!("n{c}"), DataType::UInt32, true));
     }
+    let multi: Vec<usize> = (0..table.columns.len())
+        .filter(|&c| table.columns[c].more.is_some())
+        .collect();
+    for &c in &multi {
+        let item = |t| Arc::new(Field::new("item", t, true));
+        fields.push(Field::new(
+            format!("m{c}"),
+            DataType::List(item(DataType::Utf8)),
+            false,
+        ));
+        fields.push(Field::new(
+            format!("mn{c}"),
+            DataType::List(item(DataType::UInt32)),
+            false,
+        ));
+    }
     let meta = Meta {
         version: env!("CARGO_PKG_VERSION").to_string(),
         records: table.len,
         fingerprint,
         rules: keys.rules.iter().map(ToString::to_string).collect(),
         columns: table.columns.iter().map(|c| (c.kind, c.non_null)).collect(),
+        multi,
     };
     let meta = serde_json::to_string(&meta).map_err(|e| err(path, e))?;
     let schema =
@@ -140,6 +167,20 @@ fn write_batches(
             cols.push(Arc::new(UInt32Array::from_iter(
                 (lo..hi).map(|r| c.id(r as u32).map(|id| c.counts[id as usize])),
             )));
+        }
+        for c in table.columns.iter().filter(|c| c.more.is_some()) {
+            let mut values = ListBuilder::new(StringBuilder::new());
+            let mut counts = ListBuilder::new(UInt32Builder::new());
+            for r in lo..hi {
+                for id in c.all_ids(r as u32).skip(1) {
+                    values.values().append_value(&c.values[id as usize]);
+                    counts.values().append_value(c.counts[id as usize]);
+                }
+                values.append(true);
+                counts.append(true);
+            }
+            cols.push(Arc::new(values.finish()));
+            cols.push(Arc::new(counts.finish()));
         }
         let batch = RecordBatch::try_new(schema.clone(), cols).map_err(|e| err(path, e))?;
         writer.write(&batch).map_err(|e| err(path, e))?;
@@ -269,8 +310,10 @@ pub fn read_records(
     let (rules, columns) = (r.meta.rules.len(), r.meta.columns.len());
     let mut sources = Vec::with_capacity(wanted.len());
     let mut keys: Vec<Vec<Option<u64>>> = vec![Vec::with_capacity(wanted.len()); rules];
-    let mut values: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(wanted.len()); columns];
-    let mut counts: Vec<Vec<u32>> = vec![Vec::with_capacity(wanted.len()); columns];
+    // Each record's values of each column (the first, then any others) and their counts.
+    let mut values: Vec<Vec<Vec<String>>> = vec![Vec::with_capacity(wanted.len()); columns];
+    let mut counts: Vec<Vec<Vec<u32>>> = vec![Vec::with_capacity(wanted.len()); columns];
+    let multi = r.meta.multi.clone();
     let mut next = 0usize;
     let mut start = 0usize;
     while next < wanted.len() {
@@ -298,6 +341,15 @@ pub fn read_records(
                 ))
             })
             .collect::<Result<Vec<_>, EngineError>>()?;
+        let ms = (0..multi.len())
+            .map(|j| {
+                let at = more_column(rules, columns, j);
+                Ok((
+                    downcast::<ListArray>(path, &batch, at)?,
+                    downcast::<ListArray>(path, &batch, at + 1)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, EngineError>>()?;
         while next < wanted.len() && (wanted[next] as usize) < end {
             let j = wanted[next] as usize - start;
             sources.push(src.value(j));
@@ -306,8 +358,30 @@ pub fn read_records(
             }
             for (c, (v, n)) in vs.iter().enumerate() {
                 let present = !v.is_null(j);
-                values[c].push(present.then(|| v.value(j).to_string()));
-                counts[c].push(if present { n.value(j) } else { 0 });
+                values[c].push(
+                    present
+                        .then(|| v.value(j).to_string())
+                        .into_iter()
+                        .collect(),
+                );
+                counts[c].push(present.then(|| n.value(j)).into_iter().collect());
+            }
+            for (&c, (m, mn)) in multi.iter().zip(&ms) {
+                let (m, mn) = (m.value(j), mn.value(j));
+                let (Some(m), Some(mn)) = (
+                    m.as_any().downcast_ref::<StringArray>(),
+                    mn.as_any().downcast_ref::<UInt32Array>(),
+                ) else {
+                    return Err(err(path, format!("column m{c} is not a list of values")));
+                };
+                let (Some(vc), Some(nc)) = (values.get_mut(c), counts.get_mut(c)) else {
+                    return Err(err(path, format!("column m{c} names no column")));
+                };
+                let (Some(vr), Some(nr)) = (vc.last_mut(), nc.last_mut()) else {
+                    continue;
+                };
+                vr.extend(m.iter().flatten().map(str::to_string));
+                nr.extend(mn.iter().flatten());
             }
             next += 1;
         }

@@ -9,8 +9,8 @@ use std::path::Path;
 
 use spirit_engine::evaluate::{EvaluateOptions, evaluate_files};
 use spirit_engine::pipeline::{ResolveRequest, resolve};
+use spirit_matching::Settings;
 use spirit_matching::eval::Scope;
-use spirit_matching::{CardKey, Settings};
 use spirit_model::NoProgress;
 
 /// A small deterministic generator (SplitMix64).
@@ -117,14 +117,8 @@ fn write_register(dir: &Path, people: usize) {
 
 fn f1(dir: &Path, settings: Settings, out: &str) -> (f64, spirit_engine::pipeline::RunSummary) {
     let request = ResolveRequest {
-        inputs: vec![dir.join("reg.csv")],
-        settings,
         id_column: Some("ref".into()),
-        model: None,
-        labels: None,
-        out: dir.join(out),
-        keep_candidates: false,
-        card_key: CardKey::random().unwrap(),
+        ..ResolveRequest::new(vec![dir.join("reg.csv")], settings, dir.join(out)).unwrap()
     };
     let output = resolve(&request, &NoProgress).unwrap();
     let result = evaluate_files(
@@ -189,16 +183,12 @@ fn settings_name_a_fields_use_and_ids_are_left_out() {
     .unwrap();
     // `ref` is no longer the id column: every value differs, so it is left out.
     settings.input.id_column = None;
-    let request = ResolveRequest {
-        inputs: vec![dir.path().join("reg.csv")],
+    let request = ResolveRequest::new(
+        vec![dir.path().join("reg.csv")],
         settings,
-        id_column: None,
-        model: None,
-        labels: None,
-        out: dir.path().join("out"),
-        keep_candidates: false,
-        card_key: CardKey::random().unwrap(),
-    };
+        dir.path().join("out"),
+    )
+    .unwrap();
     let summary = resolve(&request, &NoProgress).unwrap().summary;
     let field = |name: &str| summary.fields.iter().find(|f| f.field == name).unwrap();
     assert!(field("field:vehicle").function.is_none());

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use spirit_engine::evaluate::{EvaluateOptions, evaluate_files};
 use spirit_engine::pipeline::{ResolveOutput, ResolveRequest, resolve};
+use spirit_matching::Settings;
 use spirit_matching::eval::Scope;
 use spirit_matching::settings::BlockingRuleSetting;
-use spirit_matching::{CardKey, Settings};
 use spirit_model::NoProgress;
 
 fn demo() -> PathBuf {
@@ -20,14 +20,8 @@ fn run(dir: &Path, name: &str, settings: Settings) -> (ResolveOutput, f64) {
     settings.input.exclude_columns = vec!["cluster_id".into()];
     let out = dir.join(name);
     let request = ResolveRequest {
-        inputs: vec![demo()],
-        settings,
         id_column: Some("rec_id".into()),
-        model: None,
-        labels: None,
-        out: out.clone(),
-        keep_candidates: false,
-        card_key: CardKey::random().unwrap(),
+        ..ResolveRequest::new(vec![demo()], settings, out.clone()).unwrap()
     };
     let output = resolve(&request, &NoProgress).unwrap();
     let f1 = evaluate_files(

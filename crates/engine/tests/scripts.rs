@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 
 use spirit_engine::evaluate::{EvaluateOptions, evaluate_files};
 use spirit_engine::pipeline::{ResolveRequest, resolve};
+use spirit_matching::Settings;
 use spirit_matching::eval::Scope;
 use spirit_matching::settings::LinkType;
-use spirit_matching::{CardKey, Settings};
 use spirit_model::NoProgress;
 use spirit_text::translit::Scheme;
 
@@ -209,16 +209,8 @@ fn f1_of(d: &std::path::Path, transliteration: Option<Scheme>) -> f64 {
     settings.resolve.link_type = LinkType::Link;
     settings.normalise.transliteration = transliteration;
     let out = d.join(format!("out-{transliteration:?}"));
-    let request = ResolveRequest {
-        inputs: vec![d.join("a.csv"), d.join("b.csv")],
-        settings,
-        id_column: None,
-        model: None,
-        labels: None,
-        out: out.clone(),
-        keep_candidates: false,
-        card_key: CardKey::random().unwrap(),
-    };
+    let inputs = vec![d.join("a.csv"), d.join("b.csv")];
+    let request = ResolveRequest::new(inputs, settings, out.clone()).unwrap();
     resolve(&request, &NoProgress).unwrap();
     let result = evaluate_files(
         &out.join("clusters.csv"),

@@ -409,11 +409,11 @@ fn erasing_a_post_takes_what_came_only_from_it() {
 }
 
 #[test]
-fn erasing_a_post_takes_its_values_from_search_even_when_no_attribute_changes() {
+fn erasing_a_post_takes_its_values_from_the_account_and_from_search() {
     let dir = tempfile::tempdir().unwrap();
     let mut ws = Workspace::init(&dir.path().join("ws"), None).unwrap();
-    // The account's e-mail attribute comes from post 0; post 1 names a second e-mail,
-    // which is only a mention of the account (searchable, not its attribute).
+    // The account's first e-mail comes from post 0; post 1 names a second, which the
+    // account keeps too (an account holds every address its posts give).
     let lines = [
         serde_json::json!({"id": "p0", "author": "lynx", "platform": "forum_a",
             "body": format!("{} write to lynx.one@example.org", text(1, 1, 40))}),
@@ -432,6 +432,20 @@ fn erasing_a_post_takes_its_values_from_search_even_when_no_attribute_changes() 
             .any(|h| h.record == id)
     };
     assert!(finds(&ws, "lynx.two@example.org"));
+    let emails = |ws: &Workspace| -> Vec<String> {
+        query::record(ws.connection(), account)
+            .unwrap()
+            .unwrap()
+            .attributes
+            .into_iter()
+            .filter(|(k, _, _)| k == "email")
+            .filter_map(|(_, _, v)| v)
+            .collect()
+    };
+    assert_eq!(
+        emails(&ws),
+        ["lynx.one@example.org", "lynx.two@example.org"]
+    );
     let post = search_id(&ws, "seized:post:p1");
     let e = retention::erase(
         &mut ws,
@@ -439,11 +453,15 @@ fn erasing_a_post_takes_its_values_from_search_even_when_no_attribute_changes() 
         spirit_store::audit::Entry::new("cli:test", "record.erase"),
     )
     .unwrap();
-    assert_eq!(e.accounts.attributes_removed, 0, "{e:?}");
     assert_eq!(
-        attr(&ws, account, "email").as_deref(),
-        Some("lynx.one@example.org")
+        (
+            e.accounts.attributes_removed,
+            e.accounts.attributes_replaced
+        ),
+        (1, 0),
+        "{e:?}"
     );
+    assert_eq!(emails(&ws), ["lynx.one@example.org"]);
     assert!(
         !finds(&ws, "lynx.two@example.org"),
         "a value found only in the erased post still finds the account"

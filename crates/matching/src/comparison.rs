@@ -270,26 +270,19 @@ impl Bound {
     /// The level of the pair (a, b): 0 for null, else 1-based into `levels()`.
     pub fn level(&self, t: &RecordTable, a: u32, b: u32) -> u8 {
         let col = |i: usize| self.cols[i].map(|c| &t.columns[c]);
+        if let Some(kernel) = self.kernel() {
+            return by_ids(col(0), a, b, kernel);
+        }
         match self.function {
             Function::GivenName => given_name_level(col(0), col(1), a, b),
             Function::Surname => surname_level(col(0), col(1), a, b),
-            Function::DateOfBirth => dob_level(col(0), a, b),
-            Function::Email => email_level(col(0), a, b),
-            Function::Phone => phone_level(col(0), a, b),
-            Function::Address => address_level(col(0), a, b),
             Function::Area => area_level(col(0), col(1), col(2), a, b),
-            Function::Identifier(_) => ident_level(col(0), a, b),
-            Function::Category(_) | Function::Exact(_) => category_level(col(0), a, b),
             Function::ImageHash => image_hash_level(col(0), a, b),
             Function::AudioFingerprint => audio_level(col(0), a, b),
             Function::Style => {
                 style_verification(col(0), a, b).map_or(0, |v| spirit_text::style::band(v.log_odds))
             }
-            Function::Year(_) => by_ids(col(0), a, b, field::year_ids),
-            Function::Number(_) => by_ids(col(0), a, b, field::number_ids),
-            Function::Date(_) => by_ids(col(0), a, b, field::date_ids),
-            Function::Text(_) => by_ids(col(0), a, b, field::text_ids),
-            Function::List(_) => by_ids(col(0), a, b, field::list_ids),
+            _ => 0,
         }
     }
 
@@ -353,25 +346,78 @@ impl Bound {
         style_verification(self.cols[0].map(|c| &t.columns[c]), a, b)
     }
 
-    /// For an exact-level pair, the relative frequency of the shared value, used for
-    /// the term-frequency adjustment. `None` when the level is not exact.
-    pub fn exact_frequency(&self, t: &RecordTable, a: u32, level: u8) -> Option<f64> {
+    /// For an exact-level pair, the relative frequency of the shared value (the rarest
+    /// both hold, [`Column::shared_id`]), used for the term-frequency adjustment. `None`
+    /// when the level is not exact.
+    pub fn exact_frequency(&self, t: &RecordTable, a: u32, b: u32, level: u8) -> Option<f64> {
         if level != 1 {
             return None;
         }
         let col = &t.columns[self.cols[0]?];
-        col.id(a).map(|id| col.frequency(id))
+        col.shared_id(a, b).map(|id| col.frequency(id))
+    }
+
+    /// For a comparison of one multi-valued column, the values of the pair that give
+    /// its level (the best-matching pair, [`crate::values::best_pair`]) when either
+    /// record holds several; `None` otherwise.
+    pub fn matched_values<'t>(
+        &self,
+        t: &'t RecordTable,
+        a: u32,
+        b: u32,
+    ) -> Option<(&'t str, &'t str)> {
+        let col = self.main_column(t)?;
+        if !(col.has_more(a) || col.has_more(b)) || self.cols[1].is_some() {
+            return None;
+        }
+        let kernel = self.kernel()?;
+        let (_, x, y) = best_ids(col, a, b, kernel)?;
+        Some((&col.values[x as usize], &col.values[y as usize]))
+    }
+
+    /// The value-id kernel of a comparison of one column, if it is one.
+    fn kernel(&self) -> Option<fn(&Column, u32, u32) -> u8> {
+        Some(match self.function {
+            Function::DateOfBirth => dob_ids,
+            Function::Email => email_ids,
+            Function::Phone => phone_ids,
+            Function::Address => address_ids,
+            Function::Identifier(_) => ident_ids,
+            Function::Category(_) | Function::Exact(_) => category_ids,
+            Function::Year(_) => field::year_ids,
+            Function::Number(_) => field::number_ids,
+            Function::Date(_) => field::date_ids,
+            Function::Text(_) => field::text_ids,
+            Function::List(_) => field::list_ids,
+            _ => return None,
+        })
     }
 }
 
 /// The level of a single-column comparison for records `a` and `b`: 0 when either has
-/// no value, else `kernel` of their value ids.
+/// no value, else `kernel` of their value ids (of their best-matching values when either
+/// holds several).
 #[inline]
 fn by_ids(col: Option<&Column>, a: u32, b: u32, kernel: fn(&Column, u32, u32) -> u8) -> u8 {
-    match (col, pair_ids(col, a, b)) {
-        (Some(col), Some((x, y))) => kernel(col, x, y),
-        _ => 0,
+    let Some(col) = col else { return 0 };
+    if col.more.is_some() {
+        return best_ids(col, a, b, kernel).map_or(0, |(level, _, _)| level);
     }
+    match pair_ids(Some(col), a, b) {
+        Some((x, y)) => kernel(col, x, y),
+        None => 0,
+    }
+}
+
+/// The best level of `kernel` over every pair of the two records' values, with the
+/// value ids that give it.
+fn best_ids(
+    col: &Column,
+    a: u32,
+    b: u32,
+    kernel: impl Fn(&Column, u32, u32) -> u8,
+) -> Option<(u8, u32, u32)> {
+    crate::values::best_pair(col.all_ids(a), col.all_ids(b), |x, y| kernel(col, x, y))
 }
 
 /// [`by_ids`] over a batch: the value ids of the left and the right records are
@@ -388,6 +434,14 @@ fn batch_by_ids(
         out.resize(a.len(), 0);
         return;
     };
+    if col.more.is_some() {
+        out.extend(
+            a.iter()
+                .zip(b)
+                .map(|(&x, &y)| best_ids(col, x, y, &kernel).map_or(0, |(level, _, _)| level)),
+        );
+        return;
+    }
     let gather = |r: &[u32]| -> Vec<u32> { r.iter().map(|&x| col.ids[x as usize]).collect() };
     let (ia, ib) = (gather(a), gather(b));
     out.extend(ia.iter().zip(&ib).map(|(&x, &y)| {
@@ -643,10 +697,6 @@ fn swapped(g: &Column, s: Option<&Column>, a: u32, b: u32) -> bool {
     ga != gb && (ga == sb || sa == gb) && near(ga, sb) && near(sa, gb)
 }
 
-fn dob_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
-    by_ids(col, a, b, dob_ids)
-}
-
 fn dob_ids(col: &Column, ia: u32, ib: u32) -> u8 {
     let Derived::Dates { dates } = &col.derived else {
         return 0;
@@ -686,10 +736,6 @@ fn dob_ids(col: &Column, ia: u32, ib: u32) -> u8 {
     6
 }
 
-fn email_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
-    by_ids(col, a, b, email_ids)
-}
-
 fn email_ids(col: &Column, ia: u32, ib: u32) -> u8 {
     if ia == ib {
         return 1;
@@ -706,10 +752,6 @@ fn email_ids(col: &Column, ia: u32, ib: u32) -> u8 {
         return 3;
     }
     4
-}
-
-fn phone_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
-    by_ids(col, a, b, phone_ids)
 }
 
 fn phone_ids(col: &Column, ia: u32, ib: u32) -> u8 {
@@ -753,10 +795,6 @@ pub fn shared_tokens(x: &[u64], y: &[u64]) -> usize {
         }
     }
     common
-}
-
-fn address_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
-    by_ids(col, a, b, address_ids)
 }
 
 fn address_ids(col: &Column, x: u32, y: u32) -> u8 {
@@ -809,10 +847,6 @@ fn area_level(
         return 5;
     }
     6
-}
-
-fn ident_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
-    by_ids(col, a, b, ident_ids)
 }
 
 fn ident_ids(col: &Column, ia: u32, ib: u32) -> u8 {
@@ -877,10 +911,6 @@ fn style_verification(
         return None;
     }
     Some(spirit_text::style::verify(pa, pb))
-}
-
-fn category_level(col: Option<&Column>, a: u32, b: u32) -> u8 {
-    by_ids(col, a, b, category_ids)
 }
 
 fn category_ids(_col: &Column, x: u32, y: u32) -> u8 {

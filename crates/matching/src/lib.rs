@@ -37,6 +37,7 @@ pub mod select;
 pub mod settings;
 pub mod table;
 mod train;
+pub mod values;
 
 use spirit_model::AttrKind;
 

@@ -122,11 +122,11 @@ impl<'t> Scorer<'t> {
     /// Partial weight of comparison `i` at `level` for the pair, including the
     /// term-frequency adjustment, and the adjustment alone.
     #[inline]
-    fn partial(&self, i: usize, level: u8, a: u32) -> (f64, f64) {
+    fn partial(&self, i: usize, level: u8, a: u32, b: u32) -> (f64, f64) {
         let base = self.partials[i][level as usize];
         if level == 1
             && self.model.comparisons[i].levels[0].tf
-            && let Some(freq) = self.bounds[i].exact_frequency(self.table, a, level)
+            && let Some(freq) = self.bounds[i].exact_frequency(self.table, a, b, level)
         {
             let adjusted = self.exact_partial(i, freq);
             return (adjusted, adjusted - base);
@@ -162,7 +162,7 @@ impl<'t> Scorer<'t> {
                 continue; // not part of the weight: not even computed
             }
             let l = bd.level(self.table, a, b);
-            let (p, tf) = self.partial(i, l, a);
+            let (p, tf) = self.partial(i, l, a, b);
             if !self.model.comparisons[i].advisory {
                 w += p;
                 hw += self.household_partials[i][l as usize] + tf;
@@ -235,6 +235,18 @@ impl<'t> Scorer<'t> {
                         summary(b),
                         Some(style_note(verification.as_ref())),
                     )
+                }
+                _ if let Some((x, y)) = self.bounds[i].matched_values(self.table, a, b) => {
+                    // Records holding several values: the pair that matched, and how many
+                    // more each holds.
+                    let shown = |v: &str, r: u32| {
+                        let col = self.bounds[i].main_column(self.table);
+                        match col.map_or(0, |c| c.values_of(r).len()) {
+                            0 | 1 => v.to_string(),
+                            n => format!("{v} (+{} more)", n - 1),
+                        }
+                    };
+                    (Some(shown(x, a)), Some(shown(y, b)), None)
                 }
                 _ => {
                     let value = |r: u32| -> Option<String> {
@@ -361,20 +373,25 @@ impl BatchScorer {
         let mut levels = Vec::with_capacity(n);
         for c in &self.comparisons {
             c.bound.levels(table, a, b, &mut levels);
-            let ids =
-                c.tf.as_ref()
-                    .and(c.bound.main_column(table))
-                    .map(|col| &col.ids);
+            let tf_column = c.tf.as_ref().and(c.bound.main_column(table));
             for (j, &l) in levels.iter().enumerate() {
                 let base = c.partials[l as usize];
-                let (p, tf) = match (l, &c.tf, ids) {
-                    (1, Some(tf), Some(ids)) => match ids[a[j] as usize] {
-                        crate::table::NULL_ID => (base, 0.0),
-                        id => {
-                            let p = tf[id as usize];
-                            (p, p - base)
+                let (p, tf) = match (l, &c.tf, tf_column) {
+                    (1, Some(tf), Some(col)) => {
+                        // The shared value: the first's, unless a record holds several.
+                        let id = if col.more.is_some() {
+                            col.shared_id(a[j], b[j])
+                        } else {
+                            col.id(a[j])
+                        };
+                        match id {
+                            None => (base, 0.0),
+                            Some(id) => {
+                                let p = tf[id as usize];
+                                (p, p - base)
+                            }
                         }
-                    },
+                    }
                     _ => (base, 0.0),
                 };
                 out[j] += p;

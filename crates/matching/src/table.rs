@@ -13,6 +13,7 @@ use crate::evidence;
 use crate::evidence::CardKey;
 use crate::field::FieldValues;
 pub use crate::hash::{hash_bytes, hash_str};
+use crate::values::MoreValues;
 
 /// Marks a missing value in [`Column::ids`].
 pub const NULL_ID: u32 = u32::MAX;
@@ -95,6 +96,9 @@ pub struct Column {
     /// Number of records with a value.
     pub non_null: u32,
     pub derived: Derived,
+    /// The values after their first of records holding several (a multi-valued kind,
+    /// [`AttrKind::is_multi_valued`]); `None` when no record holds more than one.
+    pub more: Option<MoreValues>,
 }
 
 impl Column {
@@ -110,6 +114,38 @@ impl Column {
     pub fn id(&self, r: u32) -> Option<u32> {
         let id = self.ids[r as usize];
         (id != NULL_ID).then_some(id)
+    }
+
+    /// Every value id of record `r`: its first value's, then the others'.
+    #[inline]
+    pub fn all_ids(&self, r: u32) -> impl Iterator<Item = u32> + Clone + '_ {
+        let more = self.more.as_ref().map_or(&[][..], |m| m.of(r));
+        self.id(r).into_iter().chain(more.iter().copied())
+    }
+
+    /// True when record `r` holds more than one value.
+    #[inline]
+    pub fn has_more(&self, r: u32) -> bool {
+        self.more.as_ref().is_some_and(|m| !m.of(r).is_empty())
+    }
+
+    /// Every value of record `r`, its first first.
+    pub fn values_of(&self, r: u32) -> Vec<&str> {
+        self.all_ids(r)
+            .map(|id| &*self.values[id as usize])
+            .collect()
+    }
+
+    /// The value two records share for an exact agreement: the rarest value both hold
+    /// (the most telling), else the first value of `a`.
+    pub fn shared_id(&self, a: u32, b: u32) -> Option<u32> {
+        if !(self.has_more(a) || self.has_more(b)) {
+            return self.id(a);
+        }
+        self.all_ids(a)
+            .filter(|x| self.all_ids(b).any(|y| y == *x))
+            .min_by_key(|&x| self.counts[x as usize])
+            .or_else(|| self.id(a))
     }
 
     /// Relative frequency of a value among records that have one.
@@ -172,6 +208,13 @@ impl RecordTable {
         let columns: Vec<Column> = kinds
             .par_iter()
             .map(|&kind| {
+                if kind.is_multi_valued() {
+                    let normalised: Vec<Vec<String>> = records
+                        .par_iter()
+                        .map(|r| normalise_all(r.as_ref(), kind, options, &phones))
+                        .collect();
+                    return intern_lists(kind, normalised.iter().map(|v| v.iter()));
+                }
                 let normalised: Vec<Option<String>> = records
                     .par_iter()
                     .map(|r| normalise_kind(r.as_ref(), kind, split_full, options, &phones))
@@ -200,16 +243,22 @@ impl RecordTable {
         let columns = kinds
             .into_iter()
             .map(|kind| {
-                let values: Vec<Option<&str>> = records
-                    .iter()
-                    .map(|r| {
+                // A kind of one value per record takes the first it finds.
+                let take = if kind.is_multi_valued() {
+                    usize::MAX
+                } else {
+                    1
+                };
+                intern_lists(
+                    kind,
+                    records.iter().map(|r| {
                         r.as_ref()
                             .iter()
-                            .find(|(k, _)| *k == kind)
+                            .filter(move |(k, _)| *k == kind)
                             .map(|(_, v)| &**v)
-                    })
-                    .collect();
-                intern_column(kind, &values)
+                            .take(take)
+                    }),
+                )
             })
             .collect();
         RecordTable {
@@ -229,12 +278,35 @@ pub fn normalise_record(
     phones: &PhoneNormaliser,
 ) -> Vec<(AttrKind, Box<str>)> {
     let (kinds, split_full) = present_kinds(std::iter::once(values));
-    kinds
-        .into_iter()
-        .filter_map(|kind| {
-            normalise_kind(values, kind, split_full, options, &phones).map(|v| (kind, v.into()))
-        })
-        .collect()
+    let mut out = Vec::with_capacity(values.len());
+    for kind in kinds {
+        if kind.is_multi_valued() {
+            let all = normalise_all(values, kind, options, &phones);
+            out.extend(all.into_iter().map(|v| (kind, v.into())));
+        } else if let Some(v) = normalise_kind(values, kind, split_full, options, &phones) {
+            out.push((kind, v.into()));
+        }
+    }
+    out
+}
+
+/// Every usable value of a multi-valued kind in a record, normalised, each once, in the
+/// record's order.
+fn normalise_all<P: std::ops::Deref<Target = PhoneNormaliser>>(
+    r: &[(AttrKind, String)],
+    kind: AttrKind,
+    options: &PrepareOptions,
+    phones: &P,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (_, raw) in r.iter().filter(|(k, _)| *k == kind) {
+        if let Some(v) = normalise_with(kind, raw, options, || &**phones)
+            && !out.contains(&v)
+        {
+            out.push(v);
+        }
+    }
+    out
 }
 
 /// The kinds of a table over these records' values, and whether a full name is split:
@@ -315,25 +387,46 @@ fn normalise_kind<P: std::ops::Deref<Target = PhoneNormaliser>>(
 
 /// Interns one column of normalised values and derives what comparisons need.
 fn intern_column<S: AsRef<str>>(kind: AttrKind, normalised: &[Option<S>]) -> Column {
+    intern_lists(kind, normalised.iter().map(|v| v.iter()))
+}
+
+/// Interns one column from each record's normalised values (none, one, or several of a
+/// multi-valued kind: the first is the record's value, the others go to
+/// [`Column::more`], each once). A value's count is the number of records holding it.
+fn intern_lists<'v, S, I>(kind: AttrKind, records: impl Iterator<Item = I>) -> Column
+where
+    S: AsRef<str> + ?Sized + 'v,
+    I: Iterator<Item = &'v S>,
+{
     let mut index: FxHashMap<&str, u32> = FxHashMap::default();
     let mut values: Vec<Box<str>> = Vec::new();
     let mut counts: Vec<u32> = Vec::new();
-    let mut ids = Vec::with_capacity(normalised.len());
+    let mut ids = Vec::new();
     let mut non_null = 0u32;
-    for v in normalised {
-        match v.as_ref().map(AsRef::as_ref) {
-            None => ids.push(NULL_ID),
-            Some(v) => {
-                non_null += 1;
-                let id = *index.entry(v).or_insert_with(|| {
-                    values.push(v.into());
-                    counts.push(0);
-                    (values.len() - 1) as u32
-                });
-                counts[id as usize] += 1;
-                ids.push(id);
+    let mut more = MoreValues::new();
+    let mut rest: Vec<u32> = Vec::new();
+    for record in records {
+        let mut first = NULL_ID;
+        rest.clear();
+        for v in record {
+            let v = v.as_ref();
+            let id = *index.entry(v).or_insert_with(|| {
+                values.push(v.into());
+                counts.push(0);
+                (values.len() - 1) as u32
+            });
+            if first == NULL_ID {
+                first = id;
+            } else if id != first && !rest.contains(&id) {
+                rest.push(id);
+            } else {
+                continue;
             }
+            counts[id as usize] += 1;
         }
+        non_null += u32::from(first != NULL_ID);
+        ids.push(first);
+        more.push(&rest);
     }
     drop(index);
     let derived = derive(kind, &values);
@@ -344,23 +437,30 @@ fn intern_column<S: AsRef<str>>(kind: AttrKind, normalised: &[Option<S>]) -> Col
         counts,
         non_null,
         derived,
+        more: (!more.is_empty()).then_some(more),
     }
 }
 
-/// A column of some records of a larger table (`normalised` their values) whose
-/// counts are the larger table's: `counts[r]` is how many records of the whole table
-/// hold record `r`'s value, `non_null` how many hold one. Term frequencies computed
-/// from it are the whole table's.
+/// A column of some records of a larger table (`normalised` their values, the first
+/// then any others) whose counts are the larger table's: `counts[r][i]` is how many
+/// records of the whole table hold record `r`'s `i`th value, `non_null` how many hold
+/// one. Term frequencies computed from it are the whole table's.
 pub fn column_with_counts<S: AsRef<str>>(
     kind: AttrKind,
-    normalised: &[Option<S>],
-    counts: &[u32],
+    normalised: &[Vec<S>],
+    counts: &[Vec<u32>],
     non_null: u32,
 ) -> Column {
-    let mut column = intern_column(kind, normalised);
-    for (&id, &n) in column.ids.iter().zip(counts) {
-        if id != NULL_ID {
-            column.counts[id as usize] = n;
+    let mut column = intern_lists(kind, normalised.iter().map(|v| v.iter()));
+    let mut index: FxHashMap<&str, u32> = FxHashMap::default();
+    for (values, counts) in normalised.iter().zip(counts) {
+        for (v, &n) in values.iter().zip(counts) {
+            index.insert(v.as_ref(), n);
+        }
+    }
+    for (id, v) in column.values.iter().enumerate() {
+        if let Some(&n) = index.get(&**v) {
+            column.counts[id] = n;
         }
     }
     column.non_null = non_null;
@@ -614,30 +714,44 @@ impl Appender {
                     counts: Vec::new(),
                     non_null: 0,
                     derived: empty_derived(*kind),
+                    more: None,
                 });
                 self.maps.push(FxHashMap::default());
             }
         }
+        let records = table.len as usize;
         for (col, map) in table.columns.iter_mut().zip(&mut self.maps) {
-            let value = values.iter().find(|(k, _)| *k == col.kind).map(|(_, v)| v);
-            let Some(value) = value else {
-                col.ids.push(NULL_ID);
-                continue;
+            let take = if col.kind.is_multi_valued() {
+                usize::MAX
+            } else {
+                1
             };
-            let id = match map.get(value) {
-                Some(&id) => id,
-                None => {
-                    let id = col.values.len() as u32;
-                    col.values.push(value.clone());
-                    col.counts.push(0);
-                    derive_one(&mut col.derived, value);
-                    map.insert(value.clone(), id);
-                    id
+            let mut ids: Vec<u32> = Vec::new();
+            for (_, value) in values.iter().filter(|(k, _)| *k == col.kind).take(take) {
+                let id = match map.get(value) {
+                    Some(&id) => id,
+                    None => {
+                        let id = col.values.len() as u32;
+                        col.values.push(value.clone());
+                        col.counts.push(0);
+                        derive_one(&mut col.derived, value);
+                        map.insert(value.clone(), id);
+                        id
+                    }
+                };
+                if !ids.contains(&id) {
+                    col.counts[id as usize] += 1;
+                    ids.push(id);
                 }
-            };
-            col.counts[id as usize] += 1;
-            col.non_null += 1;
-            col.ids.push(id);
+            }
+            col.ids.push(ids.first().copied().unwrap_or(NULL_ID));
+            col.non_null += u32::from(!ids.is_empty());
+            if ids.len() > 1 && col.more.is_none() {
+                col.more = Some(MoreValues::empty(records));
+            }
+            if let Some(more) = &mut col.more {
+                more.push(ids.get(1..).unwrap_or(&[]));
+            }
         }
         table.sources.push(source);
         table.len += 1;

@@ -197,6 +197,14 @@ impl AttrKind {
         )
     }
 
+    /// True for the kinds a record may hold several values of (a person has several
+    /// e-mail addresses, phones, handles and wallets): the identifiers. A record keeps
+    /// every value of such a kind; comparisons take the best-matching pair of values and
+    /// blocking proposes the records that share any of them. Other kinds keep one value.
+    pub fn is_multi_valued(self) -> bool {
+        self.is_identifier()
+    }
+
     /// True for the kinds that texts and media carry (mentions and fingerprints) rather
     /// than person registers: crypto addresses, IBANs, cards, IPs, onions, PGP
     /// fingerprints, Jabber ids, image hashes, camera serials, positions and audio

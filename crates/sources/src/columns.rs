@@ -98,6 +98,19 @@ pub fn is_missing(value: &str) -> bool {
     }
 }
 
+/// Separates the values of a multi-valued kind inside a row's slot (a control
+/// character, which [`split_values`] never leaves in a value).
+const VALUE_SEPARATOR: char = '\u{1f}';
+
+/// The values a cell of a multi-valued kind lists: split at `;`, `|` and `,` (which no
+/// e-mail address, phone number, handle, wallet or other identifier holds), trimmed,
+/// missing tokens left out. `a@x.org; b@y.org` is two addresses.
+pub fn split_values(cell: &str) -> impl Iterator<Item = &str> {
+    cell.split([';', '|', ',', VALUE_SEPARATOR])
+        .map(str::trim)
+        .filter(|v| !is_missing(v))
+}
+
 // ---------------------------------------------------------------------------------------
 // Column mapping
 // ---------------------------------------------------------------------------------------
@@ -309,16 +322,52 @@ impl RowBuilder {
         }
     }
 
+    /// Adds one cell's value to its kind's slot: several columns of a kind that holds
+    /// one value are joined by a space (`address1`, `address2`); a multi-valued kind
+    /// ([`AttrKind::is_multi_valued`]) keeps every column's value, and a cell of it may
+    /// list several ([`split_values`]).
     pub(crate) fn push(&mut self, slot: usize, value: &str) {
         let value = value.trim();
         if is_missing(value) {
             return;
         }
-        if let Some(buf) = self.bufs.get_mut(slot) {
+        let multi = self.kinds.get(slot).is_some_and(|k| k.is_multi_valued());
+        let Some(buf) = self.bufs.get_mut(slot) else {
+            return;
+        };
+        if !multi {
             if !buf.is_empty() {
                 buf.push(' ');
             }
             buf.push_str(value);
+            return;
+        }
+        for v in split_values(value) {
+            if !buf.is_empty() {
+                buf.push(VALUE_SEPARATOR);
+            }
+            buf.push_str(v);
+        }
+    }
+
+    /// Adds the items of one cell that holds a list (a JSON array): each a value of a
+    /// multi-valued kind; for a column with no built-in kind, a list its profile reads
+    /// as one (`a; b`); else words of one value.
+    pub(crate) fn push_list<S: AsRef<str>>(&mut self, slot: usize, items: &[S]) {
+        match self.kinds.get(slot) {
+            Some(k) if k.field().is_some() => {
+                let items: Vec<&str> = items
+                    .iter()
+                    .map(|i| i.as_ref().trim())
+                    .filter(|i| !is_missing(i))
+                    .collect();
+                self.push(slot, &items.join("; "));
+            }
+            _ => {
+                for item in items {
+                    self.push(slot, item.as_ref());
+                }
+            }
         }
     }
 
@@ -326,7 +375,12 @@ impl RowBuilder {
         let count = self.bufs.iter().filter(|b| !b.is_empty()).count();
         let mut values = Vec::with_capacity(count);
         for (buf, &kind) in self.bufs.iter().zip(&self.kinds) {
-            if !buf.is_empty() {
+            if buf.is_empty() {
+                continue;
+            }
+            if kind.is_multi_valued() {
+                values.extend(buf.split(VALUE_SEPARATOR).map(|v| (kind, v.to_owned())));
+            } else {
                 values.push((kind, buf.as_str().to_owned()));
             }
         }

@@ -66,15 +66,19 @@ impl<'de> de::Deserialize<'de> for JsonKey<'de> {
         // Keys are strings; they read as scalar text, borrowed when unescaped.
         match <JsonScalar<'de> as de::Deserialize<'de>>::deserialize(deserializer)? {
             JsonScalar::Text(key) => Ok(JsonKey(key)),
-            JsonScalar::Null | JsonScalar::Nested => Err(de::Error::custom("a string key")),
+            JsonScalar::Null | JsonScalar::List(_) | JsonScalar::Nested => {
+                Err(de::Error::custom("a string key"))
+            }
         }
     }
 }
 
-/// A field value: scalars as text, null, or a nested array/object (skipped).
+/// A field value: scalars as text, null, an array (its scalar items as text; nested
+/// arrays and objects in it skipped), or an object (skipped).
 enum JsonScalar<'de> {
     Text(Cow<'de, str>),
     Null,
+    List(Vec<Cow<'de, str>>),
     Nested,
 }
 
@@ -127,8 +131,13 @@ impl<'de> de::Deserialize<'de> for JsonScalar<'de> {
                 de::Deserialize::deserialize(d)
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(JsonScalar::Nested)
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<JsonScalar<'de>>()? {
+                    if let JsonScalar::Text(t) = item {
+                        items.push(t);
+                    }
+                }
+                Ok(JsonScalar::List(items))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
@@ -218,14 +227,16 @@ object_visitor!(
                     *self.id = match map.next_value::<JsonScalar<'de>>()? {
                         JsonScalar::Text(t) => IdField::Text(t),
                         JsonScalar::Null => IdField::Null,
-                        JsonScalar::Nested => IdField::Nested,
+                        JsonScalar::List(_) | JsonScalar::Nested => IdField::Nested,
                     };
                 }
-                Role::Attr(slot) => {
-                    if let JsonScalar::Text(t) = map.next_value::<JsonScalar<'de>>()? {
-                        self.row.push(slot, &t);
-                    }
-                }
+                // An array gives each of its items: several values of a multi-valued
+                // kind, else words joined as several columns of one kind are.
+                Role::Attr(slot) => match map.next_value::<JsonScalar<'de>>()? {
+                    JsonScalar::Text(t) => self.row.push(slot, &t),
+                    JsonScalar::List(items) => self.row.push_list(slot, &items),
+                    JsonScalar::Null | JsonScalar::Nested => {}
+                },
                 Role::Skip => {
                     map.next_value::<IgnoredAny>()?;
                 }

@@ -372,9 +372,16 @@ fn json_lines() {
     assert!(t.ignored_columns.is_empty());
     let ok: Vec<_> = t.records.iter().map(|r| (r.id.as_str(), r.line)).collect();
     assert_eq!(ok, vec![("1", 1), ("2", 3), ("4", 8)]);
+    // An array is a list.
     assert_eq!(
         t.records[0].values,
-        vec![(AttrKind::GivenName, "Ann".to_owned())]
+        vec![
+            (AttrKind::GivenName, "Ann".to_owned()),
+            (
+                AttrKind::from_name("field:tags").unwrap(),
+                "1; 2".to_owned()
+            )
+        ]
     );
     assert_eq!(value(&t.records[1], AttrKind::GivenName), Some("Bö"));
     assert_eq!(value(&t.records[1], AttrKind::Phone), Some("447700900123"));
@@ -651,4 +658,48 @@ mod fuzz {
             }
         }
     }
+}
+
+#[test]
+fn a_record_keeps_every_value_of_a_multi_valued_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = |r: &RawRecord, kind: AttrKind| -> Vec<String> {
+        r.values
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    // Two phone columns, a cell listing two addresses, and address columns, which hold
+    // one value and are joined.
+    let path = write_file(
+        &dir,
+        "people.csv",
+        b"id,phone,mobile,email,address1,address2\n\
+          1,020 7946 0001,07700 900123,a@x.org; b@y.org | NA,1 High St,Leeds\n\
+          2,,07700 900124,c@x.org,,\n",
+    );
+    let t = read(&path);
+    let (one, two) = (&t.records[0], &t.records[1]);
+    assert_eq!(
+        values(one, AttrKind::Phone),
+        ["020 7946 0001", "07700 900123"]
+    );
+    assert_eq!(values(one, AttrKind::Email), ["a@x.org", "b@y.org"]);
+    assert_eq!(values(one, AttrKind::Address), ["1 High St Leeds"]);
+    assert_eq!(values(two, AttrKind::Phone), ["07700 900124"]);
+    assert_eq!(values(two, AttrKind::Email), ["c@x.org"]);
+
+    // A JSON array gives each item of a multi-valued kind, words of a name.
+    let path = write_file(
+        &dir,
+        "people.jsonl",
+        br#"{"id": 1, "first_name": ["Mary", "Ann"], "email": ["a@x.org", null, "b@y.org"], "phone": [["nested"]]}
+"#,
+    );
+    let t = read(&path);
+    let one = &t.records[0];
+    assert_eq!(values(one, AttrKind::GivenName), ["Mary Ann"]);
+    assert_eq!(values(one, AttrKind::Email), ["a@x.org", "b@y.org"]);
+    assert!(values(one, AttrKind::Phone).is_empty());
 }

@@ -41,7 +41,7 @@ use spirit_text::extract::{Extractor, Format};
 
 use crate::ingest::{Incoming, Normaliser, Stored, store_record};
 use crate::mentions::{self, Mention};
-use crate::posts::{find_mentions, first_of_each_kind};
+use crate::posts::{find_mentions, mentioned_values};
 use crate::{StoreError, Workspace};
 
 /// Largest text or HTML file read, in bytes.
@@ -322,7 +322,7 @@ pub fn page_record(
             "sha256": sha256_hex(&bytes),
             "title": title,
         }),
-        values: first_of_each_kind(&found),
+        values: mentioned_values(&found),
         mentions: found.into_iter().map(|(m, _)| m).collect(),
     })
 }

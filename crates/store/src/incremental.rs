@@ -701,11 +701,11 @@ impl Resident {
             let source = self.source_index(&source);
             let norm = values.remove(&id).unwrap_or_default();
             let dense = self.push(id, &norm, source);
-            for (rule, key) in BlockingRule::keys_of(rules, &self.table, dense)
+            for (rule, keys) in BlockingRule::keys_of(rules, &self.table, dense)
                 .into_iter()
                 .enumerate()
             {
-                if let Some(key) = key {
+                for key in keys {
                     self.add_key(rule as u32, key, dense);
                 }
             }
@@ -744,10 +744,11 @@ impl Resident {
     ) -> Vec<u32> {
         let mut found: Vec<u32> = Vec::new();
         let keys = BlockingRule::keys_of(rules, &self.table, dense);
-        for (rule, key) in keys.into_iter().enumerate() {
-            let Some(key) = key else {
-                continue;
-            };
+        for (rule, key) in keys
+            .into_iter()
+            .enumerate()
+            .flat_map(|(rule, keys)| keys.into_iter().map(move |k| (rule, k)))
+        {
             let rule = rule as u32;
             let (in_base, _) = self.add_key(rule, key, dense);
             let added = &self.added[&(rule, key)];

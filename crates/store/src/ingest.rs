@@ -130,7 +130,7 @@ pub(crate) fn store_record(
         None => normaliser.normalise(&rec.values),
     };
     let mut insert_attr = conn.prepare_cached(
-        "INSERT INTO attributes(record, kind, raw, value) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO attributes(record, kind, seq, raw, value) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
     // Built-in kinds in their order, then the record's fields in column order.
     let mut fields: Vec<AttrKind> = Vec::new();
@@ -140,6 +140,16 @@ pub(crate) fn store_record(
         }
     }
     for kind in AttrKind::ALL.into_iter().chain(fields) {
+        if kind.is_multi_valued() {
+            for (seq, (raw, value)) in multi_rows(normaliser, kind, &rec.values, &norm)
+                .into_iter()
+                .enumerate()
+            {
+                let raw = masked_value(kind, raw);
+                insert_attr.execute(params![id, kind.name(), seq as i64, raw, value])?;
+            }
+            continue;
+        }
         let raw = rec
             .values
             .iter()
@@ -150,11 +160,37 @@ pub(crate) fn store_record(
             continue;
         }
         let raw = masked_value(kind, raw.unwrap_or(""));
-        insert_attr.execute(params![id, kind.name(), raw, value])?;
+        insert_attr.execute(params![id, kind.name(), 0i64, raw, value])?;
     }
     let refs: Vec<(AttrKind, &str)> = norm.iter().map(|(k, v)| (*k, &**v)).collect();
     search::index_record(conn, id, &refs)?;
     Ok(Stored::New(id, norm))
+}
+
+/// The attribute rows of a multi-valued kind: each raw value with its normalised value
+/// (`None` when it is invalid or repeats an earlier one), then any normalised value no
+/// raw value gave (`""` raw).
+fn multi_rows<'a>(
+    normaliser: &Normaliser,
+    kind: AttrKind,
+    raw: &'a [(AttrKind, String)],
+    norm: &'a [(AttrKind, Box<str>)],
+) -> Vec<(&'a str, Option<&'a str>)> {
+    let mut left: Vec<&str> = norm
+        .iter()
+        .filter(|(k, _)| *k == kind)
+        .map(|(_, v)| &**v)
+        .collect();
+    let mut rows = Vec::new();
+    for (_, r) in raw.iter().filter(|(k, _)| *k == kind) {
+        let value = normaliser.normalise_one(kind, r).and_then(|v| {
+            let at = left.iter().position(|l| *l == v)?;
+            Some(left.remove(at))
+        });
+        rows.push((r.as_str(), value));
+    }
+    rows.extend(left.into_iter().map(|v| ("", Some(v))));
+    rows
 }
 
 /// What an ingest did.

@@ -16,7 +16,7 @@ use crate::schema::{self, CURRENT_VERSION};
 type Migration = fn(&Transaction<'_>) -> Result<(), StoreError>;
 
 /// The migrations, in order: `MIGRATIONS[i]` takes a store from version `i` to `i + 1`.
-const MIGRATIONS: &[Migration] = &[v1, v2, v3, v4, v5, v6];
+const MIGRATIONS: &[Migration] = &[v1, v2, v3, v4, v5, v6, v7];
 
 const _: () = assert!(MIGRATIONS.len() == CURRENT_VERSION as usize);
 
@@ -55,6 +55,12 @@ fn v5(tx: &Transaction<'_>) -> Result<(), StoreError> {
 /// Version 6: the audit entries' seals (the `audit` module).
 fn v6(tx: &Transaction<'_>) -> Result<(), StoreError> {
     Ok(tx.execute_batch(schema::V6_AUDIT_SEAL)?)
+}
+
+/// Version 7: attribute rows numbered within their kind, so a record keeps several
+/// values of a multi-valued kind; the values stored so far become the first of theirs.
+fn v7(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    Ok(tx.execute_batch(schema::V7_MULTI_VALUED)?)
 }
 
 /// Brings the store up to `target` (at most [`CURRENT_VERSION`]), one transaction per

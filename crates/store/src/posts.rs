@@ -11,8 +11,9 @@
 //!   body as attributes.
 //! - Each (platform, author) becomes an account record, id
 //!   `account:<platform>:<author>`, with the author as `username`; every identifier any of
-//!   its posts mentions is a mention of the account, and the first one of each kind is its
-//!   attribute. So resolution links accounts (and posts) that share a wallet, an e-mail, an
+//!   its posts mentions is a mention of the account, and an attribute of it: every value
+//!   of a multi-valued kind (e-mail, phone, wallet, …; at most [`MAX_MENTIONED_VALUES`] of
+//!   a kind), the first of any other. So resolution links accounts (and posts) that share a wallet, an e-mail, an
 //!   onion, a PGP key… and search finds an account by any of them.
 //! - Each account's `style_profile` attribute is its writing-style profile, built from
 //!   the bodies and times of all its stored posts and rebuilt when posts are added
@@ -117,21 +118,36 @@ pub fn find_mentions(
     (findings, out)
 }
 
-/// The first raw value of each kind among mentions, in [`AttrKind::ALL`] order.
-pub(crate) fn first_of_each_kind(found: &[(Mention, String)]) -> Vec<(AttrKind, String)> {
-    AttrKind::ALL
-        .into_iter()
-        .filter_map(|k| {
-            found
-                .iter()
-                .find(|(m, _)| m.kind == k)
-                .map(|(_, raw)| (k, raw.clone()))
-        })
-        .collect()
+/// The most values of one multi-valued kind that mentions give a record.
+pub const MAX_MENTIONED_VALUES: usize = 16;
+
+/// The raw values mentions give a record as attributes, in [`AttrKind::ALL`] order: each
+/// distinct value of a multi-valued kind (at most [`MAX_MENTIONED_VALUES`]), the first
+/// value of any other kind.
+pub(crate) fn mentioned_values(found: &[(Mention, String)]) -> Vec<(AttrKind, String)> {
+    let mut out = Vec::new();
+    for k in AttrKind::ALL {
+        let most = if k.is_multi_valued() {
+            MAX_MENTIONED_VALUES
+        } else {
+            1
+        };
+        let mut taken: Vec<&str> = Vec::new();
+        for (m, raw) in found.iter().filter(|(m, _)| m.kind == k) {
+            if taken.len() == most {
+                break;
+            }
+            if !taken.contains(&m.value.as_str()) {
+                taken.push(&m.value);
+                out.push((k, raw.clone()));
+            }
+        }
+    }
+    out
 }
 
-/// Adds attributes a stored record lacks (kinds it has keep their value) and indexes
-/// them for search.
+/// Adds attributes a stored record lacks (kinds of one value it has keep their value; a
+/// multi-valued kind gets each value it does not hold yet) and indexes them for search.
 pub(crate) fn add_missing_attributes(
     conn: &Connection,
     record: i64,
@@ -139,13 +155,29 @@ pub(crate) fn add_missing_attributes(
     values: &[(AttrKind, String)],
 ) -> Result<(), StoreError> {
     let mut insert = conn.prepare_cached(
-        "INSERT OR IGNORE INTO attributes(record, kind, raw, value) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR IGNORE INTO attributes(record, kind, seq, raw, value) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut held = conn.prepare_cached(
+        "SELECT COALESCE(MAX(seq) + 1, 0), COALESCE(SUM(value = ?3), 0) FROM attributes \
+         WHERE record = ?1 AND kind = ?2",
     )?;
     let mut added: Vec<(AttrKind, String)> = Vec::new();
     for (kind, raw) in values {
         let value = normaliser.normalise_one(*kind, raw);
         let raw_kept = spirit_sources::mask::masked_value(*kind, raw);
-        if insert.execute(params![record, kind.name(), raw_kept, value])? == 1
+        let mut seq = 0i64;
+        if kind.is_multi_valued() {
+            let (next, same): (i64, i64) = held
+                .query_row(params![record, kind.name(), value], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            if same > 0 || (next > 0 && value.is_none()) {
+                continue;
+            }
+            seq = next;
+        }
+        if insert.execute(params![record, kind.name(), seq, raw_kept, value])? == 1
             && let Some(v) = value
         {
             added.push((*kind, v));
@@ -318,7 +350,7 @@ fn store_post(
         let digest = Sha256::digest(line.as_bytes());
         digest[..8].iter().map(|b| format!("{b:02x}")).collect()
     });
-    let firsts = first_of_each_kind(&found);
+    let firsts = mentioned_values(&found);
     let mut values = vec![(AttrKind::Username, post.author.clone())];
     values.extend(firsts.iter().cloned());
     let rec = Incoming {

@@ -298,8 +298,27 @@ CREATE INDEX audit_by_case ON audit(case_name, seq);
 ALTER TABLE users ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
 ";
 
+/// Version 7: a record may hold several values of a multi-valued kind (e-mail addresses,
+/// phones, handles, wallets): each attribute row has its position `seq` among its kind's
+/// values (0 for the first, the only one of other kinds). SQLite cannot change a primary
+/// key, so the table is copied.
+pub(crate) const V7_MULTI_VALUED: &str = "
+CREATE TABLE attributes_v7 (
+    record INTEGER NOT NULL REFERENCES records(id),
+    kind TEXT NOT NULL,
+    seq INTEGER NOT NULL DEFAULT 0,
+    raw TEXT NOT NULL,
+    value TEXT,
+    PRIMARY KEY (record, kind, seq)
+) WITHOUT ROWID;
+INSERT INTO attributes_v7(record, kind, seq, raw, value)
+    SELECT record, kind, 0, raw, value FROM attributes;
+DROP TABLE attributes;
+ALTER TABLE attributes_v7 RENAME TO attributes;
+";
+
 /// The schema version this build writes: the number of migration steps.
-pub const CURRENT_VERSION: u32 = 6;
+pub const CURRENT_VERSION: u32 = 7;
 
 /// The schema version of an open store (0 for an empty file).
 pub fn version(conn: &Connection) -> Result<u32, StoreError> {

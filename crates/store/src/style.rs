@@ -186,7 +186,7 @@ pub(crate) fn rebuild(conn: &Connection, account: i64) -> Result<u64, StoreError
     );
     conn.prepare_cached(
         "INSERT INTO attributes(record, kind, raw, value) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT(record, kind) DO UPDATE SET raw = excluded.raw, value = excluded.value",
+         ON CONFLICT(record, kind, seq) DO UPDATE SET raw = excluded.raw, value = excluded.value",
     )?
     .execute(params![account, kind, raw, profile.to_serialised()])?;
     Ok(profile.words())
@@ -237,11 +237,11 @@ pub(crate) fn after_erasure(conn: &Connection, accounts: &[i64]) -> Result<Accou
     let mut fix = AccountFix::default();
     for &account in accounts {
         fix.accounts += 1;
-        let attrs: Vec<(String, Option<String>)> = conn
-            .prepare_cached("SELECT kind, value FROM attributes WHERE record = ?1")?
-            .query_map([account], |r| Ok((r.get(0)?, r.get(1)?)))?
+        let attrs: Vec<(String, i64, Option<String>)> = conn
+            .prepare_cached("SELECT kind, seq, value FROM attributes WHERE record = ?1")?
+            .query_map([account], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
-        for (kind_name, value) in attrs {
+        for (kind_name, seq, value) in attrs {
             let Some(kind) = AttrKind::from_name(&kind_name) else {
                 continue;
             };
@@ -262,9 +262,21 @@ pub(crate) fn after_erasure(conn: &Connection, accounts: &[i64]) -> Result<Accou
             if supported {
                 continue;
             }
-            conn.prepare_cached("DELETE FROM attributes WHERE record = ?1 AND kind = ?2")?
-                .execute(params![account, kind_name])?;
+            conn.prepare_cached(
+                "DELETE FROM attributes WHERE record = ?1 AND kind = ?2 AND seq = ?3",
+            )?
+            .execute(params![account, kind_name, seq])?;
             fix.attributes_removed += 1;
+            // Other values of a multi-valued kind stand; a kind left with none takes the
+            // first remaining mention.
+            let left: bool = conn
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM attributes WHERE record = ?1 AND kind = ?2)",
+                )?
+                .query_row(params![account, kind_name], |r| r.get(0))?;
+            if left {
+                continue;
+            }
             let next: Option<String> = conn
                 .prepare_cached(
                     "SELECT value FROM mentions WHERE record = ?1 AND kind = ?2 \

@@ -188,3 +188,45 @@ fn records_with_nothing_to_compare_are_refused_with_the_reason() {
             .is_none()
     );
 }
+
+#[test]
+fn a_streamed_record_joins_by_any_of_its_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::init(dir.path(), None).unwrap();
+    let (acks, problems) = add(
+        &mut ws,
+        "{\"rec_id\": \"a\", \"first_name\": \"Jane\", \"surname\": \"Kowalski\", \
+          \"email\": [\"jk@home.example\", \"jane.k@work.example\"]}\n\
+         {\"rec_id\": \"b\", \"first_name\": \"Jane\", \"surname\": \"Kowalski\", \
+          \"email\": \"other@else.example\"}\n\
+         {\"rec_id\": \"c\", \"first_name\": \"Jane\", \"surname\": \"Kowalsky\", \
+          \"email\": \"Jane.K@work.example; jk2@mail.example\"}\n",
+    );
+    assert!(problems.is_empty(), "{problems}");
+    assert_eq!(acks.len(), 3);
+    let a = query::record(ws.connection(), "people:a").unwrap().unwrap();
+    let emails: Vec<Option<String>> = a
+        .attributes
+        .iter()
+        .filter(|(k, _, _)| k == "email")
+        .map(|(_, _, v)| v.clone())
+        .collect();
+    assert_eq!(
+        emails,
+        [
+            Some("jk@home.example".to_string()),
+            Some("jane.k@work.example".to_string())
+        ]
+    );
+    let entity = |key: &str| {
+        query::record(ws.connection(), key)
+            .unwrap()
+            .unwrap()
+            .entity
+            .unwrap()
+    };
+    // c shares a's second address (and c's is the first of two): one person. b has the
+    // name only.
+    assert_eq!(entity("people:a"), entity("people:c"));
+    assert_ne!(entity("people:a"), entity("people:b"));
+}
