@@ -1,7 +1,8 @@
 //! Names in another script: a register in Ukrainian Cyrillic linked with the same people
 //! written in Ukraine's official Latin spelling (the passport form: `Григорій` is
 //! `Hryhorii`, `Гнатюк` is `Hnatiuk`). A Russian-style transliteration (`grigorii`,
-//! `gnatiuk`) would put most of them in different blocks. Georgian and Armenian registers
+//! `gnatiuk`) would put most of them in different blocks, so a name in Cyrillic keeps
+//! both spellings, and links with registers that wrote it the Russian way too. Georgian and Armenian registers
 //! link with their passport spellings without any setting.
 
 use std::fmt::Write as _;
@@ -177,12 +178,50 @@ fn ukrainian_cyrillic_links_with_the_official_latin_spelling() {
     write_pair_sets(d, &GIVEN, &FAMILY);
 
     // Records whose letters say Ukrainian (і, ї, є, ґ) are spelled so on their own; the
-    // others (`Олег Мельник`) need the source's language from the settings.
+    // others (`Олег Мельник`) are also spelled under each national scheme, Ukraine's
+    // among them (0.974 with one spelling per name), or take the source's language from
+    // the settings.
     let by_letters = f1_of(d, None);
-    assert!(by_letters >= 0.9, "by letters alone: F1 {by_letters}");
+    assert!(by_letters >= 0.99, "by letters alone: F1 {by_letters}");
     let by_setting = f1_of(d, Some(Scheme::Ukrainian));
     assert!(by_setting >= 0.99, "with the language set: F1 {by_setting}");
-    assert!(by_setting > by_letters);
+}
+
+/// The same Ukrainian names as older documents and foreign registers write them, the
+/// Russian way (`Grigoriy Gnatyuk`): each name in Cyrillic is also spelled so, with no
+/// setting.
+const GIVEN_RUSSIAN_STYLE: [(&str, &str); 10] = [
+    ("Григорій", "Grigoriy"),
+    ("Олег", "Oleg"),
+    ("Ігор", "Igor"),
+    ("Євген", "Yevgeniy"),
+    ("Юлія", "Yuliya"),
+    ("Ганна", "Ganna"),
+    ("Микола", "Mikola"),
+    ("Дмитро", "Dmitro"),
+    ("Віктор", "Viktor"),
+    ("Наталія", "Nataliya"),
+];
+
+const FAMILY_RUSSIAN_STYLE: [(&str, &str); 10] = [
+    ("Гнатюк", "Gnatyuk"),
+    ("Шевченко", "Shevchenko"),
+    ("Гончаренко", "Goncharenko"),
+    ("Мельник", "Melnik"),
+    ("Ковальчук", "Kovalchuk"),
+    ("Бондаренко", "Bondarenko"),
+    ("Ткаченко", "Tkachenko"),
+    ("Литвиненко", "Litvinenko"),
+    ("Грищенко", "Grishchenko"),
+    ("Кравчук", "Kravchuk"),
+];
+
+#[test]
+fn ukrainian_cyrillic_links_with_a_russian_style_spelling() {
+    // 0.909 with one spelling per name (the Ukrainian one): `hanna`/`ganna`,
+    // `hnatiuk`/`gnatyuk` and `mykola`/`mikola` missed.
+    let f1 = unprompted_f1(&GIVEN_RUSSIAN_STYLE, &FAMILY_RUSSIAN_STYLE);
+    assert!(f1 >= 0.99, "F1 {f1}");
 }
 
 #[test]

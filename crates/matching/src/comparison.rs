@@ -630,11 +630,33 @@ impl<'a> NameSimilarity<'a> {
     }
 }
 
+/// The level of a name comparison: `kernel` of the two records' names, or of their
+/// closest spellings when either is written in another script and has several.
+#[inline]
+fn name_level(
+    col: Option<&Column>,
+    other: Option<&Column>,
+    a: u32,
+    b: u32,
+    kernel: fn(&Column, Option<&Column>, u32, u32, u32, u32) -> u8,
+) -> u8 {
+    let Some(col) = col else { return 0 };
+    if col.more.is_some() && (col.has_more(a) || col.has_more(b)) {
+        return best_ids(col, a, b, |c, x, y| kernel(c, other, a, b, x, y))
+            .map_or(0, |(level, _, _)| level);
+    }
+    match (col.id(a), col.id(b)) {
+        (Some(ia), Some(ib)) => kernel(col, other, a, b, ia, ib),
+        _ => 0,
+    }
+}
+
 fn given_name_level(g: Option<&Column>, s: Option<&Column>, a: u32, b: u32) -> u8 {
-    let Some(g) = g else { return 0 };
-    let (Some(ia), Some(ib)) = (g.id(a), g.id(b)) else {
-        return 0;
-    };
+    name_level(g, s, a, b, given_name_ids)
+}
+
+/// The given-name level of records `a` and `b` for their spellings `ia` and `ib`.
+fn given_name_ids(g: &Column, s: Option<&Column>, a: u32, b: u32, ia: u32, ib: u32) -> u8 {
     if ia == ib {
         return 1;
     }
@@ -661,10 +683,11 @@ fn given_name_level(g: Option<&Column>, s: Option<&Column>, a: u32, b: u32) -> u
 }
 
 fn surname_level(s: Option<&Column>, g: Option<&Column>, a: u32, b: u32) -> u8 {
-    let Some(s) = s else { return 0 };
-    let (Some(ia), Some(ib)) = (s.id(a), s.id(b)) else {
-        return 0;
-    };
+    name_level(s, g, a, b, surname_ids)
+}
+
+/// The surname level of records `a` and `b` for their spellings `ia` and `ib`.
+fn surname_ids(s: &Column, g: Option<&Column>, a: u32, b: u32, ia: u32, ib: u32) -> u8 {
     if ia == ib {
         return 1;
     }

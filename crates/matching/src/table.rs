@@ -219,6 +219,29 @@ impl RecordTable {
                     .par_iter()
                     .map(|r| normalise_kind(r.as_ref(), kind, split_full, options, &phones))
                     .collect();
+                if kind.has_spellings() {
+                    // Names in another script keep each of their spellings.
+                    let spelled: FxHashMap<usize, Vec<String>> = records
+                        .par_iter()
+                        .enumerate()
+                        .filter_map(|(i, r)| {
+                            let all = name_spellings(r.as_ref(), kind, options)?;
+                            (all.len() > 1).then_some((i, all))
+                        })
+                        .collect();
+                    if !spelled.is_empty() {
+                        return intern_lists(
+                            kind,
+                            normalised
+                                .iter()
+                                .enumerate()
+                                .map(|(i, v)| match spelled.get(&i) {
+                                    Some(all) => all.as_slice().iter(),
+                                    None => v.as_slice().iter(),
+                                }),
+                        );
+                    }
+                }
                 intern_column(kind, &normalised)
             })
             .collect();
@@ -244,11 +267,7 @@ impl RecordTable {
             .into_iter()
             .map(|kind| {
                 // A kind of one value per record takes the first it finds.
-                let take = if kind.is_multi_valued() {
-                    usize::MAX
-                } else {
-                    1
-                };
+                let take = if kind.holds_several() { usize::MAX } else { 1 };
                 intern_lists(
                     kind,
                     records.iter().map(|r| {
@@ -283,11 +302,33 @@ pub fn normalise_record(
         if kind.is_multi_valued() {
             let all = normalise_all(values, kind, options, &phones);
             out.extend(all.into_iter().map(|v| (kind, v.into())));
+        } else if let Some(all) = name_spellings(values, kind, options) {
+            out.extend(all.into_iter().map(|v| (kind, v.into())));
         } else if let Some(v) = normalise_kind(values, kind, split_full, options, &phones) {
             out.push((kind, v.into()));
         }
     }
     out
+}
+
+/// The spellings of a record's own name of a kind that has them, when it is written in
+/// another script (`None` for a name in Latin letters, or split from a full name): the
+/// first is what [`normalise_kind`] gives.
+fn name_spellings(
+    r: &[(AttrKind, String)],
+    kind: AttrKind,
+    options: &PrepareOptions,
+) -> Option<Vec<String>> {
+    if !kind.has_spellings() {
+        return None;
+    }
+    let (_, raw) = r.iter().find(|(k, _)| *k == kind)?;
+    if raw.is_ascii() {
+        return None;
+    }
+    let hint = spirit_text::translit::Scheme::detect_all(r.iter().map(|(_, v)| v.as_str()))
+        .or(options.transliteration);
+    Some(spirit_text::names::name_spellings(raw, hint))
 }
 
 /// Every usable value of a multi-valued kind in a record, normalised, each once, in the
@@ -721,7 +762,7 @@ impl Appender {
         }
         let records = table.len as usize;
         for (col, map) in table.columns.iter_mut().zip(&mut self.maps) {
-            let take = if col.kind.is_multi_valued() {
+            let take = if col.kind.holds_several() {
                 usize::MAX
             } else {
                 1

@@ -210,6 +210,45 @@ mod tests {
     }
 
     #[test]
+    fn a_name_in_another_script_keeps_each_spelling() {
+        use spirit_model::AttrKind::Surname;
+        let rows: &[&[(spirit_model::AttrKind, &str)]] = &[
+            &[(GivenName, "Григорій"), (Surname, "Гнатюк")],
+            &[(GivenName, "Grigoriy"), (Surname, "Gnatyuk")],
+            &[(GivenName, "Hryhorii"), (Surname, "Hnatiuk")],
+        ];
+        let t = table_of(rows);
+        let g = t.column(GivenName).unwrap();
+        assert_eq!(g.values_of(0), ["hryhorii", "grigorii"]);
+        assert_eq!(g.values_of(1), ["grigoriy"]);
+        let given = Bound::new(Function::GivenName, &t);
+        let surname = Bound::new(Function::Surname, &t);
+        assert_eq!(given.level(&t, 0, 2), 1, "the Ukrainian spelling");
+        assert_eq!(surname.level(&t, 0, 2), 1);
+        // The Russian-style spelling: `grigorii` is one letter from `grigoriy`, and
+        // `gnatyuk` is the Latin record's own.
+        assert_eq!(given.level(&t, 0, 1), 2);
+        assert_eq!(given.level(&t, 1, 0), 2);
+        assert_eq!(surname.level(&t, 0, 1), 1);
+        assert!(given.level(&t, 1, 2) > 2, "two Latin spellings keep theirs");
+        // The store keeps the spellings and builds the same table from them.
+        let options = crate::PrepareOptions::default();
+        let phones = spirit_text::PhoneNormaliser::new("GB");
+        let norm: Vec<_> = rows
+            .iter()
+            .map(|row| {
+                let raw: Vec<_> = row.iter().map(|(k, v)| (*k, v.to_string())).collect();
+                crate::table::normalise_record(&raw, &options, &phones)
+            })
+            .collect();
+        let stored = RecordTable::from_normalised(&norm, vec![0; 3]);
+        let sg = stored.column(GivenName).unwrap();
+        for r in 0..3 {
+            assert_eq!(sg.values_of(r), g.values_of(r));
+        }
+    }
+
+    #[test]
     fn appending_records_keeps_their_values_as_building_does() {
         let rows: &[&[(spirit_model::AttrKind, &str)]] = &[
             &[(GivenName, "ann"), (Email, "a@x.org")],

@@ -205,6 +205,22 @@ impl AttrKind {
         self.is_identifier()
     }
 
+    /// True for the names, which a prepared record keeps in each of their plausible
+    /// Latin spellings when written in another script (`spirit_text::names::name_spellings`):
+    /// the record's own spelling first, then the others.
+    pub fn has_spellings(self) -> bool {
+        matches!(
+            self,
+            AttrKind::GivenName | AttrKind::MiddleName | AttrKind::Surname
+        )
+    }
+
+    /// True when a prepared record may hold several values of the kind: its values
+    /// ([`AttrKind::is_multi_valued`]) or its spellings ([`AttrKind::has_spellings`]).
+    pub fn holds_several(self) -> bool {
+        self.is_multi_valued() || self.has_spellings()
+    }
+
     /// True for the kinds that texts and media carry (mentions and fingerprints) rather
     /// than person registers: crypto addresses, IBANs, cards, IPs, onions, PGP
     /// fingerprints, Jabber ids, image hashes, camera serials, positions and audio

@@ -140,7 +140,7 @@ pub(crate) fn store_record(
         }
     }
     for kind in AttrKind::ALL.into_iter().chain(fields) {
-        if kind.is_multi_valued() {
+        if kind.holds_several() {
             for (seq, (raw, value)) in multi_rows(normaliser, kind, &rec.values, &norm)
                 .into_iter()
                 .enumerate()
@@ -167,9 +167,10 @@ pub(crate) fn store_record(
     Ok(Stored::New(id, norm))
 }
 
-/// The attribute rows of a multi-valued kind: each raw value with its normalised value
-/// (`None` when it is invalid or repeats an earlier one), then any normalised value no
-/// raw value gave (`""` raw).
+/// The attribute rows of a kind a record may hold several values of: each raw value with
+/// its normalised value (`None` when it is invalid or repeats an earlier one), then any
+/// normalised value no raw value gave (`""` raw). A name's spellings after the first
+/// have no raw value of their own.
 fn multi_rows<'a>(
     normaliser: &Normaliser,
     kind: AttrKind,
@@ -181,6 +182,17 @@ fn multi_rows<'a>(
         .filter(|(k, _)| *k == kind)
         .map(|(_, v)| &**v)
         .collect();
+    if kind.has_spellings() {
+        // One raw name, its spellings after the first without one.
+        let raw = raw
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or("", |(_, v)| v.as_str());
+        let mut rows = vec![(raw, (!left.is_empty()).then(|| left.remove(0)))];
+        rows.extend(left.into_iter().map(|v| ("", Some(v))));
+        rows.retain(|(r, v)| !r.is_empty() || v.is_some());
+        return rows;
+    }
     let mut rows = Vec::new();
     for (_, r) in raw.iter().filter(|(k, _)| *k == kind) {
         let value = normaliser.normalise_one(kind, r).and_then(|v| {

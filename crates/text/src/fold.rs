@@ -54,6 +54,19 @@ pub(crate) fn fold_name_as(s: &str, hint: Option<Scheme>) -> String {
     out
 }
 
+/// [`fold_name_as`] with the general transliteration of every script, whatever the
+/// letters say of the language (`Григорій` is `grigorii`).
+pub(crate) fn fold_name_general(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut sink = Sink {
+        out: &mut out,
+        start: 0,
+        gap: false,
+    };
+    fold_iter(s.nfkc(), &mut sink, true);
+    out
+}
+
 /// Appends the fold of `s` to `out` (which must be empty, or end with a complete word).
 fn fold_chars(s: &str, out: &mut String, join_apostrophes: bool, hint: Option<Scheme>) {
     let start = out.len();

@@ -60,7 +60,61 @@ pub fn normalise_name_as(s: &str, hint: Option<crate::translit::Scheme>) -> Opti
     if is_raw_placeholder(s) {
         return None;
     }
-    let folded = fold_name_as(s, hint);
+    normalise_folded(fold_name_as(s, hint))
+}
+
+/// The plausible Latin spellings of a raw name, the first being [`normalise_name_as`]'s.
+/// A Cyrillic name is also spelled the general (Russian-style) way, as older documents
+/// and foreign registers write it (`Григорій`: `hryhorii`, `grigorii`); when its letters
+/// do not tell its language (`Олег`), also under each national scheme (`oleg`, `oleh`). A
+/// Greek name is also spelled the classical way. Other names have one spelling.
+///
+/// ```
+/// use spirit_text::names::name_spellings;
+/// assert_eq!(name_spellings("Григорій", None), ["hryhorii", "grigorii"]);
+/// assert_eq!(name_spellings("Олег", None), ["oleg", "oleh"]);
+/// assert_eq!(name_spellings("Smith", None), ["smith"]);
+/// ```
+pub fn name_spellings(s: &str, hint: Option<crate::translit::Scheme>) -> Vec<String> {
+    use crate::translit::Scheme;
+    let Some(first) = normalise_name_as(s, hint) else {
+        return Vec::new();
+    };
+    let mut out = vec![first];
+    if s.is_ascii() {
+        return out;
+    }
+    let own = Scheme::detect(s);
+    let cyrillic = s.chars().any(crate::translit::is_cyrillic_letter);
+    let others: &[Option<Scheme>] = match own {
+        Some(_) if cyrillic => &[None],
+        Some(Scheme::Greek) => &[None],
+        None if cyrillic => &[
+            None,
+            Some(Scheme::Ukrainian),
+            Some(Scheme::Belarusian),
+            Some(Scheme::Bulgarian),
+            Some(Scheme::Serbian),
+            Some(Scheme::Macedonian),
+        ],
+        _ => &[],
+    };
+    for &scheme in others {
+        let spelled = match scheme {
+            None => normalise_folded(crate::fold::fold_name_general(s)),
+            Some(scheme) => normalise_name_as(s, Some(scheme)),
+        };
+        if let Some(v) = spelled
+            && !out.contains(&v)
+        {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// [`normalise_name_as`] of a name already folded: titles, suffixes and particles.
+fn normalise_folded(folded: String) -> Option<String> {
     if folded.is_empty() || is_placeholder(&folded) {
         return None;
     }

@@ -211,7 +211,7 @@ impl Scheme {
     }
 }
 
-fn is_cyrillic_letter(c: char) -> bool {
+pub(crate) fn is_cyrillic_letter(c: char) -> bool {
     matches!(c, '\u{0400}'..='\u{04FF}') && c.is_alphabetic()
 }
 
