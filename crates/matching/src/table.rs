@@ -208,7 +208,16 @@ impl RecordTable {
         let columns: Vec<Column> = kinds
             .par_iter()
             .map(|&kind| {
-                if kind.is_multi_valued() {
+                // Lists of values only when some record holds several: one value each
+                // normalises the same way on the common path, without a list per record.
+                let several = |r: &R| {
+                    r.as_ref()
+                        .iter()
+                        .filter(|(k, _)| *k == kind)
+                        .nth(1)
+                        .is_some()
+                };
+                if kind.is_multi_valued() && records.par_iter().any(several) {
                     let normalised: Vec<Vec<String>> = records
                         .par_iter()
                         .map(|r| normalise_all(r.as_ref(), kind, options, &phones))
