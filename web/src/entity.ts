@@ -88,10 +88,12 @@ function attributeGrid(records: RecordView[]): HTMLElement {
   const kinds = [...new Set(records.flatMap((r) => r.attributes.map((a) => a.kind)))].sort(
     (a, b) => kindRank(a) - kindRank(b) || a.localeCompare(b),
   );
+  // A name's further spellings have no raw text of their own: their value stands in.
   const cell = (r: RecordView, kind: string) =>
     r.attributes
       .filter((a) => a.kind === kind)
-      .map((a) => a.raw)
+      .map((a) => a.raw || (a.value ?? ""))
+      .filter((v) => v !== "")
       .join(" / ");
   const norm = (r: RecordView, kind: string) =>
     r.attributes
