@@ -97,7 +97,8 @@ pub struct Column {
     pub non_null: u32,
     pub derived: Derived,
     /// The values after their first of records holding several (a multi-valued kind,
-    /// [`AttrKind::is_multi_valued`]); `None` when no record holds more than one.
+    /// [`AttrKind::is_multi_valued`], or a name's further spellings,
+    /// [`AttrKind::has_spellings`]); `None` when no record holds more than one.
     pub more: Option<MoreValues>,
 }
 
