@@ -1,5 +1,7 @@
 //! The further values of records that hold several values of one kind (a person's
-//! e-mail addresses, phones, handles, wallets: [`spirit_model::AttrKind::is_multi_valued`]).
+//! e-mail addresses, phones, handles, wallets: [`spirit_model::AttrKind::is_multi_valued`];
+//! or the other plausible spellings of a name written in another script:
+//! [`spirit_model::AttrKind::has_spellings`]).
 //!
 //! A column keeps each record's first value in its `ids`, as for every kind; the others
 //! are kept here, record by record (offsets into one array of value ids), only when some
