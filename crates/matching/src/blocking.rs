@@ -707,21 +707,21 @@ fn shared_value_keys(
     per_value: &[Option<u64>],
     max_block_size: usize,
 ) -> Vec<Option<u64>> {
-    let n = col.ids.len() as u32;
-    let keys_of = |r: u32| -> Vec<u64> {
-        let mut keys: Vec<u64> = col
-            .all_ids(r)
-            .filter_map(|id| per_value[id as usize])
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        keys
-    };
+    // Each record's distinct keys, computed once.
+    let keys: Vec<Vec<u64>> = (0..col.ids.len() as u32)
+        .map(|r| {
+            let mut keys: Vec<u64> = col
+                .all_ids(r)
+                .filter_map(|id| per_value[id as usize])
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys
+        })
+        .collect();
     let mut held: FxHashMap<u64, u32> = FxHashMap::default();
-    for r in 0..n {
-        for k in keys_of(r) {
-            *held.entry(k).or_default() += 1;
-        }
+    for k in keys.iter().flatten() {
+        *held.entry(*k).or_default() += 1;
     }
     let mut parent: FxHashMap<u64, u64> = FxHashMap::default();
     fn root(parent: &mut FxHashMap<u64, u64>, k: u64) -> u64 {
@@ -741,28 +741,21 @@ fn shared_value_keys(
         }
         r
     }
-    for r in 0..n {
-        if !col.has_more(r) {
-            continue;
-        }
-        let usable: Vec<u64> = keys_of(r)
-            .into_iter()
-            .filter(|k| held[k] as usize <= max_block_size)
-            .collect();
+    let usable = |k: &&u64| held[*k] as usize <= max_block_size;
+    for record in keys.iter().filter(|k| k.len() > 1) {
+        let usable: Vec<u64> = record.iter().filter(usable).copied().collect();
         for pair in usable.windows(2) {
             let (x, y) = (root(&mut parent, pair[0]), root(&mut parent, pair[1]));
             if x != y {
                 parent.insert(x.max(y), x.min(y));
-                parent.entry(x.min(y)).or_insert(x.min(y));
             }
         }
     }
-    (0..n)
-        .map(|r| {
-            let first = col.id(r).and_then(|id| per_value[id as usize]);
-            let usable = keys_of(r)
-                .into_iter()
-                .find(|k| held[k] as usize <= max_block_size);
+    keys.iter()
+        .enumerate()
+        .map(|(r, record)| {
+            let first = col.id(r as u32).and_then(|id| per_value[id as usize]);
+            let usable = record.iter().find(usable).copied();
             usable.or(first).map(|k| root(&mut parent, k))
         })
         .collect()

@@ -377,21 +377,13 @@ impl BatchScorer {
             for (j, &l) in levels.iter().enumerate() {
                 let base = c.partials[l as usize];
                 let (p, tf) = match (l, &c.tf, tf_column) {
-                    (1, Some(tf), Some(col)) => {
-                        // The shared value: the first's, unless a record holds several.
-                        let id = if col.more.is_some() {
-                            col.shared_id(a[j], b[j])
-                        } else {
-                            col.id(a[j])
-                        };
-                        match id {
-                            None => (base, 0.0),
-                            Some(id) => {
-                                let p = tf[id as usize];
-                                (p, p - base)
-                            }
+                    (1, Some(tf), Some(col)) => match col.shared_id(a[j], b[j]) {
+                        None => (base, 0.0),
+                        Some(id) => {
+                            let p = tf[id as usize];
+                            (p, p - base)
                         }
-                    }
+                    },
                     _ => (base, 0.0),
                 };
                 out[j] += p;
